@@ -1,0 +1,71 @@
+"""The contract every reader fulfils.
+
+A reader turns one source (a file, a folder, a SQL query) into a stream of
+``pyarrow.RecordBatch`` objects. Readers never hold the whole source in memory: they yield
+batches of at most ``batch_rows`` rows (the last one may be smaller). Batches from one source
+may differ in schema (e.g. a JSON column that is null in the first batch and int later);
+the version writer unifies them.
+
+What the reader learned while opening the source (encoding, delimiter, header, quoting ...)
+is returned in :attr:`Source.info` so it can be recorded in the version manifest.
+
+Rows the reader cannot parse are, by default, an :class:`~datamoat.errors.InputError`
+naming file, line/row and column. With ``on_bad_rows="skip"`` they are passed to the
+``bad_row`` callback instead, so the version writer can keep them in the exclusions table:
+nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Literal, Protocol
+
+import pyarrow as pa
+
+OnBadRows = Literal["error", "skip"]
+DEFAULT_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A source row that could not be parsed.
+
+    line: 1-based physical line (or record number for non-line formats).
+    reason: why it was rejected, one short phrase.
+    raw: the raw text of the row, as read.
+    """
+
+    line: int | None
+    reason: str
+    raw: str
+
+
+@dataclass
+class SourceInfo:
+    """What a reader found out about its source; recorded in the version manifest.
+
+    path: the path or URL as given by the user.
+    format: one of ``csv``, ``json``, ``jsonl``, ``parquet``, ``sql``, ``text``.
+    options: format details actually used, JSON-serialisable (``encoding``, ``delimiter``,
+        ``header``, ``quoting``, ``skip_initial_space``, ``na_values``, ``label_from`` ...).
+    all_strings: True when every column is text that still needs type inference (CSV);
+        the writer then runs :mod:`datamoat.data.type_inference` over the batches.
+    """
+
+    path: str
+    format: str
+    options: dict[str, Any] = field(default_factory=dict)
+    all_strings: bool = False
+
+
+class Source(Protocol):
+    """An opened source. Opening sniffs the format; :meth:`batches` streams the rows."""
+
+    info: SourceInfo
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield the rows in source order, at most ``batch_rows`` per batch."""
+        ...
+
+
+BadRowCallback = Callable[[BadRow], None]

@@ -1,0 +1,65 @@
+"""The catalog's tables, as SQLAlchemy Core metadata.
+
+This module describes the schema at the newest migration; the migrations in
+``catalog/migrations/versions`` build it step by step, so a workspace created by an older
+release is upgraded in place when a newer one opens it. Change a table here only together
+with a new migration (tests/test_catalog.py checks that both agree).
+
+Times are timezone-aware UTC datetimes. JSON columns hold JSON text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("excluded_count", sa.BigInteger, nullable=False),
+    sa.Column("schema_json", sa.Text, nullable=False),
+    sa.Column("roles_json", sa.Text, nullable=False),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("params_json", sa.Text, nullable=False),
+    sa.Column("source_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("dataset_id", "ordinal", name="uq_versions_dataset_ordinal"),
+    sa.UniqueConstraint("dataset_id", "content_hash", name="uq_versions_dataset_hash"),
+)
+
+lineage = sa.Table(
+    "lineage",
+    metadata,
+    sa.Column("child_id", sa.Integer, sa.ForeignKey("versions.id"), primary_key=True),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("versions.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("params_json", sa.Text, nullable=False),
+    sa.Column("output_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("reused_existing", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("summary_json", sa.Text, nullable=False, server_default="{}"),
+)

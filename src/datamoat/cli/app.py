@@ -1,0 +1,88 @@
+"""The ``datamoat`` command line: thin Typer commands that call the library and print."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import click
+import typer
+
+from datamoat import __version__
+from datamoat.cli import data_commands, demo_commands, pipeline_commands
+from datamoat.cli.output import error
+from datamoat.errors import DatamoatError
+
+app = typer.Typer(
+    name="datamoat",
+    help="Turn your own data into a trained, evaluated, privacy-safe model that keeps improving.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        str | None,
+        typer.Option("--workspace", "-w", help="Workspace directory (default: $DATAMOAT_WORKSPACE or the current one)."),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+    ctx.obj = {"workspace": workspace}
+
+
+for command in (
+    data_commands.init,
+    data_commands.ingest,
+    data_commands.datasets,
+    data_commands.versions,
+    data_commands.show,
+    data_commands.diff,
+    data_commands.export,
+    data_commands.excluded,
+    pipeline_commands.apply,
+    pipeline_commands.steps,
+    demo_commands.demo_data,
+    demo_commands.run,
+):
+    app.command(name=command.__name__.replace("_", "-"))(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage error, 3 internal error)."""
+    try:
+        app(args=argv, prog_name="datamoat", standalone_mode=False)
+    except DatamoatError as exc:
+        error(str(exc))
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        error("interrupted; nothing was changed by the unfinished command.")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback on request
+        if os.environ.get("DATAMOAT_DEBUG"):
+            traceback.print_exc()
+        error(f"internal error: {type(exc).__name__}: {exc} (set DATAMOAT_DEBUG=1 for the traceback).")
+        return 3
+    return 0
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,256 @@
+"""CLI commands for workspaces and dataset versions: init, ingest, datasets, versions, show,
+diff, export, excluded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from datamoat.cli.context import open_workspace, workspace_dir
+from datamoat.cli.output import print_json, print_table, row_progress, stdout
+from datamoat.data.version import Version, user_columns
+from datamoat.errors import DatamoatError
+from datamoat.workspace import Workspace
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+
+def _version_summary(v: Version) -> dict[str, Any]:
+    return {
+        "dataset": v.dataset,
+        "version": v.ordinal,
+        "ref": v.ref,
+        "hash": v.hash,
+        "rows": v.num_rows,
+        "excluded_rows": v.record.excluded_count,
+        "step": v.record.step,
+        "parents": v.record.parents,
+        "created_at": v.record.created_at.isoformat(),
+    }
+
+
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path | None, typer.Argument(help="Where to create the workspace (default: here).")] = None,
+    name: Annotated[str | None, typer.Option(help="Project name (default: the directory's name).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a workspace: datamoat.yaml (the project spec) and .datamoat/ (catalog, objects, models, reports)."""
+    ws = Workspace.init(directory or workspace_dir(ctx), name=name)
+    info = {"workspace": str(ws.root), "config": str(ws.config.path), "catalog": ws.catalog_url}
+    if as_json:
+        print_json(info)
+    else:
+        stdout.print(f"Workspace ready at [bold]{ws.root}[/] (catalog: {ws.catalog_url})")
+
+
+def ingest(
+    ctx: typer.Context,
+    path: Annotated[str | None, typer.Argument(help="File, folder of text files, or SQLAlchemy URL (with --query).")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name (default: the file's stem).")] = None,
+    text: Annotated[str | None, typer.Option(help="Column with the text.")] = None,
+    label: Annotated[str | None, typer.Option(help="Column with the label.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="Column with unique row ids (default: hash of the row).")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Any role as ROLE=COLUMN, repeatable (e.g. timestamp=created_at, quasi_identifier=age).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, tsv, json, jsonl, parquet, sql or text (default: guessed).")] = None,
+    source: Annotated[str | None, typer.Option(help="Ingest the named source from datamoat.yaml instead of PATH.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
+    header: Annotated[bool | None, typer.Option("--header/--no-header", help="Whether the CSV has a header row (default: sniffed).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: UTF-8, else cp1252).")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query, with a SQLAlchemy URL as PATH.")] = None,
+    mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each) or 'line' (one per line).")] = None,
+    skip_bad_rows: Annotated[bool, typer.Option(help="Keep unparseable rows in the exclusions table instead of failing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read a file, folder or SQL query into a new immutable version of a dataset."""
+    ws = open_workspace(ctx)
+    with row_progress("ingesting", enabled=not as_json) as progress:
+        if source:
+            v = ws.ingest_source(source, progress=progress)
+        else:
+            if not path:
+                raise DatamoatError("give a PATH to ingest, or --source NAME from datamoat.yaml.")
+            roles = _parse_roles(role or [])
+            if roles == {} and text is None and label is None and id_column is None:
+                roles = None
+            options = {
+                k: v
+                for k, v in {"delimiter": delimiter, "header": header, "encoding": encoding, "query": query, "mode": mode}.items()
+                if v is not None
+            }
+            dataset = name or _default_name(path)
+            v = ws.ingest(
+                path,
+                name=dataset,
+                text=text,
+                label=label,
+                id=id_column,
+                roles=roles,
+                format=fmt,
+                on_bad_rows="skip" if skip_bad_rows else "error",
+                progress=progress,
+                **options,
+            )
+    created = getattr(v, "created", True)
+    if as_json:
+        print_json({**_version_summary(v), "created": created, "source": v.record.source})
+        return
+    what = "new version" if created else "already stored as"
+    stdout.print(f"{what} [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): {v.num_rows:,} rows", highlight=False)
+    if v.record.excluded_count:
+        stdout.print(f"{v.record.excluded_count:,} unparseable rows kept in `datamoat excluded {v.ref}`")
+
+
+def _parse_roles(pairs: list[str]) -> dict[str, Any]:
+    roles: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise DatamoatError(f"--role takes ROLE=COLUMN, got {pair!r}.")
+        if key in ("quasi_identifier", "sensitive"):
+            roles.setdefault(key, []).extend(value.split(","))
+        else:
+            roles[key] = value
+    return roles
+
+
+def _default_name(path: str) -> str:
+    if "://" in path:
+        return "query"
+    return Path(path.rstrip("/")).stem or "data"
+
+
+def datasets(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the datasets in the workspace."""
+    ws = open_workspace(ctx)
+    rows = ws.datasets()
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        "datasets",
+        ["name", "versions", "latest", "rows"],
+        [[r["name"], r["versions"], r["latest"], f"{r['rows']:,}" if r["rows"] is not None else ""] for r in rows],
+    )
+
+
+def versions(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """List a dataset's versions, oldest first, with the step that made each."""
+    ws = open_workspace(ctx)
+    vs = ws.versions(name)
+    if as_json:
+        print_json([_version_summary(v) for v in vs])
+        return
+    print_table(
+        f"versions of {name}",
+        ["#", "ref", "rows", "excluded", "step", "parents", "created"],
+        [
+            [v.ordinal, v.ref, f"{v.num_rows:,}", v.record.excluded_count, v.record.step,
+             ",".join(str(p) for p in v.record.parents), v.record.created_at.strftime("%Y-%m-%d %H:%M:%S")]
+            for v in vs
+        ],
+    )
+
+
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="N, N@latest, N@<ordinal> or N@<hash prefix>.")],
+    rows: Annotated[int, typer.Option("--rows", "-k", help="How many rows to print.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a version's manifest (schema, roles, lineage, source) and its first rows."""
+    ws = open_workspace(ctx)
+    v = ws.version(ref)
+    head = v.head(rows)
+    shown = user_columns(head.schema)
+    if as_json:
+        print_json({"manifest": v.manifest(), "rows": head.select(["_dm_row_id", *shown]).to_pylist()})
+        return
+    m = v.manifest()
+    stdout.print(f"[bold]{v.dataset}@{v.ordinal}[/]  {v.hash}", highlight=False)
+    stdout.print(f"rows {m['rows']:,}   excluded {m['excluded_rows']:,}   made by {m['step']}   parents {m['parents'] or '-'}")
+    if m["source"]:
+        stdout.print(f"source {json.dumps(m['source'], default=str)}", highlight=False)
+    print_table("schema", ["column", "type", "roles"], [[c["name"], c["type"], ",".join(c["roles"])] for c in m["schema"]])
+    print_table(f"first {head.num_rows} rows", shown, [[_short(r[c]) for c in shown] for r in head.to_pylist()])
+
+
+def _short(value: Any, width: int = 80) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def diff(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="The older version (N@A).")],
+    b: Annotated[str, typer.Argument(help="The newer version (N@B).")],
+    sample: Annotated[int, typer.Option(help="Example rows to show per kind.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rows added, removed and changed between two versions (matched by stable row id)."""
+    ws = open_workspace(ctx)
+    d = ws.diff(a, b, sample=sample)
+    if as_json:
+        print_json(d.to_dict())
+        return
+    stdout.print(
+        f"{d.a} -> {d.b}: [green]+{d.added:,} added[/]  [red]-{d.removed:,} removed[/]  "
+        f"[yellow]~{d.changed:,} changed[/]  {d.unchanged:,} unchanged"
+    )
+    for label, cols in (("columns added", d.columns_added), ("columns removed", d.columns_removed)):
+        if cols:
+            stdout.print(f"{label}: {', '.join(cols)}")
+    for change in d.samples.get("changed", []):
+        for col, (old, new) in change["columns"].items():
+            stdout.print(f"  ~ {change['_dm_row_id']} {col}: {_short(old, 60)!r} -> {_short(new, 60)!r}", highlight=False)
+
+
+def export(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version to export (N[@VER]).")],
+    out: Annotated[Path, typer.Argument(help="Output file: .csv, .jsonl or .parquet.")],
+    internal: Annotated[bool, typer.Option(help="Also write datamoat's _dm_ columns (row id, stats).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a version to CSV, JSON Lines or Parquet (atomically)."""
+    ws = open_workspace(ctx)
+    v = ws.version(ref)
+    path = ws.export(ref, out, internal=internal)
+    if as_json:
+        print_json({"ref": v.ref, "path": str(path), "rows": v.num_rows})
+    else:
+        stdout.print(f"wrote {v.num_rows:,} rows of {v.ref} to {path}")
+
+
+def excluded(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    rows: Annotated[int, typer.Option("--rows", "-k", help="How many excluded rows to print.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rows dropped on the way to a version, each with the step and the reason."""
+    ws = open_workspace(ctx)
+    v = ws.version(ref)
+    table = v.excluded()
+    counts: dict[str, int] = {}
+    for reason in table.column("_dm_reason").to_pylist():
+        key = reason.split(" of ")[0] if reason and reason.startswith("duplicate of") else reason
+        counts[key] = counts.get(key, 0) + 1
+    listed = table.slice(0, rows).to_pylist()
+    if as_json:
+        print_json({"ref": v.ref, "excluded_rows": table.num_rows, "by_reason": counts,
+                    "rows": [{**r, "_dm_row": json.loads(r["_dm_row"])} for r in listed]})
+        return
+    stdout.print(f"{table.num_rows:,} rows excluded on the way to {v.ref}")
+    if counts:
+        print_table("by reason", ["reason", "rows"], [[k, f"{n:,}"] for k, n in sorted(counts.items(), key=lambda kv: -kv[1])])
+    if listed:
+        print_table(None, ["row id", "step", "reason", "row"],
+                    [[r["_dm_row_id"], r["_dm_step"], r["_dm_reason"], _short(r["_dm_row"], 70)] for r in listed])

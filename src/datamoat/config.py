@@ -1,0 +1,118 @@
+"""The project spec, ``datamoat.yaml``: what a workspace's data is and what it should learn.
+
+Keys (all optional):
+
+``name``
+    The project's name (default: the directory's name).
+``catalog_url``
+    SQLAlchemy URL of the catalog database. Default: the SQLite file
+    ``.datamoat/catalog.db``. The environment variable ``DATAMOAT_CATALOG_URL`` wins over it;
+    a team points both at PostgreSQL (``postgresql+psycopg://user:pw@host/db``).
+``sources``
+    Named inputs: ``{name: {path, format, roles, options}}``. ``datamoat ingest --source NAME``
+    reads one into the dataset of the same name. Relative paths are relative to the workspace.
+``roles``
+    Default column roles per dataset: ``{dataset: {text: body, label: intent, ...}}``; used
+    when ingest is not told the roles.
+``task``
+    What the model should learn: ``{kind: text-classification | tabular-classification |
+    tabular-regression | language-model, text: COL, label: COL}``.
+``recipe``
+    The default cleaning recipe: a list of ``{step: NAME, ...params}`` entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from datamoat.errors import WorkspaceError
+
+CONFIG_FILE = "datamoat.yaml"
+KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe")
+
+TEMPLATE = """\
+# datamoat project spec. Every key is optional; see `datamoat init --help`.
+version: 1
+name: {name}
+
+# SQLAlchemy URL of the catalog. Empty: the SQLite file .datamoat/catalog.db.
+# DATAMOAT_CATALOG_URL overrides it (e.g. postgresql+psycopg://user:pw@host/db for a team).
+catalog_url:
+
+# Named inputs for `datamoat ingest --source NAME` (paths relative to this file).
+sources: {{}}
+#  tickets:
+#    path: data/tickets.csv
+#    format: csv                 # csv, tsv, json, jsonl, parquet, sql, text (default: guessed)
+#    roles: {{id: ticket_id, text: text, label: intent, timestamp: created_at}}
+#    options: {{}}                # reader options, e.g. {{delimiter: ";", encoding: cp1252}}
+
+# Default column roles per dataset, used when ingest is not given them.
+# Roles: id, text, label, split, timestamp, group, quasi_identifier (list), sensitive (list).
+roles: {{}}
+
+# What the model should learn.
+task:
+  kind: text-classification      # or tabular-classification, tabular-regression, language-model
+  text: text
+  label: label
+
+# Default cleaning recipe for `datamoat apply` (see `datamoat steps`).
+recipe:
+  - step: drop_missing
+  - step: strip_whitespace
+  - step: exact_dedup
+"""
+
+
+@dataclass
+class ProjectConfig:
+    """Parsed ``datamoat.yaml``."""
+
+    path: Path
+    name: str
+    catalog_url: str | None = None
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task: dict[str, Any] = field(default_factory=dict)
+    recipe: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> ProjectConfig:
+        """Read and check ``path``; WorkspaceError with the file and the problem otherwise."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f", line {mark.line + 1}" if mark else ""
+            raise WorkspaceError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)}).") from exc
+        except UnicodeDecodeError as exc:
+            raise WorkspaceError(f"{path}: not UTF-8 text (byte {exc.start}).") from exc
+        if not isinstance(data, dict):
+            raise WorkspaceError(f"{path}: expected a mapping of keys at the top level.")
+        unknown = sorted(set(data) - set(KNOWN_KEYS))
+        if unknown:
+            raise WorkspaceError(f"{path}: unknown key {unknown[0]!r}; known keys: {', '.join(KNOWN_KEYS)}.")
+        for key, kind in (("sources", dict), ("roles", dict), ("task", dict), ("recipe", list)):
+            if data.get(key) is not None and not isinstance(data[key], kind):
+                raise WorkspaceError(f"{path}: {key!r} must be a {'mapping' if kind is dict else 'list'}.")
+        return cls(
+            path=path,
+            name=str(data.get("name") or path.parent.name),
+            catalog_url=data.get("catalog_url") or None,
+            sources=data.get("sources") or {},
+            roles=data.get("roles") or {},
+            task=data.get("task") or {},
+            recipe=data.get("recipe") or [],
+        )
+
+    @staticmethod
+    def write_template(path: Path, name: str) -> None:
+        """Write a commented starting spec (atomically)."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(TEMPLATE.format(name=name), encoding="utf-8")
+        tmp.replace(path)

@@ -1,0 +1,118 @@
+"""The object store: immutable version directories under ``.datamoat/objects``.
+
+Layout::
+
+    objects/<hash[:2]>/<hash>/part-00000.parquet ...   the rows, in order
+    objects/<hash[:2]>/<hash>/exclusions.parquet        rows dropped on the way, with reasons
+    objects/<hash[:2]>/<hash>/manifest.json             content-level manifest (schema, shards)
+    tmp/<pid>-<random>/                                 staging while a version is written
+
+A version is written into a staging directory, fsynced, and renamed into place in one
+``os.rename`` — atomic on POSIX — before the catalog row that makes it visible is inserted.
+A process killed half-way leaves only a staging directory, which the next process removes
+once the owner pid is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+EXCLUSIONS = "exclusions.parquet"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry (so a rename survives a power cut)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ObjectStore:
+    """Immutable, content-addressed version directories.
+
+    root: the workspace's ``.datamoat`` directory.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.objects = root / "objects"
+        self.tmp = root / "tmp"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, content_hash: str) -> Path:
+        """Directory of the version with this content hash (it may not exist)."""
+        return self.objects / content_hash[:2] / content_hash
+
+    def exists(self, content_hash: str) -> bool:
+        """True if a complete version directory with this hash is in the store."""
+        return (self.path_for(content_hash) / MANIFEST).is_file()
+
+    def new_staging_dir(self) -> Path:
+        """A fresh private directory for writing one version."""
+        self.remove_stale_staging()
+        path = self.tmp / f"{os.getpid()}-{uuid.uuid4().hex}"
+        path.mkdir()
+        return path
+
+    def remove_stale_staging(self) -> None:
+        """Delete staging directories whose owning process no longer runs."""
+        for entry in self.tmp.iterdir():
+            pid_text = entry.name.split("-", 1)[0]
+            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def commit(self, staging: Path, content_hash: str, manifest: dict[str, Any]) -> Path:
+        """Write the manifest and move ``staging`` into place as version ``content_hash``.
+
+        If the store already holds this hash (same content written before, maybe by another
+        process at the same moment), the staging directory is discarded and the existing one
+        is returned.
+        """
+        manifest_path = staging / MANIFEST
+        with open(manifest_path, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        for file in staging.iterdir():
+            if file.is_file() and file.name != MANIFEST:
+                with open(file, "rb") as fh:
+                    os.fsync(fh.fileno())
+        fsync_dir(staging)
+        final = self.path_for(content_hash)
+        if self.exists(content_hash):
+            shutil.rmtree(staging, ignore_errors=True)
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # an incomplete leftover without manifest cannot happen via rename; be safe
+            shutil.rmtree(final)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not self.exists(content_hash):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)  # another process won the race
+        fsync_dir(final.parent)
+        return final
+
+    def read_manifest(self, content_hash: str) -> dict[str, Any]:
+        """The content-level manifest of a stored version."""
+        with open(self.path_for(content_hash) / MANIFEST, encoding="utf-8") as f:
+            return json.load(f)

@@ -1,0 +1,188 @@
+"""Infer column types for all-string sources (CSV), streaming and vectorised.
+
+Feed every batch to :meth:`StringTypeInferrer.update`, then read :meth:`~StringTypeInferrer.schema`
+and convert each batch with :meth:`~StringTypeInferrer.cast`. Memory is constant (a few flags
+and marker counts per column); all work is done with ``pyarrow.compute`` kernels.
+
+Rules, applied to each cell after stripping leading/trailing whitespace:
+
+* ``int64``: every value is an integer without leading zeros (``"007"`` and the postcode
+  ``"01234"`` stay text) that fits in int64. An integer beyond int64 keeps the column as
+  text, so long ids keep their exact digits.
+* ``float64``: every value is a decimal or scientific number (``1.5``, ``.5``, ``-2e-3``,
+  ``inf``), again without leading zeros before the decimal point.
+* ``bool``: every value is ``true`` or ``false``, in any case (``0``/``1`` stay numbers).
+* otherwise ``string``, unchanged (surrounding spaces and ``"?"`` are kept as text).
+
+NA markers (:data:`NA_MARKERS`: ``""``, ``NA``, ``N/A``, ``null``, ``None``, ``?``, ``-`` ...)
+are ignored when deciding, and become null only in columns that end up numeric or bool;
+:meth:`~StringTypeInferrer.notes` reports which markers were nulled, per column, with counts.
+A column with no value besides nulls and markers stays ``string``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+NA_MARKERS: tuple[str, ...] = (
+    "", "NA", "N/A", "n/a", "#N/A", "null", "NULL", "Null", "None", "none", "NaN", "nan", "?", "-",
+)  # fmt: skip
+"""Cell values (after stripping whitespace) that mean "missing" in numeric or bool columns."""
+
+INT_PATTERN = r"^[+-]?(?:0|[1-9][0-9]*)$"
+FLOAT_PATTERN = (
+    r"^[+-]?(?:(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity))$"
+)
+BOOL_PATTERN = r"^(?i:true|false)$"
+
+_NA_SET = pa.array(NA_MARKERS, type=pa.string())
+_SAFE_DIGITS = 18  # every integer with at most 18 digits fits in int64
+
+
+@dataclass
+class _Column:
+    """Evidence gathered for one column."""
+
+    could_be_int: bool = True
+    could_be_float: bool = True
+    could_be_bool: bool = True
+    values: int = 0
+    overflow: bool = False
+    markers: Counter[str] = field(default_factory=Counter)
+    fixed: pa.DataType | None = None  # a column that is not text to begin with
+
+    @property
+    def undecided(self) -> bool:
+        return self.fixed is None and (self.could_be_int or self.could_be_float or self.could_be_bool)
+
+    def final_type(self) -> pa.DataType:
+        if self.fixed is not None:
+            return self.fixed
+        if self.values == 0:
+            return pa.string()
+        if self.could_be_int:
+            return pa.int64()
+        if self.could_be_float:
+            return pa.float64()
+        if self.could_be_bool:
+            return pa.bool_()
+        return pa.string()
+
+
+def _all(mask: pa.Array) -> bool:
+    """True when every entry of a null-free boolean array is true (also when it is empty)."""
+    return len(mask) == 0 or pc.all(mask).as_py() is True
+
+
+def _fits_int64(values: pa.Array) -> bool:
+    """True when every integer string in ``values`` (already matched) fits in int64."""
+    long = pc.filter(values, pc.greater(pc.utf8_length(values), _SAFE_DIGITS))
+    if len(long) == 0:
+        return True
+    try:
+        pc.cast(pc.utf8_ltrim(long, "+"), pa.int64())
+    except (pa.ArrowInvalid, OverflowError):
+        return False
+    return True
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
+def _marker_mask(trimmed: pa.Array) -> pa.Array:
+    """True where the trimmed cell is an NA marker; false where it is a value or null."""
+    return pc.is_in(trimmed, value_set=_NA_SET)
+
+
+class StringTypeInferrer:
+    """Decides int64 / float64 / bool / string per column from a stream of all-string batches."""
+
+    def __init__(self) -> None:
+        self._columns: dict[str, _Column] = {}
+
+    def update(self, batch: pa.RecordBatch) -> None:
+        """Take the evidence of one batch into account (any number of rows, constant memory)."""
+        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            state = self._columns.setdefault(name, _Column())
+            if not _is_text(array.type):
+                if state.fixed is None and state.values == 0 and not pa.types.is_null(array.type):
+                    state.fixed = array.type
+                continue
+            if state.undecided:
+                self._update_column(state, array)
+
+    @staticmethod
+    def _update_column(state: _Column, array: pa.Array) -> None:
+        trimmed = pc.utf8_trim_whitespace(array)
+        is_marker = _marker_mask(trimmed)
+        values = pc.filter(trimmed, pc.and_(pc.is_valid(trimmed), pc.invert(is_marker)))
+        if len(values):
+            state.values += len(values)
+            if state.could_be_int:
+                state.could_be_int = _all(pc.match_substring_regex(values, INT_PATTERN))
+                if state.could_be_int and not _fits_int64(values):
+                    state.could_be_int = state.could_be_float = state.could_be_bool = False
+                    state.overflow = True
+                    return
+            if state.could_be_float and not state.could_be_int:
+                state.could_be_float = _all(pc.match_substring_regex(values, FLOAT_PATTERN))
+            if state.could_be_int or state.could_be_float:
+                state.could_be_bool = False
+            elif state.could_be_bool:
+                state.could_be_bool = _all(pc.match_substring_regex(values, BOOL_PATTERN))
+        if state.undecided and pc.any(is_marker).as_py():
+            counts = pc.value_counts(pc.filter(trimmed, is_marker))
+            for item in counts.to_pylist():
+                state.markers[item["values"]] += item["counts"]
+
+    def schema(self) -> pa.Schema:
+        """The inferred schema, columns in the order first seen."""
+        return pa.schema([(name, state.final_type()) for name, state in self._columns.items()])
+
+    def cast(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Convert one batch to :meth:`schema` (call after :meth:`update` has seen every batch).
+
+        Numeric/bool columns: whitespace stripped, NA markers -> null. Text columns unchanged.
+        Raises ``pyarrow.ArrowInvalid`` for a value :meth:`update` never saw.
+        """
+        arrays: list[pa.Array] = []
+        fields: list[pa.Field] = []
+        for name, array in zip(batch.schema.names, batch.columns, strict=True):
+            state = self._columns.get(name)
+            target = state.final_type() if state is not None else array.type
+            if _is_text(array.type) and not _is_text(target) and state is not None and state.fixed is None:
+                array = _convert(array, target)
+            fields.append(pa.field(name, array.type))
+            arrays.append(array)
+        return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+    def notes(self) -> dict[str, dict[str, Any]]:
+        """Per column: ``{"type": "int64", "na_markers": {"?": 12}}`` (markers nulled, with counts).
+
+        ``na_markers`` is empty for text columns (their markers are kept as text); a column
+        kept as text because of an integer beyond int64 also gets ``"note"``.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for name, state in self._columns.items():
+            type_ = state.final_type()
+            nulled = {} if _is_text(type_) or state.fixed is not None else dict(sorted(state.markers.items()))
+            entry: dict[str, Any] = {"type": str(type_), "na_markers": nulled}
+            if state.overflow:
+                entry["note"] = "integers beyond int64: kept as text"
+            out[name] = entry
+        return out
+
+
+def _convert(array: pa.Array, target: pa.DataType) -> pa.Array:
+    """Strip, null the NA markers and cast a text array to int64 / float64 / bool."""
+    trimmed = pc.utf8_trim_whitespace(array)
+    cleaned = pc.if_else(_marker_mask(trimmed), pa.scalar(None, type=trimmed.type), trimmed)
+    if pa.types.is_boolean(target):
+        return pc.equal(pc.utf8_lower(cleaned), "true")
+    return pc.cast(pc.utf8_ltrim(cleaned, "+"), target)

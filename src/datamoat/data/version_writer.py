@@ -1,0 +1,156 @@
+"""Writing one dataset version: Parquet shards + exclusions + content hash, then commit.
+
+Batches are appended in order; shards roll over every ``shard_rows`` rows. Nothing is visible
+to anybody until :meth:`VersionWriter.finish` renames the staging directory into the object
+store (see object_store.py). Call :meth:`abort` (or use the writer as a context manager) to
+throw a half-written version away.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datamoat.data.content_hash import ContentHasher
+from datamoat.data.object_store import EXCLUSIONS, ObjectStore
+from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
+
+SHARD_ROWS = 1_000_000
+PARQUET_COMPRESSION = "snappy"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class WrittenVersion:
+    """What :meth:`VersionWriter.finish` produced.
+
+    content_hash: sha256 hex over data + exclusions (batch-boundary independent).
+    row_count / excluded_count: rows in the version / rows kept in its exclusions table.
+    schema: Arrow schema of the data shards.
+    path: the version's directory in the object store.
+    """
+
+    content_hash: str
+    row_count: int
+    excluded_count: int
+    schema: pa.Schema
+    path: Path
+
+
+class VersionWriter:
+    """Streams batches into a staging directory, then commits them as one immutable version."""
+
+    def __init__(self, store: ObjectStore, shard_rows: int = SHARD_ROWS) -> None:
+        self.store = store
+        self.shard_rows = shard_rows
+        self.staging = store.new_staging_dir()
+        self._schema: pa.Schema | None = None
+        self._writer: pq.ParquetWriter | None = None
+        self._shard_index = 0
+        self._shard_fill = 0
+        self._shards: list[dict[str, Any]] = []
+        self._hasher = ContentHasher()
+        self._rows = 0
+        self._excl_writer: pq.ParquetWriter | None = None
+        self._excl_hasher = ContentHasher()
+        self._excluded = 0
+        self._done = False
+
+    def __enter__(self) -> VersionWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if not self._done:
+            self.abort()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append rows. Every batch must have the schema of the first one."""
+        if self._schema is None:
+            self._schema = batch.schema
+        elif not batch.schema.equals(self._schema):
+            batch = batch.cast(self._schema)
+        offset = 0
+        while offset < batch.num_rows:
+            if self._writer is None:
+                self._open_shard()
+            take = min(batch.num_rows - offset, self.shard_rows - self._shard_fill)
+            part = batch.slice(offset, take)
+            assert self._writer is not None
+            self._writer.write_batch(part)
+            self._hasher.update(part)
+            self._shard_fill += take
+            self._shards[-1]["rows"] += take
+            self._rows += take
+            offset += take
+            if self._shard_fill >= self.shard_rows:
+                self._close_shard()
+
+    def write_exclusions(self, batch: pa.RecordBatch) -> None:
+        """Append dropped rows (schema: pipeline.exclusions.EXCLUSION_SCHEMA)."""
+        if batch.num_rows == 0:
+            return
+        batch = batch.cast(EXCLUSION_SCHEMA) if not batch.schema.equals(EXCLUSION_SCHEMA) else batch
+        if self._excl_writer is None:
+            self._excl_writer = pq.ParquetWriter(
+                self.staging / EXCLUSIONS, EXCLUSION_SCHEMA, compression=PARQUET_COMPRESSION
+            )
+        self._excl_writer.write_batch(batch)
+        self._excl_hasher.update(batch)
+        self._excluded += batch.num_rows
+
+    def _open_shard(self) -> None:
+        assert self._schema is not None
+        name = f"part-{self._shard_index:05d}.parquet"
+        self._writer = pq.ParquetWriter(self.staging / name, self._schema, compression=PARQUET_COMPRESSION)
+        self._shards.append({"file": name, "rows": 0})
+        self._shard_fill = 0
+
+    def _close_shard(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._shard_index += 1
+
+    def finish(self, empty_schema: pa.Schema | None = None, extra_manifest: dict | None = None) -> WrittenVersion:
+        """Close the files, hash, and move the version into the object store.
+
+        empty_schema: the schema to record when no batch was written (a header-only file).
+        """
+        if self._schema is None:
+            self._schema = empty_schema or pa.schema([])
+            self._open_shard()
+            self._hasher.update(self._schema.empty_table().to_batches()[0] if self._schema.names else pa.record_batch([]))
+        self._close_shard()
+        if self._excl_writer is not None:
+            self._excl_writer.close()
+        excl_hash = self._excl_hasher.hexdigest() if self._excluded else None
+        content_hash = self._hasher.hexdigest({"exclusions": excl_hash} if excl_hash else None)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "hash": content_hash,
+            "rows": self._rows,
+            "excluded_rows": self._excluded,
+            "schema": [[f.name, str(f.type)] for f in self._schema],
+            "shards": self._shards,
+            "exclusions": EXCLUSIONS if self._excluded else None,
+            **(extra_manifest or {}),
+        }
+        path = self.store.commit(self.staging, content_hash, manifest)
+        self._done = True
+        return WrittenVersion(content_hash, self._rows, self._excluded, self._schema, path)
+
+    def abort(self) -> None:
+        """Discard everything written so far."""
+        for w in (self._writer, self._excl_writer):
+            if w is not None:
+                try:
+                    w.close()
+                except Exception:  # noqa: BLE001 - closing a half-written file during cleanup
+                    pass
+        self._done = True
+        shutil.rmtree(self.staging, ignore_errors=True)

@@ -1,0 +1,200 @@
+"""A workspace: ``datamoat.yaml`` + ``.datamoat/`` (catalog, objects, models, reports).
+
+This is the Python API that the CLI mirrors::
+
+    ws = Workspace.init("proj")                   # datamoat init proj
+    v = ws.ingest("t.csv", name="t", text="body")  # datamoat ingest t.csv --name t --text body
+    ws.version("t@latest").to_pandas()             # datamoat show t@latest
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from datamoat.catalog import Catalog
+from datamoat.config import CONFIG_FILE, ProjectConfig
+from datamoat.data.diff import VersionDiff, diff_versions
+from datamoat.data.export import export_version
+from datamoat.data.ingest import ProgressFn, ingest
+from datamoat.data.object_store import ObjectStore
+from datamoat.data.readers.base import OnBadRows
+from datamoat.data.roles import ColumnRoles
+from datamoat.data.version import Version
+from datamoat.errors import DatamoatError, WorkspaceError
+from datamoat.pipeline.apply import ApplyResult, apply_recipe
+from datamoat.pipeline.executor_local import LocalExecutor
+from datamoat.pipeline.recipe import Recipe
+
+STATE_DIR = ".datamoat"
+SUBDIRS = ("objects", "models", "reports", "tmp")
+CATALOG_URL_ENV = "DATAMOAT_CATALOG_URL"
+
+
+class Workspace:
+    """An opened workspace. Use :meth:`init` or :meth:`open`, not the constructor."""
+
+    def __init__(self, root: Path, config: ProjectConfig) -> None:
+        self.root = root
+        self.config = config
+        self.state = root / STATE_DIR
+        for sub in SUBDIRS:
+            (self.state / sub).mkdir(parents=True, exist_ok=True)
+        self.catalog_url = os.environ.get(CATALOG_URL_ENV) or config.catalog_url or (
+            f"sqlite:///{self.state / 'catalog.db'}"
+        )
+        self.catalog = Catalog(self.catalog_url, self.state / "catalog.lock")
+        self.store = ObjectStore(self.state)
+
+    # ------------------------------------------------------------ open / init
+    @classmethod
+    def init(cls, path: str | Path = ".", name: str | None = None) -> Workspace:
+        """Create (or re-open) a workspace in ``path``: datamoat.yaml and .datamoat/."""
+        root = Path(path).resolve()
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root} exists and is not a directory.")
+        root.mkdir(parents=True, exist_ok=True)
+        config_path = root / CONFIG_FILE
+        if not config_path.exists():
+            ProjectConfig.write_template(config_path, name or root.name)
+        state = root / STATE_DIR
+        state.mkdir(exist_ok=True)
+        ignore = state / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# datamoat's data and catalog: keep out of git\n*\n", encoding="utf-8")
+        return cls(root, ProjectConfig.load(config_path))
+
+    @classmethod
+    def open(cls, path: str | Path = ".") -> Workspace:
+        """Open the workspace at ``path`` or the nearest parent directory that has one."""
+        start = Path(path).resolve()
+        for candidate in (start, *start.parents):
+            if (candidate / CONFIG_FILE).is_file():
+                return cls(candidate, ProjectConfig.load(candidate / CONFIG_FILE))
+        raise WorkspaceError(
+            f"no datamoat workspace at {start} or above it; run `datamoat init` there first."
+        )
+
+    def close(self) -> None:
+        """Release the catalog's connections."""
+        self.catalog.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ datasets
+    def ingest(
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        text: str | None = None,
+        label: str | None = None,
+        id: str | None = None,  # noqa: A002 - mirrors the CLI's --id
+        roles: dict[str, Any] | None = None,
+        format: str | None = None,  # noqa: A002 - mirrors the CLI's --format
+        on_bad_rows: OnBadRows = "error",
+        progress: ProgressFn | None = None,
+        **reader_options: Any,
+    ) -> Version:
+        """Read a file, folder or SQL query into a new version of dataset ``name``.
+
+        text / label / id: shortcuts for the most used roles; ``roles`` sets any role
+        (``{"quasi_identifier": ["age", "zip"]}``). Without roles, the project's ``roles``
+        entry for ``name`` is used. Returns the new version, or the existing one when the same
+        content was ingested before (``version.created`` tells which).
+        """
+        merged = dict(self.config.roles.get(name, {})) if roles is None else dict(roles)
+        for role, column in (("text", text), ("label", label), ("id", id)):
+            if column:
+                merged[role] = column
+        result = ingest(
+            self.catalog,
+            self.store,
+            str(path),
+            name=name,
+            roles=ColumnRoles.from_dict(merged),
+            format=format,
+            on_bad_rows=on_bad_rows,
+            reader_options=reader_options,
+            progress=progress,
+        )
+        version = Version(result.version, self.store)
+        version.created = result.created  # type: ignore[attr-defined]
+        return version
+
+    def ingest_source(self, source: str, progress: ProgressFn | None = None) -> Version:
+        """Ingest the named entry of ``sources`` in datamoat.yaml into the dataset of that name."""
+        spec = self.config.sources.get(source)
+        if spec is None:
+            known = ", ".join(self.config.sources) or "none"
+            raise DatamoatError(f"{self.config.path}: no source named {source!r}; sources: {known}.")
+        if "path" not in spec:
+            raise DatamoatError(f"{self.config.path}: source {source!r} has no 'path'.")
+        path = str(spec["path"])
+        if "://" not in path and not Path(path).is_absolute():
+            path = str(self.root / path)
+        return self.ingest(
+            path,
+            name=source,
+            roles=spec.get("roles"),
+            format=spec.get("format"),
+            progress=progress,
+            **(spec.get("options") or {}),
+        )
+
+    def datasets(self) -> list[dict[str, Any]]:
+        """One summary per dataset: name, number of versions, latest ref and rows."""
+        return self.catalog.dataset_summaries()
+
+    def versions(self, name: str) -> list[Version]:
+        """Every version of dataset ``name``, oldest first."""
+        return [Version(r, self.store) for r in self.catalog.list_versions(name)]
+
+    def version(self, ref: str) -> Version:
+        """``name``, ``name@latest``, ``name@3`` or ``name@<hash prefix>``."""
+        return Version(self.catalog.resolve(ref), self.store)
+
+    def version_by_id(self, version_id: int) -> Version:
+        """A version by its catalog id (as found in lineage)."""
+        return Version(self.catalog.version_by_id(version_id), self.store)
+
+    def diff(self, a: str, b: str, sample: int = 5) -> VersionDiff:
+        """Rows added, removed and changed from version ``a`` to ``b`` (matched by row id)."""
+        return diff_versions(self.version(a), self.version(b), sample=sample)
+
+    def export(self, ref: str, out: str | Path, internal: bool = False) -> Path:
+        """Write a version to ``out`` (.csv, .jsonl or .parquet), atomically."""
+        return export_version(self.version(ref), Path(out), internal=internal)
+
+    # ------------------------------------------------------------ recipes
+    def apply(
+        self,
+        ref: str,
+        recipe: Recipe | str | Path | list[dict[str, Any]] | None = None,
+        *,
+        output: str | None = None,
+        workers: int | None = None,
+        label: str = "recipe",
+    ) -> ApplyResult:
+        """Run a recipe over version ``ref``; the result is a new version with ``ref`` as parent.
+
+        recipe: a Recipe, a YAML file path, YAML text, a list of step entries, or None for
+            the project's default ``recipe`` from datamoat.yaml.
+        output: dataset name of the result (default: the same dataset).
+        workers: worker processes for row-local steps (default: one per CPU).
+        """
+        if recipe is None:
+            recipe = Recipe.from_list(self.config.recipe, source=f"{self.config.path} (recipe)")
+        elif isinstance(recipe, list):
+            recipe = Recipe.from_list(recipe)
+        elif not isinstance(recipe, Recipe):
+            recipe = Recipe.from_yaml(recipe)
+        executor = LocalExecutor(workers=workers, scratch_dir=self.store.tmp)
+        return apply_recipe(
+            self.catalog, self.store, self.version(ref), recipe, output=output, executor=executor, label=label
+        )

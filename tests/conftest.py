@@ -82,3 +82,31 @@ def run_cli_subprocess(*args: str, cwd: Path, timeout: float = 120, env: dict[st
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 for the whole session.
+
+    Missing server binaries fail the tests in CI (scripts/test.sh installs them) and skip them
+    elsewhere.
+    """
+    from postgres_server import PostgresServer
+
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty catalog database: a SQLite file, then a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/catalog.db"
+    return request.getfixturevalue("postgres_server").new_database()

@@ -42,7 +42,7 @@ from datamoat.data.staging import SpillFiles
 from datamoat.data.type_inference import StringTypeInferrer
 from datamoat.data.version_writer import VersionWriter
 from datamoat.errors import DatamoatError, InputError
-from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
+from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 
 ProgressFn = Callable[[int], None]
 """Called with the number of rows read so far."""

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from datamoat.catalog import VersionRecord
 from datamoat.data.object_store import EXCLUSIONS, ObjectStore
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
+from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 
 INTERNAL_PREFIX = "_dm_"
 

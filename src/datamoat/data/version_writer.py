@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from datamoat.data.content_hash import ContentHasher
 from datamoat.data.object_store import EXCLUSIONS, ObjectStore
-from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
+from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 
 SHARD_ROWS = 1_000_000
 PARQUET_COMPRESSION = "snappy"

@@ -241,8 +241,7 @@ def excluded(
     table = v.excluded()
     counts: dict[str, int] = {}
     for reason in table.column("_dm_reason").to_pylist():
-        key = reason.split(" of ")[0] if reason and reason.startswith("duplicate of") else reason
-        counts[key] = counts.get(key, 0) + 1
+        counts[reason] = counts.get(reason, 0) + 1
     listed = table.slice(0, rows).to_pylist()
     if as_json:
         print_json({"ref": v.ref, "excluded_rows": table.num_rows, "by_reason": counts,

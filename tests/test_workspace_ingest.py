@@ -1,0 +1,181 @@
+"""Ingest through the Python API: versions, roles, row ids, dedup of content, diff, export, recipes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from datamoat.data.roles import ROW_ID_COLUMN
+from datamoat.errors import DatamoatError, InputError
+from datamoat.workspace import Workspace
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def snapshot(ws: Workspace) -> tuple[list, list[str]]:
+    """What must not change when a command fails: catalog listing and the object files."""
+    objects = sorted(str(p.relative_to(ws.state)) for p in (ws.state / "objects").rglob("*"))
+    return ws.datasets(), objects
+
+
+TICKETS = "id,text,label\n1,my card was declined,card\n2,where is my parcel,delivery\n3,refund please,refund\n"
+
+
+def test_ingest_makes_an_immutable_version_with_roles_and_row_ids(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "t.csv", TICKETS)
+    v = workspace.ingest(src, name="tickets", id="id", text="text", label="label")
+    assert (v.dataset, v.ordinal, v.num_rows) == ("tickets", 1, 3)
+    m = v.manifest()
+    roles = {c["name"]: c["roles"] for c in m["schema"]}
+    assert roles == {ROW_ID_COLUMN: [], "id": ["id"], "text": ["text"], "label": ["label"]}
+    assert m["source"]["format"] == "csv" and m["source"]["options"]["encoding"].startswith("utf-8")
+    assert m["parents"] == [] and m["step"] == "ingest" and len(m["hash"]) == 64
+    df = v.to_pandas()
+    assert df.index.name == ROW_ID_COLUMN
+    assert list(df.index) == ["1", "2", "3"]  # ids from the id column
+    assert df["id"].tolist() == [1, 2, 3]  # typed by inference
+    assert v.to_arrow().num_rows == 3 and v.head(2).num_rows == 2
+
+
+def test_same_content_is_stored_once_and_new_content_is_a_new_version(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "t.csv", TICKETS)
+    v1 = workspace.ingest(src, name="tickets")
+    before = snapshot(workspace)
+    again = workspace.ingest(src, name="tickets")
+    assert again.hash == v1.hash and again.ordinal == 1 and again.created is False
+    assert snapshot(workspace) == before
+    v2 = workspace.ingest(write(tmp_path / "t2.csv", TICKETS + "4,new one,card\n"), name="tickets")
+    assert v2.ordinal == 2 and v2.hash != v1.hash and v2.created is True
+    assert [v.ordinal for v in workspace.versions("tickets")] == [1, 2]
+    assert workspace.version(f"tickets@{v1.hash[:8]}").ordinal == 1
+
+
+def test_identical_source_rows_get_distinct_stable_ids(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "d.csv", "text\nsame\nother\nsame\nsame\n")
+    ids = workspace.ingest(src, name="d").to_pandas().index.tolist()
+    assert ids[2] == ids[0] + "~1" and ids[3] == ids[0] + "~2" and len(set(ids)) == 4
+    # inserting a row at the top does not change the other rows' ids
+    ids2 = workspace.ingest(write(tmp_path / "d2.csv", "text\nfirst\nsame\nother\nsame\nsame\n"), name="d2").to_pandas().index.tolist()
+    assert ids2[1:] == ids
+
+
+def test_duplicate_or_missing_user_ids_are_clear_errors(workspace: Workspace, tmp_path: Path) -> None:
+    before = snapshot(workspace)
+    with pytest.raises(InputError, match=r"dup\.csv, row 3, column 'id': id '1' appears more than once"):
+        workspace.ingest(write(tmp_path / "dup.csv", "id,text\n1,a\n2,b\n1,c\n"), name="x", id="id")
+    with pytest.raises(InputError, match=r"row 2, column 'id'.*empty"):
+        workspace.ingest(write(tmp_path / "gap.csv", "id,text\n1,a\n,b\n"), name="x", id="id")
+    assert snapshot(workspace) == before
+    assert list((workspace.state / "tmp").iterdir()) == []
+
+
+def test_unknown_role_column_names_the_columns(workspace: Workspace, tmp_path: Path) -> None:
+    before = snapshot(workspace)
+    with pytest.raises(DatamoatError, match=r"no column 'body' for role 'text'; the columns are: id, text, label"):
+        workspace.ingest(write(tmp_path / "t.csv", TICKETS), name="t", text="body")
+    assert snapshot(workspace) == before
+
+
+def test_header_only_file_gives_an_empty_version_with_columns(workspace: Workspace, tmp_path: Path) -> None:
+    v = workspace.ingest(write(tmp_path / "h.csv", "a,b,c\n"), name="h")
+    assert v.num_rows == 0
+    assert v.schema.names == [ROW_ID_COLUMN, "a", "b", "c"]
+    assert v.to_pandas().empty
+
+
+def test_bad_rows_can_be_kept_in_exclusions_instead_of_failing(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "r.csv", "a,b\n1,2\n3,4,5\n6,7\n")
+    with pytest.raises(InputError, match=r"r\.csv, line 3"):
+        workspace.ingest(src, name="r")
+    v = workspace.ingest(src, name="r", on_bad_rows="skip")
+    assert v.num_rows == 2 and v.record.excluded_count == 1
+    ex = v.excluded().to_pylist()
+    assert ex[0]["_dm_step"] == "0:ingest"
+    assert json.loads(ex[0]["_dm_row"]) == {"line": 3, "raw": "3,4,5"}
+
+
+def test_diff_reports_added_removed_and_changed_rows(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.ingest(write(tmp_path / "a.csv", "id,text\n1,a\n2,b\n3,c\n"), name="t", id="id")
+    workspace.ingest(write(tmp_path / "b.csv", "id,text\n1,a\n2,B\n4,d\n"), name="t", id="id")
+    d = workspace.diff("t@1", "t@2")
+    assert (d.added, d.removed, d.changed, d.unchanged) == (1, 1, 1, 1)
+    assert d.samples["changed"] == [{ROW_ID_COLUMN: "2", "columns": {"text": ["b", "B"]}}]
+    assert d.samples["added"][0]["text"] == "d" and d.samples["removed"][0]["text"] == "c"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_export_round_trips(workspace: Workspace, tmp_path: Path, suffix: str) -> None:
+    v = workspace.ingest(write(tmp_path / "t.csv", TICKETS), name="t")
+    out = workspace.export("t", tmp_path / f"out{suffix}")
+    if suffix == ".parquet":
+        back = pq.read_table(out).to_pandas()
+    elif suffix == ".csv":
+        back = pd.read_csv(out)
+    else:
+        back = pd.read_json(out, lines=True)
+    assert back.columns.tolist() == ["id", "text", "label"]
+    assert back["text"].tolist() == v.to_pandas()["text"].tolist()
+    assert not list(tmp_path.glob(".out*.tmp"))
+
+
+def test_export_refuses_unknown_format_and_leaves_no_file(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.ingest(write(tmp_path / "t.csv", TICKETS), name="t")
+    with pytest.raises(DatamoatError, match=r"\.xlsx.*cannot tell the format"):
+        workspace.export("t", tmp_path / "out.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_recipe_makes_a_child_version_and_keeps_what_it_drops(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "t.csv", 'id,text,label\n1,"  hello   world ",a\n2,,b\n3,hello world,a\n4,ok,\n')
+    v1 = workspace.ingest(src, name="t", id="id", text="text", label="label")
+    result = workspace.apply(v1.ref, [{"step": "drop_missing"}, {"step": "strip_whitespace"}, {"step": "exact_dedup"}])
+    v2 = workspace.version_by_id(result.version.id)
+    assert v2.record.parents == [v1.record.id] and v2.ordinal == 2 and v2.record.step == "recipe"
+    assert v2.to_pandas()["text"].tolist() == ["hello world"]
+    assert result.rows_in == 4 and result.rows_out == 1
+    ex = {r["_dm_row_id"]: r for r in v2.excluded().to_pylist()}
+    assert set(ex) == {"2", "3", "4"}
+    assert ex["3"]["_dm_reason"] == "exact duplicate"
+    assert json.loads(ex["3"]["_dm_stats"]) == {"_dm_dup_of": "1"}
+    assert json.loads(ex["4"]["_dm_row"])["text"] == "ok"
+    d = workspace.diff(v1.ref, v2.ref)
+    assert d.changed == 1 and d.removed == 3
+    assert v2.manifest()["params"]["recipe"][0]["step"] == "drop_missing"
+
+
+def test_project_sources_and_roles_from_datamoat_yaml(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "p")
+    write(tmp_path / "p" / "t.csv", TICKETS)
+    (ws.root / "datamoat.yaml").write_text(
+        "sources:\n  tickets:\n    path: t.csv\n    roles: {id: id, text: text, label: label}\n", encoding="utf-8")
+    nested = tmp_path / "p" / "sub" / "dir"
+    nested.mkdir(parents=True)
+    ws = Workspace.open(nested)  # found from a subdirectory, like git
+    assert ws.root == (tmp_path / "p").resolve()
+    v = ws.ingest_source("tickets")
+    assert v.dataset == "tickets" and v.roles.get("label") == "label" and v.to_pandas().index.tolist() == ["1", "2", "3"]
+
+
+def test_catalog_url_from_environment_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "elsewhere.db"
+    monkeypatch.setenv("DATAMOAT_CATALOG_URL", f"sqlite:///{other}")
+    ws = Workspace.init(tmp_path / "p")
+    ws.ingest(write(tmp_path / "t.csv", TICKETS), name="t")
+    assert other.exists() and not (ws.state / "catalog.db").exists()
+
+
+def test_broken_project_spec_is_reported_with_file_and_key(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "p")
+    (ws.root / "datamoat.yaml").write_text("name: x\nsorces: {}\n", encoding="utf-8")
+    with pytest.raises(DatamoatError, match=r"datamoat\.yaml: unknown key 'sorces'"):
+        Workspace.open(ws.root)
+    (ws.root / "datamoat.yaml").write_text("name: [x\n", encoding="utf-8")
+    with pytest.raises(DatamoatError, match=r"datamoat\.yaml, line 2: not valid YAML"):
+        Workspace.open(ws.root)

@@ -58,7 +58,7 @@ def test_same_content_is_registered_once(catalog_url: str, tmp_path: Path) -> No
     v2, created2 = _add(cat, "d", "a" * 64)
     assert created1 and not created2 and v1.id == v2.id
     v3, created3 = _add(cat, "d", "b" * 64, parents=[v1.id])
-    assert created3 and v3.ordinal == 2 and v3.parents == [v1.id]
+    assert created3 and v3.ordinal == 2 and v3.parents == [v1.id] and v3.parent_refs == ["d@1"]
     # another dataset may hold the same content as its own version 1
     v4, created4 = _add(cat, "e", "a" * 64)
     assert created4 and v4.ordinal == 1

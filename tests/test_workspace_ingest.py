@@ -148,6 +148,7 @@ def test_recipe_makes_a_child_version_and_keeps_what_it_drops(workspace: Workspa
     d = workspace.diff(v1.ref, v2.ref)
     assert d.changed == 1 and d.removed == 3
     assert v2.manifest()["params"]["recipe"][0]["step"] == "drop_missing"
+    assert v2.manifest()["parents"] == ["t@1"]
 
 
 def test_project_sources_and_roles_from_datamoat_yaml(tmp_path: Path) -> None:

@@ -216,13 +216,18 @@ class Catalog:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             ids = [r.id for r in rows]
-            parents: dict[int, list[int]] = {i: [] for i in ids}
+            parents: dict[int, list[tuple[int, str]]] = {i: [] for i in ids}
             if ids:
+                parent = versions.alias("parent")
                 links = conn.execute(
-                    sa.select(lineage).where(lineage.c.child_id.in_(ids)).order_by(lineage.c.position)
+                    sa.select(lineage.c.child_id, lineage.c.parent_id, datasets.c.name, parent.c.ordinal)
+                    .join(parent, parent.c.id == lineage.c.parent_id)
+                    .join(datasets, datasets.c.id == parent.c.dataset_id)
+                    .where(lineage.c.child_id.in_(ids))
+                    .order_by(lineage.c.child_id, lineage.c.position)
                 ).all()
                 for link in links:
-                    parents[link.child_id].append(link.parent_id)
+                    parents[link.child_id].append((link.parent_id, f"{link.name}@{link.ordinal}"))
         return [_version(r, parents[r.id]) for r in rows]
 
     # ---------------------------------------------------------------- runs
@@ -278,7 +283,7 @@ def _dataset(row: sa.Row) -> DatasetRecord:
     )
 
 
-def _version(row: sa.Row, parents: list[int]) -> VersionRecord:
+def _version(row: sa.Row, parents: list[tuple[int, str]]) -> VersionRecord:
     return VersionRecord(
         id=row.id,
         dataset=row.dataset_name,
@@ -292,5 +297,6 @@ def _version(row: sa.Row, parents: list[int]) -> VersionRecord:
         params=json.loads(row.params_json),
         source=json.loads(row.source_json),
         created_at=as_utc(row.created_at),
-        parents=parents,
+        parents=[p for p, _ in parents],
+        parent_refs=[ref for _, ref in parents],
     )

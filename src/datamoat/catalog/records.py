@@ -35,7 +35,8 @@ class VersionRecord:
     ordinal: 1, 2, 3 ... in creation order within the dataset.
     content_hash: sha256 hex of the version's data and exclusions (see data/content_hash.py).
     schema: [{"name", "type", "roles"}] in column order.
-    parents: ids of the versions it was made from (empty for an ingest).
+    parents: catalog ids of the versions it was made from (empty for an ingest).
+    parent_refs: the same parents as ``name@ordinal``.
     step / params: what made it (``ingest`` + reader options, or a recipe and its steps).
     source: for ingests, where the data came from and what the reader found out.
     """
@@ -53,6 +54,7 @@ class VersionRecord:
     source: dict[str, Any]
     created_at: datetime
     parents: list[int] = field(default_factory=list)
+    parent_refs: list[str] = field(default_factory=list)
 
     @property
     def ref(self) -> str:
@@ -70,7 +72,7 @@ class VersionRecord:
             "excluded_rows": self.excluded_count,
             "schema": self.schema,
             "roles": self.roles,
-            "parents": self.parents,
+            "parents": self.parent_refs,
             "step": self.step,
             "params": self.params,
             "source": self.source,

@@ -7,7 +7,6 @@ import sys
 import traceback
 from typing import Annotated
 
-import click
 import typer
 
 from datamoat import __version__
@@ -59,16 +58,14 @@ for command in (
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage error, 3 internal error)."""
     try:
-        app(args=argv, prog_name="datamoat", standalone_mode=False)
+        # standalone mode: usage errors print their message and raise SystemExit(2)
+        app(args=argv, prog_name="datamoat")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except DatamoatError as exc:
         error(str(exc))
         return 1
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         error("interrupted; nothing was changed by the unfinished command.")
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback on request

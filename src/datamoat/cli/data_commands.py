@@ -27,7 +27,7 @@ def _version_summary(v: Version) -> dict[str, Any]:
         "rows": v.num_rows,
         "excluded_rows": v.record.excluded_count,
         "step": v.record.step,
-        "parents": v.record.parents,
+        "parents": v.record.parent_refs,
         "created_at": v.record.created_at.isoformat(),
     }
 
@@ -153,7 +153,7 @@ def versions(
         ["#", "ref", "rows", "excluded", "step", "parents", "created"],
         [
             [v.ordinal, v.ref, f"{v.num_rows:,}", v.record.excluded_count, v.record.step,
-             ",".join(str(p) for p in v.record.parents), v.record.created_at.strftime("%Y-%m-%d %H:%M:%S")]
+             ", ".join(v.record.parent_refs), v.record.created_at.strftime("%Y-%m-%d %H:%M:%S")]
             for v in vs
         ],
     )
@@ -175,15 +175,21 @@ def show(
         return
     m = v.manifest()
     stdout.print(f"[bold]{v.dataset}@{v.ordinal}[/]  {v.hash}", highlight=False)
-    stdout.print(f"rows {m['rows']:,}   excluded {m['excluded_rows']:,}   made by {m['step']}   parents {m['parents'] or '-'}")
+    stdout.print(f"rows {m['rows']:,}   excluded {m['excluded_rows']:,}   made by {m['step']}   "
+                 f"parents {', '.join(m['parents']) or '-'}")
     if m["source"]:
         stdout.print(f"source {json.dumps(m['source'], default=str)}", highlight=False)
     print_table("schema", ["column", "type", "roles"], [[c["name"], c["type"], ",".join(c["roles"])] for c in m["schema"]])
-    print_table(f"first {head.num_rows} rows", shown, [[_short(r[c]) for c in shown] for r in head.to_pylist()])
+    text_col = v.roles.get("text")
+    budget = max(40, stdout.width - 3 * len(shown) - 1)  # characters left for cell contents
+    narrow = max(8, budget // (len(shown) + (2 if text_col in shown else 0)))
+    widths = {c: narrow * 3 if c == text_col else narrow for c in shown}
+    print_table(f"first {head.num_rows} rows", shown, [[_short(r[c], widths[c]) for c in shown] for r in head.to_pylist()])
 
 
 def _short(value: Any, width: int = 80) -> str:
-    text = "" if value is None else str(value)
+    """One line, at most ``width`` characters (newlines shown as ⏎)."""
+    text = "" if value is None else str(value).replace("\r\n", "⏎").replace("\n", "⏎")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

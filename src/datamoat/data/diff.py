@@ -63,18 +63,18 @@ def diff_versions(a: Version, b: Version, sample: int = 5) -> VersionDiff:
             return f"md5(concat_ws(chr(31), {parts}))"
 
         id_ = _q(ROW_ID_COLUMN)
+        con.execute(f"CREATE TEMP VIEW a AS SELECT * FROM read_parquet({_files(a)})").fetchall()
+        con.execute(f"CREATE TEMP VIEW b AS SELECT * FROM read_parquet({_files(b)})").fetchall()
         con.execute(
-            f"CREATE TEMP VIEW a AS SELECT * FROM read_parquet({_files(a)}); "
-            f"CREATE TEMP VIEW b AS SELECT * FROM read_parquet({_files(b)}); "
             f"CREATE TEMP TABLE j AS SELECT coalesce(a.{id_}, b.{id_}) AS id, "
             f"a.{id_} IS NOT NULL AS in_a, b.{id_} IS NOT NULL AS in_b, "
             f"CASE WHEN a.{id_} IS NOT NULL AND b.{id_} IS NOT NULL THEN {rows_hash('a')} <> {rows_hash('b')} END AS differs "
             f"FROM a FULL OUTER JOIN b ON a.{id_} = b.{id_}"
-        )
+        ).fetchall()
         added, removed, changed, unchanged = con.execute(
             "SELECT count(*) FILTER (WHERE NOT in_a), count(*) FILTER (WHERE NOT in_b), "
             "count(*) FILTER (WHERE differs), count(*) FILTER (WHERE in_a AND in_b AND NOT differs) FROM j"
-        ).fetchone()
+        ).fetchall()[0]
         samples = {
             "added": _rows(con, f"SELECT b.* FROM b JOIN (SELECT id FROM j WHERE NOT in_a ORDER BY id LIMIT {sample}) s ON b.{id_} = s.id"),
             "removed": _rows(con, f"SELECT a.* FROM a JOIN (SELECT id FROM j WHERE NOT in_b ORDER BY id LIMIT {sample}) s ON a.{id_} = s.id"),

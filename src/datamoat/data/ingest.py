@@ -108,11 +108,11 @@ def ingest(
     display_path = source.info.path
     writer = VersionWriter(store)
     spill_dir = store.new_staging_dir()
+    hasher = ContentRowIds()
     try:
         with writer:
             spill = SpillFiles(spill_dir)
             id_column = roles.get("id")
-            hasher = ContentRowIds()
             counter = OccurrenceCounter()
             inferrer = StringTypeInferrer() if source.info.all_strings else None
             checked = False
@@ -137,7 +137,6 @@ def ingest(
                     bad_rows.clear()
                 if progress:
                     progress(spill.rows)
-            hasher.close()
             if bad_rows:
                 writer.write_exclusions(_bad_rows_batch(bad_rows))
                 bad_rows.clear()
@@ -168,6 +167,7 @@ def ingest(
             empty_schema = pa.schema([pa.field(ROW_ID_COLUMN, pa.string()), *data_schema])
             written = writer.finish(empty_schema=empty_schema)
     finally:
+        hasher.close()
         shutil.rmtree(spill_dir, ignore_errors=True)
 
     source_info = {

@@ -85,9 +85,9 @@ class OccurrenceCounter:
 
     def occurrences(self) -> np.ndarray:
         """For every row seen, how many earlier rows had the same key (0 for the first)."""
-        if not self._chunks:
+        keys = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.uint64)
+        if len(keys) == 0:
             return np.zeros(0, dtype=np.int64)
-        keys = np.concatenate(self._chunks)
         self._chunks = [keys]
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]

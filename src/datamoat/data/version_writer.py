@@ -72,6 +72,7 @@ class VersionWriter:
         """Append rows. Every batch must have the schema of the first one."""
         if self._schema is None:
             self._schema = batch.schema
+            self._hasher.update(batch.slice(0, 0))  # fixes the hashed schema even for 0 rows
         elif not batch.schema.equals(self._schema):
             batch = batch.cast(self._schema)
         offset = 0
@@ -123,8 +124,9 @@ class VersionWriter:
         """
         if self._schema is None:
             self._schema = empty_schema or pa.schema([])
+            self._hasher.update(pa.RecordBatch.from_pylist([], schema=self._schema))
+        if not self._shards:  # no rows: still one (empty) shard, so readers see the columns
             self._open_shard()
-            self._hasher.update(self._schema.empty_table().to_batches()[0] if self._schema.names else pa.record_batch([]))
         self._close_shard()
         if self._excl_writer is not None:
             self._excl_writer.close()

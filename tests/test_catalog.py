@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from datamoat.catalog import Catalog
-from datamoat.catalog import migrate
+from datamoat.catalog import Catalog, migrate
 from datamoat.catalog.db import create_catalog_engine
 from datamoat.catalog.tables import metadata
 from datamoat.errors import NotFoundError

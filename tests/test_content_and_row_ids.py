@@ -63,9 +63,9 @@ def test_row_id_is_md5_of_the_non_null_column_value_pairs() -> None:
     batch = pa.record_batch({"a": ["x", None, "y"], "n": [1, 2, None]})
     ids = ContentRowIds().ids(batch).to_pylist()
     expected = [
-        hashlib.md5("a=x\x1fn=1".encode()).hexdigest()[:16],
-        hashlib.md5("n=2".encode()).hexdigest()[:16],
-        hashlib.md5("a=y".encode()).hexdigest()[:16],
+        hashlib.md5(b"a=x\x1fn=1").hexdigest()[:16],
+        hashlib.md5(b"n=2").hexdigest()[:16],
+        hashlib.md5(b"a=y").hexdigest()[:16],
     ]
     assert ids == expected
 

@@ -63,7 +63,7 @@ class ContentHasher:
         elif batch.schema.names != self._schema.names:
             raise ValueError("all batches fed to one ContentHasher must have the same columns")
         self._rows += batch.num_rows
-        for name, column in zip(batch.schema.names, batch.columns):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
             self._feed(self._columns[name], column)
 
     def _feed(self, streams: tuple[hashlib._Hash, hashlib._Hash, hashlib._Hash], column: pa.Array) -> None:

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from datamoat.catalog import Catalog, VersionRecord
 from datamoat.catalog.records import utc_now
+from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import ObjectStore
 from datamoat.data.readers import open_source
 from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows
@@ -42,7 +43,6 @@ from datamoat.data.staging import SpillFiles
 from datamoat.data.type_inference import StringTypeInferrer
 from datamoat.data.version_writer import VersionWriter
 from datamoat.errors import DatamoatError, InputError
-from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 
 ProgressFn = Callable[[int], None]
 """Called with the number of rows read so far."""

@@ -4,7 +4,7 @@ Feed every batch to :meth:`StringTypeInferrer.update`, then read :meth:`~StringT
 and convert each batch with :meth:`~StringTypeInferrer.cast`. Memory is constant (a few flags
 and marker counts per column); all work is done with ``pyarrow.compute`` kernels.
 
-Rules, applied to each cell after stripping leading/trailing whitespace:
+Rules, applied to each cell after stripping leading/trailing ASCII whitespace:
 
 * ``int64``: every value is an integer without leading zeros (``"007"`` and the postcode
   ``"01234"`` stay text) that fits in int64. An integer beyond int64 keeps the column as
@@ -74,18 +74,18 @@ class _Column:
         return pa.string()
 
 
-def _all(mask: pa.Array) -> bool:
-    """True when every entry of a null-free boolean array is true (also when it is empty)."""
-    return len(mask) == 0 or pc.all(mask).as_py() is True
+def _all_values(matches: pa.Array, is_marker: pa.Array) -> bool:
+    """True when every cell is a match, a marker or null (``matches`` is null for null cells)."""
+    return pc.all(pc.or_(matches, is_marker)).as_py() is not False
 
 
-def _fits_int64(values: pa.Array) -> bool:
-    """True when every integer string in ``values`` (already matched) fits in int64."""
-    long = pc.filter(values, pc.greater(pc.utf8_length(values), _SAFE_DIGITS))
-    if len(long) == 0:
+def _fits_int64(trimmed: pa.Array, is_value: pa.Array) -> bool:
+    """True when every value (already known to be an integer) fits in int64."""
+    long = pc.and_(pc.greater(pc.binary_length(trimmed), _SAFE_DIGITS), is_value)
+    if not pc.any(long).as_py():
         return True
     try:
-        pc.cast(pc.utf8_ltrim(long, "+"), pa.int64())
+        pc.cast(pc.utf8_ltrim(pc.filter(trimmed, long), "+"), pa.int64())
     except (pa.ArrowInvalid, OverflowError):
         return False
     return True
@@ -119,23 +119,26 @@ class StringTypeInferrer:
 
     @staticmethod
     def _update_column(state: _Column, array: pa.Array) -> None:
-        trimmed = pc.utf8_trim_whitespace(array)
+        trimmed = pc.ascii_trim_whitespace(array)
         is_marker = _marker_mask(trimmed)
-        values = pc.filter(trimmed, pc.and_(pc.is_valid(trimmed), pc.invert(is_marker)))
-        if len(values):
-            state.values += len(values)
+        is_value = pc.and_(pc.is_valid(trimmed), pc.invert(is_marker))
+        count = pc.sum(is_value).as_py() or 0
+        if count:
+            state.values += count
             if state.could_be_int:
-                state.could_be_int = _all(pc.match_substring_regex(values, INT_PATTERN))
-                if state.could_be_int and not _fits_int64(values):
+                state.could_be_int = _all_values(pc.match_substring_regex(trimmed, INT_PATTERN), is_marker)
+                if state.could_be_int and not _fits_int64(trimmed, is_value):
                     state.could_be_int = state.could_be_float = state.could_be_bool = False
                     state.overflow = True
                     return
             if state.could_be_float and not state.could_be_int:
-                state.could_be_float = _all(pc.match_substring_regex(values, FLOAT_PATTERN))
+                state.could_be_float = _all_values(
+                    pc.match_substring_regex(trimmed, FLOAT_PATTERN), is_marker
+                )
             if state.could_be_int or state.could_be_float:
                 state.could_be_bool = False
             elif state.could_be_bool:
-                state.could_be_bool = _all(pc.match_substring_regex(values, BOOL_PATTERN))
+                state.could_be_bool = _all_values(pc.match_substring_regex(trimmed, BOOL_PATTERN), is_marker)
         if state.undecided and pc.any(is_marker).as_py():
             counts = pc.value_counts(pc.filter(trimmed, is_marker))
             for item in counts.to_pylist():
@@ -157,7 +160,7 @@ class StringTypeInferrer:
             state = self._columns.get(name)
             target = state.final_type() if state is not None else array.type
             if _is_text(array.type) and not _is_text(target) and state is not None and state.fixed is None:
-                array = _convert(array, target)
+                array = _convert(array, target, has_markers=bool(state.markers))
             fields.append(pa.field(name, array.type))
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
@@ -179,10 +182,12 @@ class StringTypeInferrer:
         return out
 
 
-def _convert(array: pa.Array, target: pa.DataType) -> pa.Array:
-    """Strip, null the NA markers and cast a text array to int64 / float64 / bool."""
-    trimmed = pc.utf8_trim_whitespace(array)
-    cleaned = pc.if_else(_marker_mask(trimmed), pa.scalar(None, type=trimmed.type), trimmed)
+def _convert(array: pa.Array, target: pa.DataType, has_markers: bool = True) -> pa.Array:
+    """Strip, null the NA markers (when the column has any) and cast text to int64 / float64 / bool."""
+    trimmed = pc.ascii_trim_whitespace(array)
+    cleaned = trimmed
+    if has_markers:
+        cleaned = pc.if_else(_marker_mask(trimmed), pa.scalar(None, type=trimmed.type), trimmed)
     if pa.types.is_boolean(target):
         return pc.equal(pc.utf8_lower(cleaned), "true")
     return pc.cast(pc.utf8_ltrim(cleaned, "+"), target)

@@ -12,9 +12,9 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from datamoat.catalog import VersionRecord
+from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import EXCLUSIONS, ObjectStore
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 
 INTERNAL_PREFIX = "_dm_"
 

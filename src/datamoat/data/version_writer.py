@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datamoat.data.content_hash import ContentHasher
-from datamoat.data.object_store import EXCLUSIONS, ObjectStore
 from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
+from datamoat.data.object_store import EXCLUSIONS, ObjectStore
 
 SHARD_ROWS = 1_000_000
 PARQUET_COMPRESSION = "snappy"

@@ -30,9 +30,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from datamoat.data.roles import ROW_ID_COLUMN
-from datamoat.pipeline.step import DROP_COLUMN, STATS_PREFIX
-
 from datamoat.data.exclusion_schema import (  # noqa: E402  (defined in the data layer, which stores them)
     EXCLUSION_SCHEMA,
     REASON_COLUMN,
@@ -40,6 +37,8 @@ from datamoat.data.exclusion_schema import (  # noqa: E402  (defined in the data
     STATS_COLUMN,
     STEP_COLUMN,
 )
+from datamoat.data.roles import ROW_ID_COLUMN
+from datamoat.pipeline.step import DROP_COLUMN, STATS_PREFIX
 
 __all__ = ["EXCLUSION_SCHEMA", "REASON_COLUMN", "ROW_COLUMN", "STATS_COLUMN", "STEP_COLUMN", "make_exclusions",
            "rows_from_exclusions", "empty_exclusions"]

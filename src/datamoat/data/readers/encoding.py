@@ -1,0 +1,238 @@
+"""Find a text file's encoding, and check its line lengths, in one streaming pass.
+
+:func:`scan_text_file` reads the file once in 1 MiB chunks (constant memory) and decides:
+
+* a UTF-16/32 byte-order mark -> that codec; a UTF-8 BOM -> ``"utf-8-sig"``;
+* otherwise ``"utf-8"`` when every byte decodes as UTF-8;
+* otherwise ``"cp1252"`` (Windows Western European, the usual non-UTF-8 export) when no byte
+  is one of the five bytes cp1252 leaves undefined;
+* otherwise an :class:`~datamoat.errors.InputError` naming the line and byte offset.
+
+The same pass counts physical lines, rejects NUL bytes (a binary file, e.g. a compressed or
+spreadsheet file renamed ``.csv``) and, when asked, rejects a physical line longer than
+``max_line_bytes`` as soon as it passes the limit, without reading the rest of the file.
+:func:`read_sample` then decodes the first few MiB for the sniffers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from dataclasses import dataclass
+
+from datamoat.errors import InputError
+
+CHUNK_BYTES = 1 << 20
+"""Bytes read per step of the scan."""
+
+MAX_LINE_BYTES = 64 << 20
+"""Longest physical line (bytes) that the line-based readers accept: 64 MiB."""
+
+SAMPLE_BYTES = 2 << 20
+"""Bytes of the file's start that the sniffers look at: 2 MiB."""
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+
+
+def _first_cp1252_undefined(chunk: bytes) -> int:
+    """Index of the first byte cp1252 cannot decode in ``chunk``, or -1 (memchr-fast)."""
+    hits = [i for i in (chunk.find(b) for b in _CP1252_UNDEFINED) if i >= 0]
+    return min(hits) if hits else -1
+
+
+@dataclass(frozen=True)
+class TextScan:
+    """What one pass over a text file found.
+
+    encoding: Python codec name to decode the file with (``utf-8``, ``utf-8-sig``, ``cp1252``,
+        ``utf-16``, ``utf-32`` or the name the user forced).
+    size_bytes: file size in bytes.
+    lines: physical lines (a last line without a newline counts).
+    longest_line_bytes: upper bound on the longest physical line, in bytes: exact when that
+        line is longer than :data:`CHUNK_BYTES`, else ``min(size_bytes, CHUNK_BYTES)``.
+    """
+
+    encoding: str
+    size_bytes: int
+    lines: int
+    longest_line_bytes: int
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    return None
+
+
+def _is_wide(encoding: str) -> bool:
+    """True for codecs where a newline is not the single byte 0x0A (UTF-16/32)."""
+    name = codecs.lookup(encoding).name
+    return name.startswith(("utf-16", "utf-32"))
+
+
+class _LineCounter:
+    """Counts newlines and tracks the current line's length across chunks (bytes)."""
+
+    def __init__(self, path: str, max_line_bytes: int | None) -> None:
+        self.path = path
+        self.limit = max_line_bytes
+        self.newlines = 0
+        self.run = 0
+        self.longest = 0
+
+    def feed(self, chunk: bytes) -> None:
+        first = chunk.find(b"\n")
+        if first < 0:
+            self.run += len(chunk)
+        else:
+            self.longest = max(self.longest, self.run + first)
+            self._check(self.run + first)
+            self.newlines += chunk.count(b"\n")
+            self.run = len(chunk) - chunk.rfind(b"\n") - 1
+        self._check(self.run)
+
+    def _check(self, length: int) -> None:
+        if self.limit is not None and length > self.limit:
+            raise InputError(
+                self.path,
+                f"a single line is longer than the {self.limit >> 20} MiB limit "
+                "(is this really a line-based text file?)",
+                line=self.newlines + 1,
+            )
+
+    def line_of(self, chunk: bytes, index: int) -> int:
+        """1-based line of byte ``index`` of ``chunk`` (the chunk not yet fed)."""
+        return self.newlines + chunk.count(b"\n", 0, index) + 1
+
+
+def _undecodable(path: str, what: str, byte: int, offset: int, line: int) -> InputError:
+    return InputError(
+        path,
+        f"byte 0x{byte:02x} at byte offset {offset} is not valid {what}; "
+        "pass encoding= with the file's encoding (for example encoding='latin-1')",
+        line=line,
+    )
+
+
+def scan_text_file(
+    path: str, *, encoding: str | None = None, max_line_bytes: int | None = MAX_LINE_BYTES
+) -> TextScan:
+    """Scan ``path`` once and return its encoding, size and line statistics.
+
+    ``encoding`` forces a codec (it is still checked: a byte it cannot decode is an error).
+    ``max_line_bytes`` (None: no limit) makes a longer physical line an InputError.
+    Raises InputError for an empty file, NUL bytes, or bytes no candidate codec decodes.
+    """
+    size = os.path.getsize(path)
+    if size == 0:
+        raise InputError(path, "the file is empty")
+    with open(path, "rb") as f:
+        bom = _bom_encoding(f.read(4))
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(path, f"unknown encoding {encoding!r}") from None
+    chosen = encoding or bom or "utf-8"
+    wide = _is_wide(chosen)
+    try_cp1252 = encoding is None and bom is None
+    counter = _LineCounter(path, None if wide else max_line_bytes)
+    decoder = codecs.getincrementaldecoder(chosen)("strict")
+    wide_newlines, last_char = 0, ""
+    primary_error: tuple[int, int, int] | None = None  # (byte value, byte offset, line)
+    cp1252_error: tuple[int, int, int] | None = None
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            if not wide and (nul := chunk.find(b"\x00")) >= 0:
+                raise InputError(
+                    path,
+                    f"the file contains a NUL byte at byte offset {offset + nul}: it looks like a binary "
+                    "file, not text (is it compressed, or a spreadsheet?)",
+                    line=counter.line_of(chunk, nul),
+                )
+            ascii_chunk = chunk.isascii()
+            if primary_error is None and not (ascii_chunk and not wide and not decoder.getstate()[0]):
+                pending = decoder.getstate()[0]
+                try:
+                    text = decoder.decode(chunk)
+                except UnicodeDecodeError as err:
+                    index = err.start - len(pending)
+                    bad = (pending + chunk)[err.start]
+                    primary_error = (bad, offset + index, counter.line_of(chunk, max(index, 0)))
+                    if not try_cp1252:
+                        raise _undecodable(path, chosen, *primary_error) from None
+                else:
+                    if wide and text:
+                        wide_newlines += text.count("\n")
+                        last_char = text[-1]
+            if try_cp1252 and cp1252_error is None and not ascii_chunk:
+                if (index := _first_cp1252_undefined(chunk)) >= 0:
+                    cp1252_error = (chunk[index], offset + index, counter.line_of(chunk, index))
+            if primary_error is not None and cp1252_error is not None:
+                raise _neither(path, primary_error, cp1252_error)
+            counter.feed(chunk)
+            offset += len(chunk)
+    if primary_error is None:
+        pending = decoder.getstate()[0]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            primary_error = (pending[0], size - len(pending), counter.newlines + 1)
+            if not try_cp1252:
+                raise _undecodable(path, chosen, *primary_error) from None
+    if primary_error is not None:
+        chosen = "cp1252"
+    if wide:
+        lines = wide_newlines + (1 if last_char not in ("", "\n") else 0)
+    else:
+        lines = counter.newlines + (1 if counter.run else 0)
+    return TextScan(
+        encoding=chosen,
+        size_bytes=size,
+        lines=lines,
+        longest_line_bytes=max(counter.longest, counter.run, min(size, CHUNK_BYTES)),
+    )
+
+
+def _neither(path: str, utf8: tuple[int, int, int], cp1252: tuple[int, int, int]) -> InputError:
+    """The error for a file that is neither UTF-8 nor cp1252, located at the later failure."""
+    later, earlier = (utf8, cp1252) if utf8[1] >= cp1252[1] else (cp1252, utf8)
+    detail = ""
+    if utf8[1] != cp1252[1]:
+        codec = "UTF-8" if earlier is utf8 else "cp1252"
+        detail = f" (the file already stopped being {codec} at line {earlier[2]}, byte offset {earlier[1]})"
+    return InputError(
+        path,
+        f"byte 0x{later[0]:02x} at byte offset {later[1]} is neither UTF-8 nor cp1252{detail}; "
+        "pass encoding= with the file's encoding (for example encoding='latin-1')",
+        line=later[2],
+    )
+
+
+def read_sample(path: str, encoding: str, max_bytes: int = SAMPLE_BYTES) -> tuple[str, bool]:
+    """Decode the first ``max_bytes`` bytes of ``path``.
+
+    Returns ``(text, at_eof)``: ``at_eof`` is True when the sample is the whole file;
+    otherwise ``text`` is cut after its last newline so that it ends with a whole line
+    (unless it has no newline at all). A BOM is removed.
+    """
+    with open(path, "rb") as f:
+        raw = f.read(max_bytes + 1)
+    at_eof = len(raw) <= max_bytes
+    raw = raw[:max_bytes]
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(raw, final=at_eof)
+    text = text.removeprefix("\ufeff")
+    if not at_eof:
+        cut = text.rfind("\n")
+        if cut >= 0:
+            text = text[: cut + 1]
+    return text, at_eof

@@ -1,0 +1,170 @@
+"""Read plain text: a folder of text files, or one text file, as documents.
+
+Two modes:
+
+* ``"file"``: one row per file, the whole (decoded) file is the document.
+* ``"line"``: one row per line of each file; the ``line`` column is the 1-based physical line.
+  Blank lines (only whitespace) are dropped by default and counted in
+  ``info.options["blank_lines"]`` once :meth:`TextSource.batches` has run; pass
+  ``keep_blank=True`` to keep the corpus intact (e.g. for language-model training, where
+  blank lines separate paragraphs). Line endings are removed, other whitespace is kept.
+
+Labels (the ``label`` column) come from:
+
+* ``"folder"``: the name of the file's parent folder (``root/<label>/doc.txt``); null for
+  files directly in the root;
+* ``"file"``: the file name without extension (``root/<label>.txt``, one document per line);
+* ``"none"``: no label column.
+
+Defaults for a folder: when any file sits in a subfolder, ``mode="file"`` and
+``label_from="folder"``; when all files sit directly in the root, ``mode="line"`` and
+``label_from="file"``. For a single file: ``mode="line"`` and ``label_from="none"``.
+Columns: ``text``, ``label`` (unless ``"none"``), ``source_file`` (path relative to the
+folder, or the file name), and ``line`` in line mode. Files are read in sorted path order;
+hidden files and folders (name starting with ``.``) are skipped, and so are empty files
+(counted in ``info.options["empty_files"]``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+
+from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, SourceInfo
+from datamoat.data.readers.encoding import TextScan, scan_text_file
+from datamoat.errors import InputError
+
+Mode = Literal["file", "line"]
+LabelFrom = Literal["folder", "file", "none"]
+
+
+def list_text_files(root: Path, pattern: str) -> list[Path]:
+    """Files under ``root`` matching ``pattern`` (recursive), sorted, hidden ones skipped."""
+    found = []
+    for path in root.rglob(pattern):
+        relative = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            found.append(path)
+    return sorted(found)
+
+
+class TextSource:
+    """Documents from a text folder or one text file; see the module docstring.
+
+    ``path``: a folder or a file. ``mode`` / ``label_from``: None picks the defaults above.
+    ``keep_blank``: keep blank lines in line mode. ``encoding``: force a codec for every file.
+    ``pattern``: which files of a folder to read (glob, default ``*.txt``).
+    ``batch_rows``: maximum rows per batch.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        mode: Mode | None = None,
+        label_from: LabelFrom | None = None,
+        keep_blank: bool = False,
+        encoding: str | None = None,
+        pattern: str = "*.txt",
+    ) -> None:
+        self.path, self.batch_rows, self.keep_blank = path, batch_rows, keep_blank
+        root = Path(path)
+        self.is_folder = root.is_dir()
+        self.root = root if self.is_folder else root.parent
+        files = list_text_files(root, pattern) if self.is_folder else [root]
+        if not files:
+            raise InputError(path, f"the folder has no files matching {pattern!r}")
+        nested = any(f.parent != self.root for f in files)
+        self.mode: Mode = mode or ("file" if nested else "line")
+        default_label: LabelFrom = "none" if not self.is_folder else ("folder" if nested else "file")
+        self.label_from: LabelFrom = label_from or default_label
+        if self.mode not in ("file", "line"):
+            raise InputError(path, f"unknown text mode {self.mode!r}; use 'file' or 'line'")
+        if self.label_from not in ("folder", "file", "none"):
+            raise InputError(path, f"unknown label_from {self.label_from!r}; use 'folder', 'file' or 'none'")
+        self.files: list[tuple[Path, TextScan]] = []
+        empty = 0
+        for file in files:
+            if self.is_folder and file.stat().st_size == 0:
+                empty += 1
+                continue
+            self.files.append((file, scan_text_file(str(file), encoding=encoding)))
+        if not self.files:
+            raise InputError(path, "every text file in the folder is empty")
+        encodings = Counter(scan.encoding for _, scan in self.files)
+        self.info = SourceInfo(
+            path=path,
+            format="text",
+            options={
+                "mode": self.mode,
+                "label_from": self.label_from,
+                "keep_blank": keep_blank,
+                "files": len(self.files),
+                "empty_files": empty,
+                "lines": sum(scan.lines for _, scan in self.files),
+                "encoding": next(iter(encodings)) if len(encodings) == 1 else dict(encodings),
+            },
+        )
+
+    @property
+    def schema(self) -> pa.Schema:
+        """``text``, ``label`` (unless label_from is "none"), ``source_file``, ``line`` (line mode)."""
+        fields = [pa.field("text", pa.string())]
+        if self.label_from != "none":
+            fields.append(pa.field("label", pa.string()))
+        fields.append(pa.field("source_file", pa.string()))
+        if self.mode == "line":
+            fields.append(pa.field("line", pa.int64()))
+        return pa.schema(fields)
+
+    def _label(self, file: Path) -> str | None:
+        if self.label_from == "file":
+            return file.stem
+        if self.label_from == "folder":
+            return file.parent.name if file.parent != self.root else None
+        return None
+
+    def _rows(self, blank: list[int]) -> Iterator[tuple[str, str | None, str, int | None]]:
+        """(text, label, source_file, line) for every document; counts dropped blank lines."""
+        for file, scan in self.files:
+            label, name = self._label(file), file.relative_to(self.root).as_posix()
+            with open(file, encoding=scan.encoding) as f:
+                if self.mode == "file":
+                    yield f.read(), label, name, None
+                    continue
+                for number, line in enumerate(f, start=1):
+                    text = line.rstrip("\n")
+                    if not self.keep_blank and not text.strip():
+                        blank[0] += 1
+                        continue
+                    yield text, label, name, number
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield the documents, at most ``batch_rows`` per batch (at least one batch)."""
+        blank = [0]
+        columns: list[list[object]] = [[], [], [], []]
+        produced = False
+        for row in self._rows(blank):
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+            if len(columns[0]) >= self.batch_rows:
+                produced = True
+                yield self._batch(columns)
+                columns = [[], [], [], []]
+        if columns[0] or not produced:
+            yield self._batch(columns)
+        if self.mode == "line":
+            self.info.options["blank_lines"] = blank[0]
+
+    def _batch(self, columns: list[list[object]]) -> pa.RecordBatch:
+        text, label, source, line = columns
+        arrays = {"text": text, "label": label, "source_file": source, "line": line}
+        schema = self.schema
+        return pa.RecordBatch.from_arrays(
+            [pa.array(arrays[f.name], type=f.type) for f in schema], schema=schema
+        )

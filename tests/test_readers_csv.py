@@ -146,8 +146,9 @@ def test_comma_space_with_question_marks_gives_numeric_column_with_nulls(tmp_pat
     table = pa.Table.from_batches([inferrer.cast(b) for b in batches])
     assert table.schema.field("col_4").type == pa.int64()
     assert table.column("col_4").to_pylist() == [None, 13, 9, None]
-    assert table.column("col_2").to_pylist() == ["State-gov", "?", "Private", "Private"]
+    assert table.column("col_2").to_pylist() == ["State-gov", None, "Private", "Private"]
     assert inferrer.notes()["col_4"]["na_markers"] == {"?": 2}
+    assert inferrer.notes()["col_2"]["na_markers"] == {"?": 1}
 
 
 def test_comma_space_with_quoted_fields(tmp_path):

@@ -249,13 +249,14 @@ def test_text_folder_with_one_file_per_label(tmp_path):
 def test_plain_text_file_lines_and_blank_lines(tmp_path):
     data = "First Citizen:\nBefore we proceed.\n\nAll:\nSpeak, speak.\n\n   \n"
     path = write(tmp_path, "input.txt", data)
-    source, rows, batches = read(path)
+    source, kept, batches = read(path)
     assert source.info.format == "text"
     assert batches[0].schema.names == ["text", "source_file", "line"]
+    assert [r["text"] for r in kept] == data.split("\n")[:-1]  # the corpus, intact
+    assert [r["line"] for r in kept] == [1, 2, 3, 4, 5, 6, 7]
+    source, rows, _ = read(path, format="text", keep_blank=False)
     assert [r["line"] for r in rows] == [1, 2, 4, 5]
     assert source.info.options["lines"] == 7 and source.info.options["blank_lines"] == 3
-    _, kept, _ = read(path, format="text", keep_blank=True)
-    assert [r["text"] for r in kept] == data.split("\n")[:-1]
 
 
 # -- open_source errors ------------------------------------------------------------------------

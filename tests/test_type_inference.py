@@ -10,12 +10,12 @@ import pytest
 from datamoat.data.type_inference import NA_MARKERS, StringTypeInferrer
 
 
-def infer(*batches: dict[str, list[str | None]]) -> tuple[StringTypeInferrer, pa.Table]:
+def infer(*batches: dict[str, list[str | None]], keep_text: tuple[str, ...] = ()) -> tuple[StringTypeInferrer, pa.Table]:
     """Run update over all batches, then cast them; returns the inferrer and the cast table."""
     record_batches = [
         pa.RecordBatch.from_pydict(b, schema=pa.schema([(k, pa.string()) for k in b])) for b in batches
     ]
-    inferrer = StringTypeInferrer()
+    inferrer = StringTypeInferrer(keep_text=keep_text)
     for batch in record_batches:
         inferrer.update(batch)
     return inferrer, pa.Table.from_batches(
@@ -54,26 +54,29 @@ def test_zero_and_one_are_numbers_not_bools():
     assert table.schema.field("flag").type == pa.int64()
 
 
-def test_na_markers_null_only_in_numeric_and_bool_columns():
-    inferrer, table = infer(
-        {
-            "age": ["39", "?", "NA", " 50", "-", ""],
-            "ok": ["true", "null", "false", "None", "N/A", "false"],
-            "name": ["bob", "?", "NA", "alice", "-", None],
-        }
-    )
+def test_na_markers_become_null_except_dash_in_text_and_anything_in_free_text():
+    columns = {
+        "age": ["39", "?", "NA", " 50", "-", ""],
+        "ok": ["true", "null", "false", "None", "N/A", "false"],
+        "job": ["clerk", " ?", "NA", "alice", "-", None],
+        "body": ["hi", "?", "NA", "what?", "-", None],
+    }
+    inferrer, table = infer(columns, keep_text=("body",))
     assert table.column("age").to_pylist() == [39, None, None, 50, None, None]
     assert table.column("ok").to_pylist() == [True, None, False, None, None, False]
-    assert table.column("name").to_pylist() == ["bob", "?", "NA", "alice", "-", None]
+    assert table.column("job").to_pylist() == ["clerk", None, None, "alice", "-", None]
+    assert table.column("body").to_pylist() == ["hi", "?", "NA", "what?", "-", None]
     notes = inferrer.notes()
     assert notes["age"] == {"type": "int64", "na_markers": {"": 1, "-": 1, "?": 1, "NA": 1}}
-    assert notes["name"]["na_markers"] == {}
+    assert notes["job"] == {"type": "string", "na_markers": {"?": 1, "NA": 1}}
+    assert notes["body"]["na_markers"] == {}
 
 
 def test_column_of_only_markers_or_nulls_stays_text():
-    _, table = infer({"q": ["?", "?", None], "empty": [None, None, None]})
+    _, table = infer({"q": ["?", "?", None], "empty": [None, None, None], "t": ["?", "-", None]}, keep_text=("t",))
     assert table.schema.field("q").type == pa.string()
-    assert table.column("q").to_pylist() == ["?", "?", None]
+    assert table.column("q").to_pylist() == [None, None, None]
+    assert table.column("t").to_pylist() == ["?", "-", None]
     assert table.schema.field("empty").type == pa.string()
 
 

@@ -180,3 +180,14 @@ def test_broken_project_spec_is_reported_with_file_and_key(tmp_path: Path) -> No
     (ws.root / "datamoat.yaml").write_text("name: [x\n", encoding="utf-8")
     with pytest.raises(DatamoatError, match=r"datamoat\.yaml, line 2: not valid YAML"):
         Workspace.open(ws.root)
+
+
+def test_missing_markers_are_null_except_in_the_text_column(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "m.csv", "age,job,text\n39,clerk,?\n?,?,NA is my region\n41,NA,fine\n")
+    v = workspace.ingest(src, name="m", text="text")
+    df = v.to_pandas()
+    assert df["age"].tolist()[0] == 39 and pd.isna(df["age"].tolist()[1])
+    assert df["job"].isna().tolist() == [False, True, True]
+    assert df["text"].tolist() == ["?", "NA is my region", "fine"]
+    notes = v.manifest()["source"]["type_inference"]
+    assert notes["job"]["na_markers"] == {"?": 1, "NA": 1} and notes["text"]["na_markers"] == {}

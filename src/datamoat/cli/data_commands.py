@@ -62,6 +62,7 @@ def ingest(
     encoding: Annotated[str | None, typer.Option(help="Text encoding (default: UTF-8, else cp1252).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query, with a SQLAlchemy URL as PATH.")] = None,
     mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each) or 'line' (one per line).")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Any reader option as KEY=VALUE, repeatable (e.g. keep_blank=false, quoting=false, label_from=folder).")] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Keep unparseable rows in the exclusions table instead of failing.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -81,6 +82,7 @@ def ingest(
                 for k, v in {"delimiter": delimiter, "header": header, "encoding": encoding, "query": query, "mode": mode}.items()
                 if v is not None
             }
+            options.update(_parse_options(option or []))
             dataset = name or _default_name(path)
             v = ws.ingest(
                 path,
@@ -115,6 +117,18 @@ def _parse_roles(pairs: list[str]) -> dict[str, Any]:
         else:
             roles[key] = value
     return roles
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["keep_blank=false", "delimiter=;"]`` -> ``{"keep_blank": False, "delimiter": ";"}``."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DatamoatError(f"--option takes KEY=VALUE, got {pair!r}.")
+        low = value.lower()
+        out[key] = True if low == "true" else False if low == "false" else None if low in ("none", "null") else value
+    return out
 
 
 def _default_name(path: str) -> str:
@@ -178,7 +192,9 @@ def show(
     stdout.print(f"rows {m['rows']:,}   excluded {m['excluded_rows']:,}   made by {m['step']}   "
                  f"parents {', '.join(m['parents']) or '-'}")
     if m["source"]:
-        stdout.print(f"source {json.dumps(m['source'], default=str)}", highlight=False)
+        src, opts = m["source"], m["source"].get("options", {})
+        details = [src.get("format")] + [f"{k} {opts[k]!r}" for k in ("encoding", "delimiter", "header", "mode") if k in opts]
+        stdout.print(f"source {src.get('path')} ({', '.join(str(d) for d in details if d)})", highlight=False)
     print_table("schema", ["column", "type", "roles"], [[c["name"], c["type"], ",".join(c["roles"])] for c in m["schema"]])
     text_col = v.roles.get("text")
     budget = max(40, stdout.width - 3 * len(shown) - 1)  # characters left for cell contents

@@ -114,7 +114,8 @@ def ingest(
             spill = SpillFiles(spill_dir)
             id_column = roles.get("id")
             counter = OccurrenceCounter()
-            inferrer = StringTypeInferrer() if source.info.all_strings else None
+            text_column = roles.get("text")
+            inferrer = StringTypeInferrer(keep_text=[text_column] if text_column else []) if source.info.all_strings else None
             checked = False
             for batch in source.batches():
                 if not checked:

@@ -12,12 +12,16 @@ Rules, applied to each cell after stripping leading/trailing ASCII whitespace:
 * ``float64``: every value is a decimal or scientific number (``1.5``, ``.5``, ``-2e-3``,
   ``inf``), again without leading zeros before the decimal point.
 * ``bool``: every value is ``true`` or ``false``, in any case (``0``/``1`` stay numbers).
-* otherwise ``string``, unchanged (surrounding spaces and ``"?"`` are kept as text).
+* otherwise ``string``, values unchanged (surrounding spaces are kept).
 
 NA markers (:data:`NA_MARKERS`: ``""``, ``NA``, ``N/A``, ``null``, ``None``, ``?``, ``-`` ...)
-are ignored when deciding, and become null only in columns that end up numeric or bool;
-:meth:`~StringTypeInferrer.notes` reports which markers were nulled, per column, with counts.
-A column with no value besides nulls and markers stays ``string``.
+are ignored when deciding, and become null in columns that end up numeric or bool. In text
+columns the markers that pandas also treats as missing, plus the UCI convention ``?``
+(:data:`TEXT_NA_MARKERS`; not ``-``) become null too, except in the columns named in
+``keep_text`` (the dataset's free-text column, where ``"?"`` or ``"NA"`` may be a real
+message). :meth:`~StringTypeInferrer.notes` reports which markers were nulled, per column, with
+counts, so the manifest says what was read as missing. A column with no value besides nulls and
+markers stays ``string``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ FLOAT_PATTERN = (
 )
 BOOL_PATTERN = r"^(?i:true|false)$"
 
+TEXT_NA_MARKERS: tuple[str, ...] = tuple(m for m in NA_MARKERS if m != "-")
+"""Markers that mean "missing" in text columns too (pandas' defaults plus ``?``)."""
+
 _NA_SET = pa.array(NA_MARKERS, type=pa.string())
+_TEXT_NA_SET = pa.array(TEXT_NA_MARKERS, type=pa.string())
 _SAFE_DIGITS = 18  # every integer with at most 18 digits fits in int64
 
 
@@ -91,6 +99,14 @@ def _fits_int64(trimmed: pa.Array, is_value: pa.Array) -> bool:
     return True
 
 
+def _count_markers(state: _Column, trimmed: pa.Array, markers: pa.Array) -> None:
+    """Add the NA markers among ``trimmed`` cells to the column's marker counts."""
+    is_marker = pc.is_in(trimmed, value_set=markers)
+    if pc.any(is_marker).as_py():
+        for item in pc.value_counts(pc.filter(trimmed, is_marker)).to_pylist():
+            state.markers[item["values"]] += item["counts"]
+
+
 def _is_text(type_: pa.DataType) -> bool:
     return pa.types.is_string(type_) or pa.types.is_large_string(type_)
 
@@ -101,10 +117,14 @@ def _marker_mask(trimmed: pa.Array) -> pa.Array:
 
 
 class StringTypeInferrer:
-    """Decides int64 / float64 / bool / string per column from a stream of all-string batches."""
+    """Decides int64 / float64 / bool / string per column from a stream of all-string batches.
 
-    def __init__(self) -> None:
+    keep_text: text columns whose NA-marker values are kept as written (free text).
+    """
+
+    def __init__(self, keep_text: tuple[str, ...] | list[str] = ()) -> None:
         self._columns: dict[str, _Column] = {}
+        self._keep_text = set(keep_text)
 
     def update(self, batch: pa.RecordBatch) -> None:
         """Take the evidence of one batch into account (any number of rows, constant memory)."""
@@ -116,6 +136,8 @@ class StringTypeInferrer:
                 continue
             if state.undecided:
                 self._update_column(state, array)
+            elif state.fixed is None and name not in self._keep_text:
+                _count_markers(state, pc.ascii_trim_whitespace(array), _TEXT_NA_SET)
 
     @staticmethod
     def _update_column(state: _Column, array: pa.Array) -> None:
@@ -139,7 +161,7 @@ class StringTypeInferrer:
                 state.could_be_bool = False
             elif state.could_be_bool:
                 state.could_be_bool = _all_values(pc.match_substring_regex(trimmed, BOOL_PATTERN), is_marker)
-        if state.undecided and pc.any(is_marker).as_py():
+        if pc.any(is_marker).as_py():
             counts = pc.value_counts(pc.filter(trimmed, is_marker))
             for item in counts.to_pylist():
                 state.markers[item["values"]] += item["counts"]
@@ -161,6 +183,11 @@ class StringTypeInferrer:
             target = state.final_type() if state is not None else array.type
             if _is_text(array.type) and not _is_text(target) and state is not None and state.fixed is None:
                 array = _convert(array, target, has_markers=bool(state.markers))
+            elif _is_text(array.type) and state is not None and state.fixed is None and name not in self._keep_text:
+                if any(m in state.markers for m in TEXT_NA_MARKERS):
+                    trimmed = pc.ascii_trim_whitespace(array)
+                    is_marker = pc.is_in(trimmed, value_set=_TEXT_NA_SET)
+                    array = pc.if_else(is_marker, pa.scalar(None, type=array.type), array)
             fields.append(pa.field(name, array.type))
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
@@ -168,13 +195,18 @@ class StringTypeInferrer:
     def notes(self) -> dict[str, dict[str, Any]]:
         """Per column: ``{"type": "int64", "na_markers": {"?": 12}}`` (markers nulled, with counts).
 
-        ``na_markers`` is empty for text columns (their markers are kept as text); a column
-        kept as text because of an integer beyond int64 also gets ``"note"``.
+        ``na_markers`` is empty for ``keep_text`` columns (their markers are kept as text); a
+        column kept as text because of an integer beyond int64 also gets ``"note"``.
         """
         out: dict[str, dict[str, Any]] = {}
         for name, state in self._columns.items():
             type_ = state.final_type()
-            nulled = {} if _is_text(type_) or state.fixed is not None else dict(sorted(state.markers.items()))
+            if state.fixed is not None or name in self._keep_text:
+                nulled: dict[str, int] = {}
+            elif _is_text(type_):
+                nulled = {m: n for m, n in sorted(state.markers.items()) if m in TEXT_NA_MARKERS}
+            else:
+                nulled = dict(sorted(state.markers.items()))
             entry: dict[str, Any] = {"type": str(type_), "na_markers": nulled}
             if state.overflow:
                 entry["note"] = "integers beyond int64: kept as text"

@@ -4,10 +4,11 @@ Two modes:
 
 * ``"file"``: one row per file, the whole (decoded) file is the document.
 * ``"line"``: one row per line of each file; the ``line`` column is the 1-based physical line.
-  Blank lines (only whitespace) are dropped by default and counted in
-  ``info.options["blank_lines"]`` once :meth:`TextSource.batches` has run; pass
-  ``keep_blank=True`` to keep the corpus intact (e.g. for language-model training, where
-  blank lines separate paragraphs). Line endings are removed, other whitespace is kept.
+  Blank lines (only whitespace) of a single text file are kept by default, so a corpus
+  ingests intact, one row per physical line (for language-model training, blank lines
+  separate paragraphs); in a folder, where each line is one example, they are dropped by
+  default. ``keep_blank`` overrides either default; blank lines are counted in
+  ``info.options["blank_lines"]`` once :meth:`TextSource.batches` has run. Line endings are removed, other whitespace is kept.
 
 Labels (the ``label`` column) come from:
 
@@ -56,7 +57,7 @@ class TextSource:
     """Documents from a text folder or one text file; see the module docstring.
 
     ``path``: a folder or a file. ``mode`` / ``label_from``: None picks the defaults above.
-    ``keep_blank``: keep blank lines in line mode. ``encoding``: force a codec for every file.
+    ``keep_blank``: keep blank lines in line mode (default: yes for a file, no for a folder). ``encoding``: force a codec for every file.
     ``pattern``: which files of a folder to read (glob, default ``*.txt``).
     ``batch_rows``: maximum rows per batch.
     """
@@ -68,13 +69,15 @@ class TextSource:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         mode: Mode | None = None,
         label_from: LabelFrom | None = None,
-        keep_blank: bool = False,
+        keep_blank: bool | None = None,
         encoding: str | None = None,
         pattern: str = "*.txt",
     ) -> None:
-        self.path, self.batch_rows, self.keep_blank = path, batch_rows, keep_blank
         root = Path(path)
         self.is_folder = root.is_dir()
+        # a single file is a corpus: keep it intact; in a folder each line is an example
+        keep_blank = (not self.is_folder) if keep_blank is None else keep_blank
+        self.path, self.batch_rows, self.keep_blank = path, batch_rows, keep_blank
         self.root = root if self.is_folder else root.parent
         files = list_text_files(root, pattern) if self.is_folder else [root]
         if not files:

@@ -28,7 +28,7 @@ def test_migrations_build_the_schema_described_in_tables(catalog_url: str, tmp_p
         assert table.name in insp.get_table_names()
         migrated = {c["name"] for c in insp.get_columns(table.name)}
         assert migrated == {c.name for c in table.columns}, table.name
-    assert migrate.current_revision(cat.engine) == migrate.head_revision()
+    assert migrate.current_revision(cat.engine) == migrate.head_revision() == migrate.HEAD_REVISION
 
 
 def test_old_workspace_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path) -> None:

@@ -82,9 +82,7 @@ def test_occurrences_tell_repeated_rows_apart() -> None:
     keys = hex16_to_uint64(ids)
     assert keys.tolist() == [0xAA, 0xBB, 0xAA, 0xAA]
     counter = OccurrenceCounter()
-    counter.add(keys[:2])
-    counter.add(keys[2:])
-    occ = counter.occurrences()
+    occ = np.concatenate([counter.add(keys[:2]), counter.add(keys[2:])])
     assert occ.tolist() == [0, 0, 1, 2]
     assert with_occurrence_suffix(ids, occ).to_pylist() == [
         "00000000000000aa", "00000000000000bb", "00000000000000aa~1", "00000000000000aa~2"]
@@ -95,3 +93,22 @@ def test_hex_keys_match_python_int_parsing() -> None:
     values = [f"{int(v):016x}" for v in rng.integers(0, 2**63, 50, dtype=np.int64)] + ["ffffffffffffffff"]
     keys = hex16_to_uint64(pa.array(values).slice(1))
     assert keys.tolist() == [int(v, 16) for v in values[1:]]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 20), max_size=200), st.lists(st.integers(1, 40), min_size=1, max_size=10))
+def test_online_occurrences_match_a_plain_count(values: list[int], chunk_sizes: list[int]) -> None:
+    keys = np.array(values, dtype=np.uint64)
+    counter = OccurrenceCounter()
+    got: list[int] = []
+    start, i = 0, 0
+    while start < len(keys):
+        size = chunk_sizes[i % len(chunk_sizes)]
+        got += counter.add(keys[start : start + size]).tolist()
+        start, i = start + size, i + 1
+    seen: dict[int, int] = {}
+    expected = []
+    for v in values:
+        expected.append(seen.get(v, 0))
+        seen[v] = seen.get(v, 0) + 1
+    assert got == expected

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datamoat.data.roles import ROW_ID_COLUMN
+from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError, InputError
 from datamoat.workspace import Workspace
 
@@ -191,3 +192,60 @@ def test_missing_markers_are_null_except_in_the_text_column(workspace: Workspace
     assert df["text"].tolist() == ["?", "NA is my region", "fine"]
     notes = v.manifest()["source"]["type_inference"]
     assert notes["job"]["na_markers"] == {"?": 1, "NA": 1} and notes["text"]["na_markers"] == {}
+
+
+def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ingest decide the schema after 4 rows, so small files exercise several chunks."""
+    import datamoat.data.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "ID_CHUNK_ROWS", 4)
+
+
+def _ingest_small_batches(ws: Workspace, path: Path, name: str, **roles: str):
+    from datamoat.data.ingest import ingest
+    from datamoat.data.version import Version
+
+    result = ingest(ws.catalog, ws.store, str(path), name=name, roles=ColumnRoles.from_dict(roles), batch_rows=2)
+    return Version(result.version, ws.store)
+
+
+def test_a_late_value_that_breaks_the_first_chunks_types_is_read_again(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _small_chunks(monkeypatch)
+    rows = [f"{i},00{i}" if i != 9 else "9,x" for i in range(1, 12)]
+    src = write(tmp_path / "late.csv", "n,code\n" + "\n".join(rows) + "\n")
+    src2 = write(tmp_path / "late_q.csv", "n,code\n" + "\n".join(f"{i if i != 10 else '?'},7" for i in range(1, 12)) + "\n")
+    v = _ingest_small_batches(workspace, src, "late")
+    assert v.schema.field("n").type == pa.int64() and v.schema.field("code").type == pa.string()
+    codes = v.to_pandas()["code"].tolist()
+    assert codes[:3] == ["001", "002", "003"] and codes[8] == "x"
+    q = _ingest_small_batches(workspace, src2, "late_q")
+    assert q.schema.field("n").type == pa.int64()
+    assert q.to_pandas()["n"].isna().tolist() == [i == 10 for i in range(1, 12)]
+    # the same files in one chunk give the same content
+    monkeypatch.undo()
+    assert _ingest_small_batches(workspace, src, "late_one").hash == v.hash
+
+
+def test_types_change_after_the_first_chunk(workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _small_chunks(monkeypatch)
+    src = write(tmp_path / "t.csv", "n,text\n" + "".join(f"{i},t{i}\n" for i in range(1, 9)) + "nine,t9\n")
+    v = _ingest_small_batches(workspace, src, "t")
+    assert v.schema.field("n").type == pa.string()
+    assert v.to_pandas()["n"].tolist() == [str(i) for i in range(1, 9)] + ["nine"]
+    monkeypatch.undo()
+    assert _ingest_small_batches(workspace, src, "t_one").hash == v.hash
+    assert list((workspace.state / "tmp").iterdir()) == []
+
+
+def test_repeats_and_duplicate_ids_are_found_across_chunks(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _small_chunks(monkeypatch)
+    src = write(tmp_path / "r.csv", "text\n" + "a\nb\nc\nd\ne\na\nf\na\n")
+    ids = _ingest_small_batches(workspace, src, "r").to_pandas().index.tolist()
+    assert ids[5] == ids[0] + "~1" and ids[7] == ids[0] + "~2"
+    dup = write(tmp_path / "d.csv", "id,text\n" + "".join(f"{i},x\n" for i in range(1, 8)) + "3,again\n")
+    with pytest.raises(InputError, match=r"row 8, column 'id': id '3' appears more than once"):
+        _ingest_small_batches(workspace, dup, "d", id="id")

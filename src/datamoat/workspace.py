@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datamoat.catalog import Catalog
 from datamoat.config import CONFIG_FILE, ProjectConfig
-from datamoat.data.diff import VersionDiff, diff_versions
+
+if TYPE_CHECKING:
+    from datamoat.data.diff import VersionDiff
 from datamoat.data.export import export_version
 from datamoat.data.ingest import ProgressFn, ingest
 from datamoat.data.object_store import ObjectStore
@@ -165,6 +167,8 @@ class Workspace:
 
     def diff(self, a: str, b: str, sample: int = 5) -> VersionDiff:
         """Rows added, removed and changed from version ``a`` to ``b`` (matched by row id)."""
+        from datamoat.data.diff import diff_versions  # DuckDB: imported only when needed
+
         return diff_versions(self.version(a), self.version(b), sample=sample)
 
     def export(self, ref: str, out: str | Path, internal: bool = False) -> Path:

@@ -1,14 +1,21 @@
 """Ingest: one source -> one immutable dataset version.
 
-Pass 1 streams the reader's batches, computes a row id for every row (see row_ids.py), feeds
-type inference (for text sources such as CSV) and spills the batches to Arrow IPC. Pass 2
-reads the spill back, casts every batch to the final schema, disambiguates repeated row ids
-and writes the Parquet shards. Rows the reader could not parse (only with
-``on_bad_rows="skip"``) go to the version's exclusions table with the reason and raw text.
+The reader's batches are grouped into chunks of ``ID_CHUNK_ROWS`` rows. For every chunk the
+row ids are computed (see row_ids.py; repeats get ``~n`` suffixes from an online occurrence
+counter), then the rows are cast to the dataset's schema and written as Parquet.
 
-Memory is bounded by one batch plus 8 bytes per row for the row-id keys. Nothing becomes
-visible until the finished version is renamed into the object store and registered in the
-catalog; any error (or a kill) before that leaves the workspace as it was.
+The schema (column types for text sources such as CSV, the unified schema for JSON) is
+decided from the first chunk, and every later batch is checked against it. If a later batch
+does not fit (a number column with a word in row 900,000), the attempt is thrown away and the
+source is read again in two passes: the first spills the raw batches to Arrow IPC while the
+types are inferred over every row, the second casts and writes them. Most files take the
+single pass; the result is the same either way.
+
+Rows the reader could not parse (only with ``on_bad_rows="skip"``) go to the version's
+exclusions table with the reason and raw text. Memory is bounded by one chunk plus 8 bytes per
+row for the row-id keys. Nothing becomes visible until the finished version is renamed into
+the object store and registered in the catalog; any error (or a kill) before that leaves the
+workspace as it was.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,7 @@ from datamoat.catalog import Catalog, VersionRecord
 from datamoat.catalog.records import utc_now
 from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import ObjectStore
+from datamoat.data.prefetch import prefetch
 from datamoat.data.readers import open_source
 from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
@@ -41,13 +49,15 @@ from datamoat.data.row_ids import (
 from datamoat.data.schema_unify import conform, unify
 from datamoat.data.staging import SpillFiles
 from datamoat.data.type_inference import StringTypeInferrer
-from datamoat.data.version_writer import VersionWriter
+from datamoat.data.version_writer import VersionWriter, WrittenVersion
 from datamoat.errors import DatamoatError, InputError
 
 ProgressFn = Callable[[int], None]
 """Called with the number of rows read so far."""
 
 INGEST_STEP = "ingest"
+ID_CHUNK_ROWS = 262_144
+"""Rows hashed together for row ids (bounded memory; big enough for DuckDB to use all cores)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,10 @@ def _bad_rows_batch(rows: list[BadRow]) -> pa.RecordBatch:
     )
 
 
+class _SchemaChanged(Exception):
+    """A batch does not fit the schema decided from the first chunk: read again in two passes."""
+
+
 def ingest(
     catalog: Catalog,
     store: ObjectStore,
@@ -101,84 +115,27 @@ def ingest(
         raise DatamoatError(f"dataset name {name!r} is not allowed; use letters, digits, '-', '_' or '.'.")
     started = utc_now()
     options = dict(reader_options or {})
-    bad_rows: list[BadRow] = []
-    source = open_source(
-        path, format=format, batch_rows=batch_rows, on_bad_rows=on_bad_rows, bad_row=bad_rows.append, **options
-    )
-    display_path = source.info.path
-    writer = VersionWriter(store)
-    spill_dir = store.new_staging_dir()
-    hasher = ContentRowIds()
-    try:
-        with writer:
-            spill = SpillFiles(spill_dir)
-            id_column = roles.get("id")
-            counter = OccurrenceCounter()
-            text_column = roles.get("text")
-            inferrer = StringTypeInferrer(keep_text=[text_column] if text_column else []) if source.info.all_strings else None
-            checked = False
-            for batch in source.batches():
-                if not checked:
-                    roles.check_against(batch.schema.names, display_path)
-                    checked = True
-                if ROW_ID_COLUMN in batch.schema.names:
-                    batch = batch.drop_columns([ROW_ID_COLUMN])
-                if id_column:
-                    ids = user_row_ids(batch, id_column, display_path, spill.rows + 1)
-                    keys = hex16_to_uint64(hasher.ids(pa.record_batch({"id": ids})))
-                else:
-                    ids = hasher.ids(batch)
-                    keys = hex16_to_uint64(ids)
-                counter.add(keys)
-                if inferrer is not None:
-                    inferrer.update(batch)
-                spill.append(batch.append_column(ROW_ID_COLUMN, ids))
-                if bad_rows:
-                    writer.write_exclusions(_bad_rows_batch(bad_rows))
-                    bad_rows.clear()
-                if progress:
-                    progress(spill.rows)
-            if bad_rows:
-                writer.write_exclusions(_bad_rows_batch(bad_rows))
-                bad_rows.clear()
-            if not checked:  # no rows at all: the reader still knows the columns
-                empty = getattr(source, "empty_schema", None)
-                if empty is not None:
-                    roles.check_against(empty.names, display_path)
 
-            occurrences = counter.occurrences()
-            if id_column and len(occurrences) and occurrences.max() > 0:
-                _raise_duplicate_id(spill, occurrences, id_column, display_path)
-            data_schema = _final_schema(spill, inferrer)
-            offset = 0
-            for batch in spill:
-                n = batch.num_rows
-                ids = batch.column(ROW_ID_COLUMN)
-                data = batch.drop_columns([ROW_ID_COLUMN])
-                data = inferrer.cast(data) if inferrer is not None else data
-                data = conform(data, data_schema)
-                ids = with_occurrence_suffix(ids, occurrences[offset : offset + n])
-                offset += n
-                writer.write(
-                    pa.RecordBatch.from_arrays(
-                        [ids, *data.columns], names=[ROW_ID_COLUMN, *data.schema.names]
-                    )
-                )
-            spill.remove()
-            empty_schema = pa.schema([pa.field(ROW_ID_COLUMN, pa.string()), *data_schema])
-            written = writer.finish(empty_schema=empty_schema)
-    finally:
-        hasher.close()
-        shutil.rmtree(spill_dir, ignore_errors=True)
+    def attempt(single_pass: bool) -> tuple[_Read, WrittenVersion]:
+        run = _Read(store, path, format, batch_rows, on_bad_rows, options, roles, progress)
+        try:
+            return run, run.write(single_pass)
+        finally:
+            run.close()
+
+    try:
+        run, written = attempt(single_pass=True)
+    except _SchemaChanged:
+        run, written = attempt(single_pass=False)
 
     source_info = {
-        "path": display_path,
-        "format": source.info.format,
-        "options": source.info.options,
-        "bytes": _size(display_path),
+        "path": run.display_path,
+        "format": run.source.info.format,
+        "options": run.source.info.options,
+        "bytes": _size(run.display_path),
     }
-    if inferrer is not None:
-        source_info["type_inference"] = inferrer.notes()
+    if run.inferrer is not None:
+        source_info["type_inference"] = run.inferrer.notes()
     params = {"format": format, "on_bad_rows": on_bad_rows, "reader_options": options, "roles": roles.to_dict()}
     version, created = catalog.add_version(
         name,
@@ -194,7 +151,7 @@ def ingest(
     )
     catalog.record_run(
         INGEST_STEP,
-        {"path": display_path, "dataset": name, **params},
+        {"path": run.display_path, "dataset": name, **params},
         status="ok",
         started_at=started,
         output_version_id=version.id,
@@ -204,26 +161,160 @@ def ingest(
     return IngestResult(version, created)
 
 
-def _final_schema(spill: SpillFiles, inferrer: StringTypeInferrer | None) -> pa.Schema:
-    if inferrer is not None:
-        return inferrer.schema()
-    schemas = [pa.schema([f for f in s if f.name != ROW_ID_COLUMN]) for s in spill.schemas()]
-    return unify(schemas)
+class _Read:
+    """One attempt at reading a source into a version (see the module docstring)."""
 
+    def __init__(
+        self,
+        store: ObjectStore,
+        path: str,
+        format: str | None,  # noqa: A002
+        batch_rows: int,
+        on_bad_rows: OnBadRows,
+        options: dict[str, Any],
+        roles: ColumnRoles,
+        progress: ProgressFn | None,
+    ) -> None:
+        self.bad_rows: list[BadRow] = []
+        self.source = open_source(
+            path, format=format, batch_rows=batch_rows, on_bad_rows=on_bad_rows,
+            bad_row=self.bad_rows.append, **options,
+        )
+        self.display_path = self.source.info.path
+        self.roles = roles
+        self.progress = progress
+        self.id_column = roles.get("id")
+        text_column = roles.get("text")
+        self.inferrer = (
+            StringTypeInferrer(keep_text=[text_column] if text_column else []) if self.source.info.all_strings else None
+        )
+        self.store = store
+        self.writer = VersionWriter(store)
+        self.hasher = ContentRowIds()
+        self.counter = OccurrenceCounter()
+        self.rows = 0
+        self.schema: pa.Schema | None = None
+        self._spill_dir: Path | None = None
 
-def _raise_duplicate_id(spill: SpillFiles, occurrences: np.ndarray, column: str, path: str) -> None:
-    index = int(np.argmax(occurrences > 0))
-    offset = 0
-    for batch in spill:
-        if index < offset + batch.num_rows:
-            value = batch.column(ROW_ID_COLUMN)[index - offset].as_py()
+    def close(self) -> None:
+        self.hasher.close()
+        if not self.writer.done:  # an unfinished attempt leaves nothing behind
+            self.writer.abort()
+        if self._spill_dir is not None:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ the passes
+    def write(self, single_pass: bool) -> WrittenVersion:
+        """Read every chunk and write the version; returns what the writer committed."""
+        spill: SpillFiles | None = None
+        if not single_pass:
+            self._spill_dir = self.store.new_staging_dir()
+            spill = SpillFiles(self._spill_dir)
+        # ids are hashed in a reader thread (DuckDB and Arrow's parser release the GIL) while
+        # this thread infers types, casts and hands rows to the Parquet writer thread
+        for chunk, bad_rows in prefetch(self._chunks(), depth=1):
+            if bad_rows:
+                self.writer.write_exclusions(_bad_rows_batch(bad_rows))
+            for batch in chunk:
+                if self.inferrer is not None:
+                    self.inferrer.update(batch.drop_columns([ROW_ID_COLUMN]))
+            if self.progress:
+                self.progress(self.rows)
+            if spill is not None:
+                for batch in chunk:
+                    spill.append(batch)
+                continue
+            if self.schema is None:
+                self.schema = self._decide(chunk)
+            for batch in chunk:
+                self.writer.write(self._finish_batch(batch))
+        if spill is not None:
+            self.schema = self.inferrer.schema() if self.inferrer is not None else _unified(spill.schemas())
+            for batch in spill:
+                self.writer.write(self._finish_batch(batch))
+            spill.remove()
+        data_schema = self.schema if self.schema is not None else pa.schema([])
+        empty_schema = pa.schema([pa.field(ROW_ID_COLUMN, pa.string()), *data_schema])
+        return self.writer.finish(empty_schema=empty_schema)
+
+    def _chunks(self) -> Iterator[tuple[list[pa.RecordBatch], list[BadRow]]]:
+        """Batches with their row ids, grouped into chunks of about ID_CHUNK_ROWS rows, each with
+        the unparseable rows met while reading it. Runs in the reader thread: it touches only
+        the source, the row-id hasher and the occurrence counter."""
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        checked = False
+        for batch in self.source.batches():
+            if not checked:
+                self.roles.check_against(batch.schema.names, self.display_path)
+                checked = True
+            if ROW_ID_COLUMN in batch.schema.names:
+                batch = batch.drop_columns([ROW_ID_COLUMN])
+            if pending and pending[0].schema != batch.schema:
+                yield self._with_ids(pending), self._take_bad_rows()
+                pending, pending_rows = [], 0
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= ID_CHUNK_ROWS:
+                yield self._with_ids(pending), self._take_bad_rows()
+                pending, pending_rows = [], 0
+        if pending:
+            yield self._with_ids(pending), self._take_bad_rows()
+        bad = self._take_bad_rows()
+        if bad:
+            yield [], bad
+
+    def _take_bad_rows(self) -> list[BadRow]:
+        taken, self.bad_rows[:] = list(self.bad_rows), []
+        return taken
+
+    def _with_ids(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+        """The batches with a final ``_dm_row_id`` column (hashed together: faster)."""
+        table = pa.Table.from_batches(batches)
+        if self.id_column:
+            ids = user_row_ids(table, self.id_column, self.display_path, self.rows + 1)
+            keys = hex16_to_uint64(self.hasher.ids(pa.table({"id": ids})))
+        else:
+            ids = self.hasher.ids(table)
+            keys = hex16_to_uint64(ids)
+        occurrences = self.counter.add(keys)
+        if self.id_column and occurrences.any():
+            first = int(np.argmax(occurrences > 0))
             raise InputError(
-                path,
-                f"id {value!r} appears more than once; the id column must be unique (or ingest without --id)",
-                row=index + 1,
-                column=column,
+                self.display_path,
+                f"id {ids[first].as_py()!r} appears more than once; the id column must be unique (or ingest without --id)",
+                row=self.rows + first + 1,
+                column=self.id_column,
             )
-        offset += batch.num_rows
+        ids = with_occurrence_suffix(ids, occurrences)
+        out, offset = [], 0
+        for b in batches:
+            out.append(b.append_column(ROW_ID_COLUMN, ids.slice(offset, b.num_rows)))
+            offset += b.num_rows
+        self.rows += offset
+        return out
+
+    def _decide(self, chunk: list[pa.RecordBatch]) -> pa.Schema:
+        if self.inferrer is not None:
+            return self.inferrer.schema()
+        return _unified([b.schema for b in chunk])
+
+    def _finish_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Cast a batch (with its row ids) to the decided schema; row id first."""
+        assert self.schema is not None
+        ids = batch.column(ROW_ID_COLUMN)
+        data = batch.drop_columns([ROW_ID_COLUMN])
+        if self.inferrer is not None:
+            if self.inferrer.schema() != self.schema:
+                raise _SchemaChanged()
+            data = self.inferrer.cast(data)
+        elif _unified([self.schema, data.schema]) != self.schema:
+            raise _SchemaChanged()
+        data = conform(data, self.schema)
+        return pa.RecordBatch.from_arrays([ids, *data.columns], names=[ROW_ID_COLUMN, *data.schema.names])
+
+def _unified(schemas: list[pa.Schema]) -> pa.Schema:
+    return unify([pa.schema([f for f in s if f.name != ROW_ID_COLUMN]) for s in schemas])
 
 
 def _size(path: str) -> int | None:

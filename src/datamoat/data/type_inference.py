@@ -99,6 +99,16 @@ def _fits_int64(trimmed: pa.Array, is_value: pa.Array) -> bool:
     return True
 
 
+_MAX_MARKER_CELL = 16
+"""Longest cell (bytes, spaces included) that can still be a marker such as ``"  N/A "``."""
+
+
+def _short_cells(array: pa.Array) -> pa.Array:
+    """The trimmed cells short enough to be a marker (long free text is skipped cheaply)."""
+    short = pc.less_equal(pc.binary_length(array), _MAX_MARKER_CELL)
+    return pc.ascii_trim_whitespace(pc.filter(array, short))
+
+
 def _count_markers(state: _Column, trimmed: pa.Array, markers: pa.Array) -> None:
     """Add the NA markers among ``trimmed`` cells to the column's marker counts."""
     is_marker = pc.is_in(trimmed, value_set=markers)
@@ -137,7 +147,7 @@ class StringTypeInferrer:
             if state.undecided:
                 self._update_column(state, array)
             elif state.fixed is None and name not in self._keep_text:
-                _count_markers(state, pc.ascii_trim_whitespace(array), _TEXT_NA_SET)
+                _count_markers(state, _short_cells(array), _TEXT_NA_SET)
 
     @staticmethod
     def _update_column(state: _Column, array: pa.Array) -> None:
@@ -185,8 +195,9 @@ class StringTypeInferrer:
                 array = _convert(array, target, has_markers=bool(state.markers))
             elif _is_text(array.type) and state is not None and state.fixed is None and name not in self._keep_text:
                 if any(m in state.markers for m in TEXT_NA_MARKERS):
-                    trimmed = pc.ascii_trim_whitespace(array)
-                    is_marker = pc.is_in(trimmed, value_set=_TEXT_NA_SET)
+                    short = pc.less_equal(pc.binary_length(array), _MAX_MARKER_CELL)
+                    trimmed = pc.ascii_trim_whitespace(pc.if_else(short, array, pa.scalar(None, type=array.type)))
+                    is_marker = pc.fill_null(pc.is_in(trimmed, value_set=_TEXT_NA_SET), False)
                     array = pc.if_else(is_marker, pa.scalar(None, type=array.type), array)
             fields.append(pa.field(name, array.type))
             arrays.append(array)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from datamoat.catalog import VersionRecord
 from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import EXCLUSIONS, ObjectStore
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INTERNAL_PREFIX = "_dm_"
 
@@ -89,6 +90,8 @@ class Version:
 
     def to_arrow(self, columns: list[str] | None = None) -> pa.Table:
         """All rows as one Arrow table (``_dm_row_id`` included)."""
+        import pyarrow.dataset as pads  # imports pandas: only when needed
+
         paths = [str(p) for p in self.shard_paths()]
         return pads.dataset(paths, format="parquet").to_table(columns=columns)
 

@@ -139,3 +139,14 @@ def test_ingest_reads_parquet_and_sql(cli, tmp_path: Path) -> None:
     code, out, err = cli("ingest", f"sqlite:///{tmp_path / 'shop.db'}", "--query", "select * from t where id > 1", "--name", "shop", "--json")
     assert code == 0, err
     assert json.loads(out)["rows"] == 2 and json.loads(out)["dataset"] == "shop"
+
+
+def test_version_and_help(cli) -> None:
+    from datamoat import __version__
+
+    code, out, _ = cli("--version")
+    assert code == 0 and out.strip() == __version__
+    code, out, _ = cli("--help")
+    assert code == 0 and "ingest" in out and "demo-data" in out
+    code, _, err = cli("no-such-command")
+    assert code == 2 and "no-such-command" in err

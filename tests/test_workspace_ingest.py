@@ -249,3 +249,19 @@ def test_repeats_and_duplicate_ids_are_found_across_chunks(
     dup = write(tmp_path / "d.csv", "id,text\n" + "".join(f"{i},x\n" for i in range(1, 8)) + "3,again\n")
     with pytest.raises(InputError, match=r"row 8, column 'id': id '3' appears more than once"):
         _ingest_small_batches(workspace, dup, "d", id="id")
+
+
+def test_a_team_workspace_on_postgresql(postgres_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole flow with the catalog in a real PostgreSQL, named by DATAMOAT_CATALOG_URL."""
+    monkeypatch.setenv("DATAMOAT_CATALOG_URL", postgres_server.new_database())
+    ws = Workspace.init(tmp_path / "team")
+    v1 = ws.ingest(write(tmp_path / "t.csv", TICKETS + "4,refund please,refund\n"), name="t", id="id", text="text")
+    result = ws.apply(v1.ref, [{"step": "exact_dedup"}])
+    assert ws.catalog.engine.dialect.name == "postgresql"
+    assert [v.ordinal for v in ws.versions("t")] == [1, 2]
+    assert result.dropped_by_reason == {"exact duplicate": 1}
+    assert ws.version("t@2").record.parent_refs == ["t@1"]
+    assert not (ws.state / "catalog.db").exists()
+    # a second process-like opening sees the same catalog
+    again = Workspace.open(tmp_path / "team")
+    assert again.datasets()[0]["versions"] == 2

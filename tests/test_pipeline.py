@@ -622,3 +622,14 @@ def test_executor_enforces_the_step_contract():
         bind_recipe(segments, ROLES, batch([]).schema)
         with pytest.raises(StepError, match=match):
             apply_chain(segments[0].steps, batch(["a", "b"]))
+
+
+def test_example_recipes_parse():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "examples" / "recipes"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for path in files:
+        recipe = Recipe.from_yaml(path)
+        assert len(recipe) >= 1

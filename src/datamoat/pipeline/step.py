@@ -73,7 +73,7 @@ class Step:
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Return ``batch`` with the same rows in order, plus DROP_COLUMN and stats columns."""
-        raise NotImplementedError(f"step {self.name!r} does not implement apply()")
+        raise StepError(f"step {self.name!r} has no apply(); every step must define it.")
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params().items())

@@ -97,6 +97,18 @@ def unique_names(raw: Iterable[str | None]) -> list[str]:
     return out
 
 
+def _csv_reader(text: str, delimiter: str, quoting: bool, skip_initial_space: bool) -> Iterator[list[str]]:
+    """Python's csv reader over ``text`` with the dialect being tried (lenient: strict=False)."""
+    return csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar='"',
+        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+        skipinitialspace=skip_initial_space,
+        strict=False,
+    )
+
+
 def parse_records(
     text: str, delimiter: str, quoting: bool, skip_initial_space: bool = False
 ) -> list[list[str]]:
@@ -106,14 +118,7 @@ def parse_records(
     """
     if delimiter == WHITESPACE:
         return [line.split() for line in text.splitlines() if line.strip()]
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=delimiter,
-        quotechar='"',
-        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
-        skipinitialspace=skip_initial_space,
-        strict=False,
-    )
+    reader = _csv_reader(text, delimiter, quoting, skip_initial_space)
     records: list[list[str]] = []
     try:
         for record in reader:
@@ -238,14 +243,7 @@ def _record_score(text: str, delimiter: str, quoting: bool, skip_initial_space: 
     A quote that is never closed makes one record swallow many lines, which this punishes
     (plain record-count consistency would not).
     """
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=delimiter,
-        quotechar='"',
-        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
-        skipinitialspace=skip_initial_space,
-        strict=False,
-    )
+    reader = _csv_reader(text, delimiter, quoting, skip_initial_space)
     widths: list[int] = []
     lines = previous = 0
     try:

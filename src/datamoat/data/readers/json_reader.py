@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -190,7 +191,7 @@ class _ArrayParser:
         )
 
 
-class _JsonSourceBase:
+class _JsonSourceBase(ABC):
     """Shared parts: options, bad rows, batching."""
 
     format = "json"
@@ -218,8 +219,9 @@ class _JsonSourceBase:
         if self.bad_row is not None:
             self.bad_row(BadRow(line=line, reason=reason, raw=raw))
 
+    @abstractmethod
     def _records(self, f: TextIO) -> Iterator[tuple[int, Any]]:
-        raise NotImplementedError
+        """Yield (line, parsed value) per record, in file order (each subclass reads its format)."""
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Yield rows in file order, at most ``batch_rows`` per batch (at least one batch)."""

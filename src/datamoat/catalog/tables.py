@@ -63,3 +63,54 @@ runs = sa.Table(
     sa.Column("reused_existing", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("summary_json", sa.Text, nullable=False, server_default="{}"),
 )
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column("details_json", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+"""Hash-chained: ``hash = sha256(prev_hash + canonical JSON of the event)``; see privacy/audit.py."""
+
+dp_budgets = sa.Table(
+    "dp_budgets",
+    metadata,
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id"), primary_key=True),
+    sa.Column("epsilon_total", sa.Float, nullable=False),
+    sa.Column("delta_total", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+dp_releases = sa.Table(
+    "dp_releases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.Integer, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("statistic", sa.String(50), nullable=False),
+    sa.Column("column_name", sa.String(200), nullable=False),
+    sa.Column("epsilon", sa.Float, nullable=False),
+    sa.Column("delta", sa.Float, nullable=False),
+    sa.Column("result_json", sa.Text, nullable=False),
+)
+
+pii_vault = sa.Table(
+    "pii_vault",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(200), nullable=False),
+    sa.Column("token", sa.String(100), nullable=False),
+    sa.Column("entity_type", sa.String(50), nullable=False),
+    sa.Column("nonce", sa.LargeBinary, nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("namespace", "token", name="uq_pii_vault_token"),
+)
+"""Reversible pseudonyms: AES-GCM ciphertext of the original value per token (key never stored)."""

@@ -1,0 +1,1 @@
+"""Privacy: PII detection and redaction, tabular anonymity, differential privacy, encryption, audit."""

@@ -1,0 +1,1 @@
+"""Data quality: checks that find what is wrong with a dataset, and the profile report."""

@@ -172,8 +172,14 @@ class Workspace:
         return diff_versions(self.version(a), self.version(b), sample=sample)
 
     def export(self, ref: str, out: str | Path, internal: bool = False) -> Path:
-        """Write a version to ``out`` (.csv, .jsonl or .parquet), atomically."""
-        return export_version(self.version(ref), Path(out), internal=internal)
+        """Write a version to ``out`` (.csv, .jsonl or .parquet), atomically; recorded in the audit log."""
+        from datamoat.privacy.audit import append_event
+
+        version = self.version(ref)
+        path = export_version(version, Path(out), internal=internal)
+        append_event(self.catalog, "export", version.ref,
+                     {"path": str(Path(path).resolve()), "rows": version.num_rows, "internal_columns": internal})
+        return path
 
     # ------------------------------------------------------------ recipes
     def apply(

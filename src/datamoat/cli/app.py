@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from datamoat import __version__
-from datamoat.cli import data_commands, demo_commands, pipeline_commands
+from datamoat.cli import data_commands, demo_commands, pipeline_commands, privacy_commands, quality_commands
 from datamoat.cli.output import error
 from datamoat.errors import DatamoatError
 
@@ -52,12 +52,18 @@ for command in (
     data_commands.diff,
     data_commands.export,
     data_commands.excluded,
+    quality_commands.profile,
+    quality_commands.clean,
     pipeline_commands.apply,
     pipeline_commands.steps,
+    privacy_commands.keygen,
     demo_commands.demo_data,
     demo_commands.run,
 ):
     app.command(name=command.__name__.replace("_", "-"))(command)
+
+
+app.add_typer(privacy_commands.audit_app, name="audit")
 
 
 def main(argv: list[str] | None = None) -> int:

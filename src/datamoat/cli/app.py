@@ -56,6 +56,9 @@ for command in (
     quality_commands.clean,
     pipeline_commands.apply,
     pipeline_commands.steps,
+    privacy_commands.anonymize,
+    privacy_commands.encrypt,
+    privacy_commands.decrypt,
     privacy_commands.keygen,
     demo_commands.demo_data,
     demo_commands.run,
@@ -63,6 +66,8 @@ for command in (
     app.command(name=command.__name__.replace("_", "-"))(command)
 
 
+app.add_typer(privacy_commands.pii_app, name="pii")
+app.add_typer(privacy_commands.dp_app, name="dp")
 app.add_typer(privacy_commands.audit_app, name="audit")
 
 

@@ -9,7 +9,7 @@ import typer
 
 from datamoat.cli.context import open_workspace
 from datamoat.cli.output import print_json, print_table, stdout
-from datamoat.pipeline.registry import STEPS
+from datamoat.pipeline.registry import STEPS, load_builtin_steps
 from datamoat.pipeline.step import param_defaults, param_names
 
 
@@ -48,6 +48,7 @@ def apply(
 
 def steps(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """List the steps a recipe can use, with their parameters and defaults."""
+    load_builtin_steps()
     rows = []
     for name, cls in sorted(STEPS.items()):
         defaults = param_defaults(cls)

@@ -59,3 +59,248 @@ def keygen(
     written = generate_key_file(path or DEFAULT_KEY_FILE)
     stdout.print(f"wrote a new key to {written}; keep it out of the workspace and back it up "
                  "(data encrypted with it cannot be read without it)", highlight=False)
+
+
+# ---------------------------------------------------------------- PII
+pii_app = typer.Typer(help="Personal data in free text: scan, redact or pseudonymise, reveal a pseudonym.",
+                      no_args_is_help=True)
+
+
+@pii_app.command("scan")
+def pii_scan(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Count personal data in the text column by type, with masked examples."""
+    from datamoat.quality.check import create_check
+
+    ws = open_workspace(ctx)
+    v = ws.version(ref)
+    result = create_check("pii").run(v.to_arrow(), v.roles)
+    if as_json:
+        print_json({"ref": v.ref, **result.summary})
+        return
+    s = result.summary
+    stdout.print(f"{v.ref}: {s['issues']:,} of {s['rows']:,} rows contain personal data ({100 * s['rate']:.1f}%)",
+                 highlight=False)
+    by_type = s.get("by_type", {})
+    print_table("by type", ["type", "findings", "rows"],
+                [[t, f"{c['findings']:,}", f"{c['rows']:,}"] for t, c in by_type.items()])
+    for example in s.get("examples", [])[:5]:
+        stdout.print(f"  {example}", highlight=False, markup=False)
+
+
+@pii_app.command("redact")
+def pii_redact(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    mode: Annotated[str, typer.Option(help="redact | mask | hash | pseudonymize | reversible.")] = "redact",
+    entities: Annotated[str | None, typer.Option(help="Comma-separated types (default: all).")] = None,
+    columns: Annotated[str | None, typer.Option(help="Comma-separated columns (default: the text column).")] = None,
+    namespace: Annotated[str, typer.Option(help="Vault namespace for reversible pseudonyms.")] = "default",
+    as_json: JsonOpt = False,
+) -> None:
+    """Rewrite personal data in a new version; hash/pseudonymize/reversible need a key (`datamoat keygen`)."""
+    ws = open_workspace(ctx)
+    params: dict[str, object] = {"mode": mode, "namespace": namespace}
+    if entities:
+        params["entities"] = [e.strip() for e in entities.split(",") if e.strip()]
+    if columns:
+        params["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+    if mode == "reversible":
+        params["catalog_url"] = ws.catalog_url
+    result = ws.apply(ref, [{"step": "pii_redact", **params}], label="pii_redact")
+    v = ws.version_by_id(result.version.id)
+    if as_json:
+        print_json({"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal, "mode": mode, "rows": v.num_rows})
+        return
+    stdout.print(f"{ws.version(ref).ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): personal data {mode}ed "
+                 f"in {v.num_rows:,} rows", highlight=False)
+
+
+@pii_app.command("reveal")
+def pii_reveal(
+    ctx: typer.Context,
+    token: Annotated[str, typer.Argument(help="A token such as <PERSON_3f2a91c0d4e5>.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit log).")] = "",
+    namespace: Annotated[str, typer.Option(help="Vault namespace.")] = "default",
+) -> None:
+    """Show the original value behind a reversible pseudonym (needs the key; audited)."""
+    from datamoat.privacy.keys import load_key
+    from datamoat.privacy.pii.vault import PiiVault
+
+    ws = open_workspace(ctx)
+    vault = PiiVault(ws.catalog, load_key(ws.root), namespace=namespace)
+    stdout.print(vault.reveal(token, reason=reason), highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------- k-anonymity
+def anonymize(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]); quasi_identifier / sensitive roles or options.")],
+    k: Annotated[int, typer.Option(help="Every combination of quasi-identifiers is shared by at least k rows.")] = 5,
+    l_div: Annotated[int | None, typer.Option("--l", help="At least l distinct sensitive values per class.")] = None,
+    t: Annotated[float | None, typer.Option(help="t-closeness: each class's sensitive distribution within t of the whole.")] = None,
+    max_suppression: Annotated[float, typer.Option(help="Largest share of rows that may be suppressed.")] = 0.05,
+    quasi: Annotated[str | None, typer.Option(help="Comma-separated quasi-identifier columns (default: the role).")] = None,
+    sensitive: Annotated[str | None, typer.Option(help="Comma-separated sensitive columns (default: the role).")] = None,
+    hierarchies: Annotated[Path | None, typer.Option(help="YAML with generalisation hierarchies per column.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generalise and suppress to reach k-anonymity (and l-diversity, t-closeness) with minimal loss."""
+    import yaml
+
+    from datamoat.pipeline.recipe import Recipe
+    from datamoat.pipeline.registry import create_step
+
+    ws = open_workspace(ctx)
+    params: dict[str, object] = {"k": k, "l": l_div, "t": t, "max_suppression": max_suppression}
+    if quasi:
+        params["quasi_identifiers"] = [c.strip() for c in quasi.split(",") if c.strip()]
+    if sensitive:
+        params["sensitive"] = [c.strip() for c in sensitive.split(",") if c.strip()]
+    if hierarchies is not None:
+        try:
+            params["hierarchies"] = yaml.safe_load(hierarchies.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise DatamoatError(f"{hierarchies}: cannot read the hierarchies ({exc}).") from exc
+    step = create_step("k_anonymize", params)
+    result = ws.apply(ref, Recipe([step]), label="anonymize")
+    v = ws.version_by_id(result.version.id)
+    stats = getattr(step, "stats", {}) or {}
+    summary = {"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal, "rows_out": result.rows_out,
+               "suppressed": result.rows_in - result.rows_out, **stats}
+    if as_json:
+        print_json(summary)
+        return
+    stdout.print(f"{summary['input']} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): {result.rows_out:,} rows, "
+                 f"{summary['suppressed']:,} suppressed (kept in `datamoat excluded`)", highlight=False)
+    labels = {"k": "achieved k", "l_distinct": "l (distinct)", "l_entropy": "l (entropy, exp H)", "t": "t (EMD)",
+              "level_names": "generalisation", "ncp": "information loss (NCP, 0-1)", "c_avg": "average class size / k",
+              "discernibility": "discernibility", "warnings": "warnings"}
+    for key, label in labels.items():
+        if stats.get(key) not in (None, [], {}):
+            stdout.print(f"  {label}: {stats[key]}", highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------- differential privacy
+dp_app = typer.Typer(help="Differentially private statistics with a per-dataset privacy budget.", no_args_is_help=True)
+
+
+@dp_app.command("budget")
+def dp_budget(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="Dataset name.")],
+    epsilon: Annotated[float, typer.Option(help="Total epsilon for all releases of this dataset.")],
+    delta: Annotated[float, typer.Option(help="Total delta (0 for pure DP).")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a dataset's total privacy budget."""
+    from datamoat.privacy.dp import set_budget
+
+    ws = open_workspace(ctx)
+    budget = set_budget(ws.catalog, dataset, epsilon, delta)
+    if as_json:
+        print_json(budget.to_dict())
+    else:
+        stdout.print(f"{dataset}: budget epsilon={epsilon}, delta={delta}", highlight=False)
+
+
+@dp_app.command("status")
+def dp_status(
+    ctx: typer.Context, dataset: Annotated[str, typer.Argument(help="Dataset name.")], as_json: JsonOpt = False
+) -> None:
+    """What a dataset's budget is, what releases spent, and what remains."""
+    from datamoat.privacy.dp import list_releases, remaining_budget
+
+    ws = open_workspace(ctx)
+    budget = remaining_budget(ws.catalog, dataset)
+    releases = list_releases(ws.catalog, dataset)
+    if as_json:
+        print_json({"budget": budget.to_dict(), "releases": releases})
+        return
+    stdout.print(str(budget.to_dict()), highlight=False, markup=False)
+    for r in releases:
+        stdout.print(f"  {r}", highlight=False, markup=False)
+
+
+@dp_app.command("release")
+def dp_release(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    stat: Annotated[str, typer.Option(help="count | sum | mean | histogram.")],
+    column: Annotated[str, typer.Option(help="The column.")],
+    epsilon: Annotated[float, typer.Option(help="Epsilon to spend on this release.")],
+    delta: Annotated[float, typer.Option(help="Delta to spend (Gaussian mechanism).")] = 0.0,
+    mechanism: Annotated[str, typer.Option(help="laplace or gaussian.")] = "laplace",
+    bounds: Annotated[str | None, typer.Option(help="LO,HI clamping bounds (sum, mean).")] = None,
+    categories: Annotated[str | None, typer.Option(help="Comma-separated categories (histogram).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Release one differentially private statistic; refused if it would exceed the budget."""
+    from datamoat.privacy.dp import release
+
+    ws = open_workspace(ctx)
+    parsed_bounds = None
+    if bounds:
+        try:
+            lo, hi = (float(x) for x in bounds.split(","))
+        except ValueError as exc:
+            raise DatamoatError(f"--bounds takes LO,HI, got {bounds!r}.") from exc
+        parsed_bounds = (lo, hi)
+    cats = [c.strip() for c in categories.split(",")] if categories else None
+    out = release(ws, ref, stat, column, epsilon=epsilon, delta=delta, mechanism=mechanism,
+                  bounds=parsed_bounds, categories=cats)
+    if as_json:
+        print_json(out.to_dict())
+    else:
+        d = out.to_dict()
+        stdout.print(f"{stat}({column}) = {d['value']}  (epsilon {d['epsilon']:.3g} spent; "
+                     f"{d['budget'].get('epsilon_remaining')} left)", highlight=False, markup=False)
+
+
+# ---------------------------------------------------------------- encryption at rest
+def encrypt(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    columns: Annotated[str | None, typer.Option(help="Comma-separated columns (default: the sensitive role).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Encrypt sensitive columns (AES-GCM) into a new version; reading them back needs the key."""
+    from datamoat.privacy.encryption import encrypt_version
+
+    ws = open_workspace(ctx)
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    result = encrypt_version(ws, ref, cols)
+    v = ws.version_by_id(result.version.id)
+    if as_json:
+        print_json({"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal})
+    else:
+        stdout.print(f"{ws.version(ref).ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): columns encrypted",
+                     highlight=False)
+
+
+def decrypt(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    column: Annotated[str, typer.Option(help="The encrypted column.")],
+    out: Annotated[Path | None, typer.Option(help="Write row id + value to this .csv/.parquet instead of printing.")] = None,
+    rows: Annotated[int, typer.Option("--rows", "-k", help="Rows to print.")] = 10,
+) -> None:
+    """Decrypt a column (needs the key; every decryption is audited)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from datamoat.privacy.encryption import decrypt_column
+
+    ws = open_workspace(ctx)
+    table = decrypt_column(ws, ref, column)
+    if out is None:
+        print_table(f"{column} (decrypted)", table.column_names, [list(r.values()) for r in table.slice(0, rows).to_pylist()])
+        return
+    if out.suffix == ".parquet":
+        pq.write_table(table, out)
+    else:
+        pacsv.write_csv(table, out)
+    stdout.print(f"wrote {table.num_rows:,} decrypted values to {out}", highlight=False)

@@ -16,6 +16,36 @@ from datamoat.pipeline.step import STEP_KINDS, Step, param_names
 STEPS: dict[str, type[Step]] = {}
 """Registered step classes by :attr:`Step.name`."""
 
+BUILTIN_STEP_MODULES: tuple[str, ...] = (
+    "datamoat.pipeline.steps.basic",
+    "datamoat.clean.normalize",
+    "datamoat.clean.filters",
+    "datamoat.clean.missing",
+    "datamoat.clean.labels",
+    "datamoat.clean.rebalance",
+    "datamoat.clean.dedup",
+    "datamoat.privacy.pii.step",
+    "datamoat.privacy.tabular.anonymize",
+    "datamoat.privacy.encryption",
+)
+"""Modules whose steps every recipe can use. They are named, not imported, here: the cleaning
+and privacy layers sit above the pipeline and register their steps into it when loaded (the
+way a plugin registers through an entry point), so dependencies keep pointing one way."""
+
+_loaded = False
+
+
+def load_builtin_steps() -> None:
+    """Import the built-in step modules once (their ``@register`` fills :data:`STEPS`)."""
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+
+    for module in BUILTIN_STEP_MODULES:
+        importlib.import_module(module)
+    _loaded = True
+
 S = TypeVar("S", bound=type[Step])
 
 
@@ -44,6 +74,9 @@ def create_step(name: str, params: dict[str, Any] | None = None) -> Step:
     parameter (naming it and listing the accepted ones), or a value the step rejects.
     """
     cls = STEPS.get(name)
+    if cls is None:
+        load_builtin_steps()
+        cls = STEPS.get(name)
     if cls is None:
         known = ", ".join(sorted(STEPS)) or "none"
         raise StepError(f"unknown step {name!r}; known steps: {known}.")

@@ -44,34 +44,42 @@ def _event_hash(prev_hash: str, at: datetime, actor: str, action: str, subject: 
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def append_event_in(
+    conn: sa.Connection, action: str, subject: str, details: dict[str, Any] | None = None, actor: str | None = None
+) -> str:
+    """Append one event inside the caller's open transaction ``conn``; returns its hash.
+
+    For writes that must be recorded atomically with the event (a DP release and its budget
+    use). The catalog's write transactions are serialised, so the chain cannot fork.
+    """
+    actor = actor or default_actor()
+    details = details or {}
+    last = conn.execute(sa.select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)).scalar()
+    prev = last or GENESIS
+    at = utc_now()
+    digest = _event_hash(prev, at, actor, action, subject, details)
+    conn.execute(
+        audit_events.insert().values(
+            at=at, actor=actor, action=action, subject=subject,
+            details_json=json.dumps(details, sort_keys=True, default=str), prev_hash=prev, hash=digest,
+        )
+    )
+    return digest
+
+
 def append_event(
     catalog: Catalog, action: str, subject: str, details: dict[str, Any] | None = None, actor: str | None = None
 ) -> str:
-    """Append one event; returns its hash.
+    """Append one event in its own transaction; returns its hash.
 
     action: what happened (see ACTIONS; other words are accepted too).
     subject: what it happened to (a version ref, a file, a token namespace).
     details: JSON-ready facts (row counts, epsilon, output path ...). Never put secrets here.
     """
-    actor = actor or default_actor()
-    details = details or {}
     for _ in range(5):
         try:
             with catalog.engine.begin() as conn:
-                last = conn.execute(
-                    sa.select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)
-                ).scalar()
-                prev = last or GENESIS
-                # microsecond precision survives every database's timestamp type
-                at = utc_now()
-                digest = _event_hash(prev, at, actor, action, subject, details)
-                conn.execute(
-                    audit_events.insert().values(
-                        at=at, actor=actor, action=action, subject=subject,
-                        details_json=json.dumps(details, sort_keys=True, default=str), prev_hash=prev, hash=digest,
-                    )
-                )
-            return digest
+                return append_event_in(conn, action, subject, details, actor)
         except IntegrityError:
             continue  # another writer appended the same prev_hash first (non-SQLite databases)
     raise RuntimeError("could not append to the audit log after 5 attempts")

@@ -79,6 +79,35 @@ class Check:
 C = TypeVar("C", bound=type[Check])
 CHECKS: dict[str, type[Check]] = {}
 
+BUILTIN_CHECK_MODULES: tuple[str, ...] = (
+    "datamoat.quality.duplicates",
+    "datamoat.quality.near_duplicates",
+    "datamoat.quality.leakage",
+    "datamoat.quality.label_issues",
+    "datamoat.quality.outliers",
+    "datamoat.quality.imbalance",
+    "datamoat.quality.missing",
+    "datamoat.quality.language",
+    "datamoat.quality.encoding",
+    "datamoat.privacy.pii.check",
+)
+"""Modules that register the built-in checks (named here, imported on first use; the PII
+check lives with the rest of the PII code in the privacy layer)."""
+
+_loaded = False
+
+
+def load_builtin_checks() -> None:
+    """Import the built-in check modules once."""
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+
+    for module in BUILTIN_CHECK_MODULES:
+        importlib.import_module(module)
+    _loaded = True
+
 
 def register_check(cls: C) -> C:
     """Class decorator: add a check to :data:`CHECKS` under its ``name``."""
@@ -93,6 +122,9 @@ def create_check(name: str, params: dict[str, Any] | None = None) -> Check:
     """Instantiate a registered check; DatamoatError naming the known checks otherwise."""
     cls = CHECKS.get(name)
     if cls is None:
+        load_builtin_checks()
+        cls = CHECKS.get(name)
+    if cls is None:
         raise DatamoatError(f"unknown check {name!r}; known checks: {', '.join(sorted(CHECKS))}.")
     try:
         return cls(**(params or {}))
@@ -101,8 +133,10 @@ def create_check(name: str, params: dict[str, Any] | None = None) -> Check:
 
 
 def issue_table(row_ids: pa.Array, is_issue: Any, score: Any, **extra: Any) -> pa.Table:
-    """Build an issue table from arrays/lists (score clipped to [0, 1])."""
-    score_arr = pc.min_element_wise(pc.max_element_wise(pa.array(score, pa.float64()), 0.0), 1.0)
+    """Build an issue table from arrays/lists (score clipped to [0, 1]; a null score, for a row
+    the check did not judge, stays null)."""
+    raw = pa.array(score, pa.float64(), from_pandas=True)
+    score_arr = pc.min_element_wise(pc.max_element_wise(raw, 0.0, skip_nulls=False), 1.0, skip_nulls=False)
     columns = {ROW_ID_COLUMN: row_ids, ISSUE_COLUMN: pa.array(is_issue, pa.bool_()), SCORE_COLUMN: score_arr}
     columns.update({k: v for k, v in extra.items()})
     return pa.table(columns)

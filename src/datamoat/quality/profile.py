@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from datamoat.data.version import Version
-from datamoat.quality.check import CHECKS, CheckResult, create_check
+from datamoat.quality.check import CHECKS, CheckResult, create_check, load_builtin_checks
 from datamoat.quality.column_stats import ColumnProfile, column_profiles
 
 SCORE_WEIGHTS: dict[str, float] = {
@@ -69,11 +69,6 @@ class Profile:
             "truth": self.truth,
             "timings_s": self.timings_s,
         }
-
-
-def load_builtin_checks() -> None:
-    """Import the modules that register datamoat's checks."""
-    from datamoat.quality import builtin_checks  # noqa: F401
 
 
 def profile_version(

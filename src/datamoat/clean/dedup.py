@@ -1,0 +1,175 @@
+"""``near_dedup`` (global step): keep one row per cluster of near-duplicate texts.
+
+Texts are clustered as in the ``near_duplicates`` check (word-shingle Jaccard >= ``threshold``,
+MinHash LSH candidates verified with the exact Jaccard, transitive clusters; see
+:mod:`datamoat.quality.minhash`). The earliest row of each cluster (stream order) is kept; the
+others get the drop reason ``"near duplicate"`` and the stats column ``_dm_near_dup_of`` (the
+kept row's ``_dm_row_id``). Exact copies are near duplicates with similarity 1, so they are
+dropped too (run ``exact_dedup`` first to have them recorded as exact duplicates instead).
+Null texts and texts without words are kept and never clustered.
+
+How fit works (two passes over the input; batches may be read more than once):
+
+1. per batch: shingle hashes -> MinHash signatures -> LSH band keys. Only the band keys are
+   kept (``bands`` x 8 bytes per row, e.g. 25 x 8 = 200 bytes with the defaults; the
+   ``num_perm`` x 4-byte signatures of a batch are dropped once its keys are made), plus the
+   row ids. The candidate pairs then come from one sort of the keys per band.
+2. per batch: the shingles of rows that are in a candidate pair are kept (usually a small
+   share of the rows); the candidates are verified with the exact Jaccard, clustered, and
+   the ids of the rows to drop are kept with their representative's id.
+
+Needs unique ``_dm_row_id`` values (rows to drop are found by id in :meth:`NearDedup.apply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.errors import StepError
+from datamoat.pipeline.registry import register
+from datamoat.pipeline.step import (
+    Step,
+    add_reasons,
+    as_text,
+    bad_param,
+    check_column_name,
+    check_int,
+    require_column,
+    require_text_column,
+    set_column,
+)
+from datamoat.quality.minhash import (
+    DEFAULT_NUM_PERM,
+    DEFAULT_SHINGLE,
+    MinHasher,
+    band_keys,
+    candidate_pairs,
+    lsh_params,
+    shingle_hashes,
+    verify_and_cluster,
+)
+
+NEAR_DUP_OF_COLUMN = "_dm_near_dup_of"
+NEAR_DUPLICATE_REASON = "near duplicate"
+
+
+@register
+class NearDedup(Step):
+    """Drop near-duplicate texts, keeping the earliest row of each cluster (global step).
+
+    column: the text column; None means the ``text`` role column.
+    threshold: minimum word-shingle Jaccard similarity (0 < threshold <= 1).
+    num_perm: MinHash permutations (at least 8).
+    shingle: words per shingle (1 to 8).
+    within: optional column; only rows with the same value there are compared.
+    """
+
+    name = "near_dedup"
+    kind = "global"
+
+    def __init__(
+        self,
+        *,
+        column: str | None = None,
+        threshold: float = 0.7,
+        num_perm: int = DEFAULT_NUM_PERM,
+        shingle: int = DEFAULT_SHINGLE,
+        within: str | None = None,
+    ) -> None:
+        self.column = check_column_name(self.name, "column", column)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold <= 1:
+            raise bad_param(self.name, "threshold", f"must be a number in (0, 1], got {threshold!r}")
+        self.threshold = threshold
+        self.num_perm = check_int(self.name, "num_perm", num_perm, minimum=8, optional=False)
+        self.shingle = check_int(self.name, "shingle", shingle, minimum=1, optional=False)
+        if self.shingle is not None and self.shingle > 8:
+            raise bad_param(self.name, "shingle", f"must be at most 8, got {shingle}")
+        self.within = check_column_name(self.name, "within", within)
+        self._resolved = ""
+        self._drop_ids = pa.array([], pa.string())
+        self._keep_ids = pa.array([], pa.string())
+
+    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
+        """Resolve the text (and ``within``) column; StepError if absent or no row ids."""
+        self._resolved = require_text_column(self.name, schema, self.column, roles)
+        if self.within is not None:
+            require_column(self.name, schema, self.within, roles, "group")
+        if ROW_ID_COLUMN not in schema.names:
+            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column to tell rows apart.")
+
+    def _groups(self, batch: pa.RecordBatch) -> np.ndarray | None:
+        if self.within is None:
+            return None
+        values = pc.fill_null(batch.column(self.within).cast(pa.string()), "\x00null")  # nulls: one group
+        return pd.util.hash_array(
+            np.asarray(values.to_numpy(zero_copy_only=False), dtype=object), categorize=False
+        )
+
+    def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
+        """Find the clusters (two passes, see the module docstring)."""
+        assert self.num_perm is not None and self.shingle is not None
+        hasher = MinHasher(self.num_perm)
+        bands, rows = lsh_params(float(self.threshold), self.num_perm)
+        keys: list[np.ndarray] = []
+        valid: list[np.ndarray] = []
+        ids: list[pa.Array] = []
+        for batch in batches:
+            sh, off = shingle_hashes(as_text(batch.column(self._resolved)), self.shingle)
+            sigs = hasher.signatures(sh, off)
+            keys.append(np.ascontiguousarray(band_keys(sigs, bands, rows, self._groups(batch))))
+            valid.append(np.diff(off) > 0)
+            ids.append(batch.column(ROW_ID_COLUMN).cast(pa.string()))
+        n = sum(len(v) for v in valid)
+        if n == 0:
+            return
+        all_keys = np.concatenate(keys) if keys else np.empty((0, bands), np.uint64)
+        del keys
+        ci, cj = candidate_pairs(all_keys, np.concatenate(valid))
+        del all_keys
+        if len(ci) == 0:
+            return
+        # pass 2: shingles of the rows that take part in a candidate pair
+        involved = np.unique(np.concatenate([ci, cj]))
+        local = np.full(n, -1, dtype=np.int64)
+        local[involved] = np.arange(len(involved))
+        parts: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        start = 0
+        for batch in batches:
+            size = batch.num_rows
+            mine = involved[(involved >= start) & (involved < start + size)] - start
+            if len(mine):
+                texts = as_text(batch.column(self._resolved)).take(pa.array(mine, pa.int64()))
+                sh, off = shingle_hashes(texts, self.shingle)
+                parts.append(sh)
+                counts.append(np.diff(off))
+            start += size
+        sh = np.concatenate(parts)
+        off = np.zeros(len(involved) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate(counts), out=off[1:])
+        found = verify_and_cluster(len(involved), sh, off, local[ci], local[cj], float(self.threshold), {})
+        dup = found.is_duplicate()
+        all_ids = pa.concat_arrays(ids)
+        if pc.count_distinct(all_ids).as_py() != len(all_ids):
+            raise StepError(f"step {self.name!r}: {ROW_ID_COLUMN} values must be unique to deduplicate.")
+        self._drop_ids = all_ids.take(pa.array(involved[dup], pa.int64()))
+        self._keep_ids = all_ids.take(pa.array(involved[found.cluster[dup]], pa.int64()))
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Mark rows to drop with ``"near duplicate"``; ``_dm_near_dup_of`` = the kept row's id."""
+        null = pa.scalar(None, pa.string())
+        if len(self._drop_ids) == 0:
+            nulls = pa.nulls(batch.num_rows, pa.string())
+            return add_reasons(set_column(batch, NEAR_DUP_OF_COLUMN, nulls), nulls)
+        ids = batch.column(ROW_ID_COLUMN).cast(pa.string())
+        pos = pc.index_in(ids, value_set=self._drop_ids)
+        kept_of = self._keep_ids.take(pos)
+        is_dup = pc.is_valid(pos)
+        reasons = pc.if_else(is_dup, pa.scalar(NEAR_DUPLICATE_REASON), null)
+        return add_reasons(set_column(batch, NEAR_DUP_OF_COLUMN, kept_of.cast(pa.string())), reasons)

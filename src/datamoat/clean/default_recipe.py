@@ -1,0 +1,66 @@
+"""The default cleaning recipe, and a helper to build it as a :class:`~datamoat.pipeline.Recipe`.
+
+:data:`DEFAULT_CLEAN_RECIPE` is a list of step entries (as in a recipe YAML file), in the
+order that makes each step see the cleanest input it can:
+
+1. ``normalize_text``: repair HTML entities, mojibake, control characters, NFKC (first, so
+   every later comparison sees repaired text);
+2. ``drop_missing``: rows without a text or label;
+3. ``strip_whitespace``;
+4. ``length_filter``: drop texts under 5 characters;
+5. ``exact_dedup`` (case and whitespace insensitive);
+6. ``near_dedup`` (MinHash near duplicates; :mod:`datamoat.clean.dedup`);
+7. ``label_issues`` with ``action: drop`` (last: the model learns from the deduplicated,
+   complete rows, and duplicates cannot vouch for each other's labels).
+
+Language filtering and rebalancing are left out on purpose: which languages belong in a
+dataset, and whether to throw away majority-class data, are decisions for the user (add
+``language_filter`` / ``rebalance`` entries to a copy of the list).
+
+Importing this module registers the steps of :mod:`datamoat.clean` that it knows about.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from collections.abc import Iterable
+from typing import Any
+
+from datamoat.clean import filters, labels, missing, normalize, rebalance  # noqa: F401  (register the steps)
+from datamoat.data.roles import ColumnRoles
+from datamoat.pipeline.recipe import Recipe
+
+DEFAULT_CLEAN_RECIPE: list[dict[str, Any]] = [
+    {"step": "normalize_text"},
+    {"step": "drop_missing"},
+    {"step": "strip_whitespace"},
+    {"step": "length_filter", "min_chars": 5},
+    {"step": "exact_dedup", "ignore_case": True, "ignore_whitespace": True},
+    {"step": "near_dedup"},
+    {"step": "label_issues", "action": "drop"},
+]
+
+
+TEXT_STEPS = ("normalize_text", "strip_whitespace", "length_filter", "exact_dedup", "near_dedup")
+LABEL_STEPS = ("label_issues",)
+
+
+def default_clean_recipe(roles: ColumnRoles | None = None, *, skip: Iterable[str] = ()) -> Recipe:
+    """:data:`DEFAULT_CLEAN_RECIPE` as a Recipe, without the steps named in ``skip``.
+
+    roles: when given, steps whose role the dataset lacks are left out (no ``text`` column:
+        no text steps; no ``label``: no label-issue step; neither: only ``drop_missing`` of
+        nothing is pointless, so the recipe is empty).
+    """
+    skipped = set(skip)
+    if roles is not None:
+        if roles.get("text") is None:
+            skipped.update(TEXT_STEPS)
+        if roles.get("label") is None:
+            skipped.update(LABEL_STEPS)
+        if roles.get("text") is None and roles.get("label") is None:
+            skipped.add("drop_missing")
+    importlib.import_module("datamoat.clean.dedup")
+    entries = [copy.deepcopy(e) for e in DEFAULT_CLEAN_RECIPE if e["step"] not in skipped]
+    return Recipe.from_list(entries, source="default clean recipe")

@@ -1,0 +1,522 @@
+"""Differentially private statistics with OpenDP, and a per-dataset privacy budget.
+
+Statistics (each over one column of a dataset version)
+    ``count``      non-missing values (sensitivity 1);
+    ``sum``        values clamped to ``bounds = (lower, upper)`` (sensitivity max(|lower|, |upper|));
+    ``mean``       a noisy clamped sum over a noisy count, each with half the budget (the count
+                   is floored at 1 and the result clamped to the bounds, post-processing);
+    ``histogram``  counts of the given ``categories`` plus one ``other`` bin for every other
+                   value (sensitivity 1).
+Missing values are dropped first (a row-wise step, so the privacy unit is unchanged).
+
+Privacy unit: one row (add/remove one row, OpenDP's ``symmetric_distance`` with ``d_in = 1``).
+If one person has several rows, the guarantee per person is weaker by that factor.
+
+Mechanisms: ``laplace`` (pure ε-DP; OpenDP's discrete Laplace for counts) or ``gaussian``
+((ε, δ)-DP; OpenDP's Gaussian is zCDP and is converted to (ε, δ) with
+``make_zCDP_to_approxDP`` + ``make_fix_delta``). The noise scale is found with
+``binary_search_param`` so that OpenDP's own privacy map reports at most the ε (δ) asked for,
+and the results carry that ε (δ) and the noise scale(s).
+
+Budget: :func:`set_budget` gives a dataset a total (ε, δ); every release over any of its
+versions spends from it (basic composition: the ε's and δ's add up). :func:`release` checks the
+remaining budget, runs the mechanism, records the release in ``dp_releases`` and appends a
+``dp_release`` audit event, all in ONE catalog transaction: the write lock is taken at BEGIN
+(SQLite ``BEGIN IMMEDIATE``; ``SELECT ... FOR UPDATE`` on the budget row elsewhere), so two
+concurrent releases cannot both spend the last of a budget, and a refused or failed release
+spends nothing and leaves no trace but the error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from datamoat.catalog import Catalog
+from datamoat.catalog.records import utc_now
+from datamoat.catalog.tables import dp_budgets, dp_releases
+from datamoat.errors import DatamoatError
+from datamoat.privacy.audit import append_event_in
+
+if TYPE_CHECKING:
+    from datamoat.data.version import Version
+    from datamoat.workspace import Workspace
+
+STATISTICS = ("count", "sum", "mean", "histogram")
+MECHANISMS = ("laplace", "gaussian")
+OTHER_BIN = "other"
+_SLACK = 1e-9
+"""Relative tolerance when comparing ε/δ (OpenDP's maps round up in the last digits)."""
+
+
+@dataclass(frozen=True)
+class DPResult:
+    """One differentially private statistic, JSON-ready via :meth:`to_dict`.
+
+    value: the released number (count/sum/mean) or ``{category: count}`` (histogram, with
+        ``"other"``). epsilon / delta: what OpenDP's privacy map says the release costs.
+    noise_scale: the noise scale of each noisy quantity (``{"sum": .., "count": ..}`` for a
+        mean, a number otherwise). rows: never released (it is not private); not included.
+    """
+
+    statistic: str
+    column: str
+    value: Any
+    epsilon: float
+    delta: float
+    mechanism: str
+    noise_scale: Any
+    bounds: list[float] | None = None
+    categories: list[str] | None = None
+    privacy_unit: str = "one row"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A dataset's privacy budget: totals, what releases spent, and what remains."""
+
+    dataset: str
+    epsilon_total: float
+    delta_total: float
+    epsilon_spent: float
+    delta_spent: float
+    releases: int
+
+    @property
+    def epsilon_remaining(self) -> float:
+        return max(self.epsilon_total - self.epsilon_spent, 0.0)
+
+    @property
+    def delta_remaining(self) -> float:
+        return max(self.delta_total - self.delta_spent, 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["epsilon_remaining"] = self.epsilon_remaining
+        data["delta_remaining"] = self.delta_remaining
+        return data
+
+
+@dataclass(frozen=True)
+class DPRelease:
+    """A recorded release: the result, its catalog id, the version and the budget left after."""
+
+    id: int
+    version: str
+    result: DPResult
+    budget: Budget = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            **self.result.to_dict(),
+            "budget": self.budget.to_dict(),
+        }
+
+
+# --- mechanisms --------------------------------------------------------------------------------
+
+
+def _dp() -> Any:
+    import opendp.prelude as dp  # heavy: imported on first use
+
+    dp.enable_features("contrib")
+    return dp
+
+
+def _check_privacy(epsilon: float, delta: float, mechanism: str) -> tuple[float, float]:
+    if mechanism not in MECHANISMS:
+        raise DatamoatError(f"unknown mechanism {mechanism!r}; mechanisms: {', '.join(MECHANISMS)}.")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not (0 < epsilon < math.inf):
+        raise DatamoatError(f"epsilon must be a positive number, got {epsilon!r}.")
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not (0 <= delta < 1):
+        raise DatamoatError(f"delta must be a number in [0, 1), got {delta!r}.")
+    if mechanism == "laplace" and delta != 0:
+        raise DatamoatError("the Laplace mechanism is pure ε-DP; give delta=0 or use mechanism='gaussian'.")
+    if mechanism == "gaussian" and delta == 0:
+        raise DatamoatError("the Gaussian mechanism needs delta > 0 (e.g. 1e-6).")
+    return float(epsilon), float(delta)
+
+
+def _check_bounds(bounds: Sequence[float] | None, statistic: str) -> tuple[float, float]:
+    if bounds is None:
+        raise DatamoatError(f"a DP {statistic} needs bounds=(lower, upper) to clamp the values to.")
+    try:
+        lower, upper = (float(b) for b in bounds)
+    except (TypeError, ValueError) as err:
+        raise DatamoatError(f"bounds must be two numbers (lower, upper), got {bounds!r}.") from err
+    if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
+        raise DatamoatError(f"bounds must be finite with lower < upper, got {bounds!r}.")
+    return lower, upper
+
+
+def _calibrate(
+    parts: list[Any], epsilon: float, delta: float, mechanism: str
+) -> tuple[Any, list[float], float, float]:
+    """Noise one or more transformations so that together they cost (epsilon, delta).
+
+    parts: OpenDP transformations from the column's values; each gets noise of scale
+    ``x * its sensitivity`` (one multiplier ``x`` for all, so the budget splits evenly) and
+    ``x`` is searched so that the composed measurement's privacy map meets (epsilon, delta).
+    Returns (measurement, scale per part, epsilon, delta as mapped by OpenDP).
+    """
+    dp = _dp()
+    sensitivities = [float(t.map(1)) for t in parts]
+    noise = dp.m.then_laplace if mechanism == "laplace" else dp.m.then_gaussian
+
+    def build(x: float) -> Any:
+        measurements = [t >> noise(scale=x * s) for t, s in zip(parts, sensitivities, strict=True)]
+        meas = measurements[0] if len(measurements) == 1 else dp.c.make_composition(measurements)
+        if mechanism == "gaussian":
+            meas = dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(meas), delta)
+        return meas
+
+    d_out = epsilon if mechanism == "laplace" else (epsilon, delta)
+    x = dp.binary_search_param(build, d_in=1, d_out=d_out, T=float)
+    meas = build(x)
+    spent = meas.map(1)
+    eps_spent, delta_spent = (
+        (float(spent), 0.0) if mechanism == "laplace" else (float(spent[0]), float(spent[1]))
+    )
+    return meas, [x * s for s in sensitivities], eps_spent, delta_spent
+
+
+def _numbers(values: pa.Array | pa.ChunkedArray | Sequence[Any], column: str) -> list[float]:
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(list(values))
+    if not (
+        pa.types.is_integer(arr.type)
+        or pa.types.is_floating(arr.type)
+        or pa.types.is_decimal(arr.type)
+        or pa.types.is_boolean(arr.type)
+        or pa.types.is_null(arr.type)
+    ):
+        raise DatamoatError(
+            f"column {column!r} holds {arr.type}, not numbers; a DP sum or mean needs numbers."
+        )
+    arr = pc.drop_null(arr.cast(pa.float64()))
+    numbers = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=float)
+    return numbers[np.isfinite(numbers)].tolist()
+
+
+def dp_statistic(
+    statistic: str,
+    values: pa.Array | pa.ChunkedArray | Sequence[Any],
+    *,
+    epsilon: float,
+    delta: float = 0.0,
+    mechanism: str = "laplace",
+    bounds: Sequence[float] | None = None,
+    categories: Sequence[Any] | None = None,
+    column: str = "value",
+) -> DPResult:
+    """Release one statistic of ``values`` with OpenDP (no budget is involved; see :func:`release`).
+
+    statistic: count, sum, mean or histogram. bounds: required for sum and mean.
+    categories: required for histogram. Raises DatamoatError for bad arguments.
+    """
+    return _plan(
+        statistic,
+        values,
+        epsilon=epsilon,
+        delta=delta,
+        mechanism=mechanism,
+        bounds=bounds,
+        categories=categories,
+        column=column,
+    )()
+
+
+def _plan(
+    statistic: str,
+    values: pa.Array | pa.ChunkedArray | Sequence[Any],
+    *,
+    epsilon: float,
+    delta: float,
+    mechanism: str,
+    bounds: Sequence[float] | None,
+    categories: Sequence[Any] | None,
+    column: str,
+) -> Callable[[], DPResult]:
+    """Validate everything and build the measurement; the returned function runs it once."""
+    epsilon, delta = _check_privacy(epsilon, delta, mechanism)
+    if statistic not in STATISTICS:
+        raise DatamoatError(f"unknown DP statistic {statistic!r}; statistics: {', '.join(STATISTICS)}.")
+    dp = _dp()
+    metric = dp.symmetric_distance()
+    floats = dp.vector_domain(dp.atom_domain(T=float, nan=False))
+    base: dict[str, Any] = {"statistic": statistic, "column": column, "mechanism": mechanism}
+
+    if statistic == "histogram":
+        if not categories:
+            raise DatamoatError(
+                "a DP histogram needs the list of categories (values outside it count as 'other')."
+            )
+        cats = [str(c) for c in categories]
+        if len(set(cats)) != len(cats):
+            raise DatamoatError("the histogram's categories must be distinct.")
+        arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(list(values))
+        data = [str(v) for v in pc.drop_null(arr).to_pylist()]
+        out_metric = "L1Distance<i32>" if mechanism == "laplace" else "L2Distance<i32>"
+        hist = (dp.vector_domain(dp.atom_domain(T=str)), metric) >> dp.t.then_count_by_categories(
+            categories=cats, MO=out_metric
+        )
+        meas, scales, eps, dlt = _calibrate([hist], epsilon, delta, mechanism)
+
+        def run_hist() -> DPResult:
+            counts = [max(int(c), 0) for c in meas(data)]
+            value = dict(zip([*cats, OTHER_BIN], counts, strict=True))
+            return DPResult(
+                **base, value=value, epsilon=eps, delta=dlt, noise_scale=scales[0], categories=cats
+            )
+
+        return run_hist
+
+    if statistic == "count":
+        arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(list(values))
+        data = [0.0] * (len(arr) - arr.null_count)  # only the number of values matters
+        meas, scales, eps, dlt = _calibrate(
+            [(floats, metric) >> dp.t.then_count()], epsilon, delta, mechanism
+        )
+
+        def run_count() -> DPResult:
+            return DPResult(
+                **base, value=max(int(meas(data)), 0), epsilon=eps, delta=dlt, noise_scale=scales[0]
+            )
+
+        return run_count
+
+    lower, upper = _check_bounds(bounds, statistic)
+    data = _numbers(values, column)
+    clamped_sum = (floats, metric) >> dp.t.then_clamp((lower, upper)) >> dp.t.then_sum()
+    if statistic == "sum":
+        meas, scales, eps, dlt = _calibrate([clamped_sum], epsilon, delta, mechanism)
+
+        def run_sum() -> DPResult:
+            return DPResult(
+                **base,
+                value=float(meas(data)),
+                epsilon=eps,
+                delta=dlt,
+                noise_scale=scales[0],
+                bounds=[lower, upper],
+            )
+
+        return run_sum
+
+    count = (floats, metric) >> dp.t.then_count()
+    meas, scales, eps, dlt = _calibrate([clamped_sum, count], epsilon, delta, mechanism)
+
+    def run_mean() -> DPResult:
+        noisy_sum, noisy_count = meas(data)
+        mean = min(max(float(noisy_sum) / max(int(noisy_count), 1), lower), upper)
+        return DPResult(
+            **base,
+            value=mean,
+            epsilon=eps,
+            delta=dlt,
+            noise_scale={"sum": scales[0], "count": scales[1]},
+            bounds=[lower, upper],
+        )
+
+    return run_mean
+
+
+# --- the budget --------------------------------------------------------------------------------
+
+
+def set_budget(catalog: Catalog, dataset: str, epsilon: float, delta: float = 0.0) -> Budget:
+    """Give ``dataset`` a total privacy budget (replacing an earlier one); audit ``dp_budget``.
+
+    Raises DatamoatError for an unknown dataset, a bad ε/δ, or a total below what releases
+    have already spent.
+    """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not (0 < epsilon < math.inf):
+        raise DatamoatError(f"the budget's epsilon must be a positive number, got {epsilon!r}.")
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not (0 <= delta < 1):
+        raise DatamoatError(f"the budget's delta must be a number in [0, 1), got {delta!r}.")
+    ds = catalog.get_dataset(dataset)
+    with catalog.engine.begin() as conn:
+        eps_spent, delta_spent, _ = _spent(conn, ds.id)
+        if eps_spent > epsilon * (1 + _SLACK) or delta_spent > delta * (1 + _SLACK) + 1e-15:
+            raise DatamoatError(
+                f"dataset {dataset!r} has already spent ε={eps_spent:g}, δ={delta_spent:g}; "
+                f"a budget of ε={epsilon:g}, δ={delta:g} would be overdrawn."
+            )
+        exists = conn.execute(
+            sa.select(dp_budgets.c.dataset_id).where(dp_budgets.c.dataset_id == ds.id)
+        ).first()
+        values = {"epsilon_total": float(epsilon), "delta_total": float(delta)}
+        if exists:
+            conn.execute(dp_budgets.update().where(dp_budgets.c.dataset_id == ds.id).values(**values))
+        else:
+            conn.execute(dp_budgets.insert().values(dataset_id=ds.id, created_at=utc_now(), **values))
+        append_event_in(
+            conn, "dp_budget", dataset, {"epsilon_total": float(epsilon), "delta_total": float(delta)}
+        )
+    return remaining_budget(catalog, dataset)
+
+
+def remaining_budget(catalog: Catalog, dataset: str) -> Budget:
+    """The dataset's budget and what is left; DatamoatError if it has none."""
+    ds = catalog.get_dataset(dataset)
+    with catalog.engine.connect() as conn:
+        return _budget(conn, ds.id, dataset)
+
+
+def list_releases(catalog: Catalog, dataset: str) -> list[dict[str, Any]]:
+    """Every release over ``dataset``, oldest first, JSON-ready."""
+    ds = catalog.get_dataset(dataset)
+    with catalog.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(dp_releases).where(dp_releases.c.dataset_id == ds.id).order_by(dp_releases.c.id)
+        ).all()
+    return [
+        {
+            "id": r.id,
+            "version_id": r.version_id,
+            "at": r.at.isoformat(),
+            "statistic": r.statistic,
+            "column": r.column_name,
+            "epsilon": r.epsilon,
+            "delta": r.delta,
+            "result": json.loads(r.result_json),
+        }
+        for r in rows
+    ]
+
+
+def _spent(conn: sa.Connection, dataset_id: int) -> tuple[float, float, int]:
+    row = conn.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(dp_releases.c.epsilon), 0.0),
+            sa.func.coalesce(sa.func.sum(dp_releases.c.delta), 0.0),
+            sa.func.count(dp_releases.c.id),
+        ).where(dp_releases.c.dataset_id == dataset_id)
+    ).one()
+    return float(row[0]), float(row[1]), int(row[2])
+
+
+def _budget(conn: sa.Connection, dataset_id: int, dataset: str, lock: bool = False) -> Budget:
+    query = sa.select(dp_budgets).where(dp_budgets.c.dataset_id == dataset_id)
+    if lock and conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise DatamoatError(
+            f"dataset {dataset!r} has no privacy budget; set one first (datamoat.privacy.dp.set_budget)."
+        )
+    eps_spent, delta_spent, count = _spent(conn, dataset_id)
+    return Budget(dataset, float(row.epsilon_total), float(row.delta_total), eps_spent, delta_spent, count)
+
+
+def release(
+    workspace: Workspace,
+    version: str | Version,
+    statistic: str,
+    column: str,
+    *,
+    epsilon: float,
+    delta: float = 0.0,
+    mechanism: str = "laplace",
+    bounds: Sequence[float] | None = None,
+    categories: Sequence[Any] | None = None,
+) -> DPRelease:
+    """Release a DP ``statistic`` of ``column`` of ``version``, spending from its dataset's budget.
+
+    In one transaction: check the remaining budget (DatamoatError "release needs ε=..., but
+    only ε=... of the dataset's budget of ... remains" when it does not suffice), run the
+    mechanism, insert the ``dp_releases`` row and append a ``dp_release`` audit event. The
+    ε/δ checked and recorded are those OpenDP's privacy map reports for the measurement.
+    """
+    from datamoat.data.version import Version as _Version
+
+    v = version if isinstance(version, _Version) else workspace.version(version)
+    if column not in v.schema.names:
+        shown = ", ".join(n for n in v.schema.names if not n.startswith("_dm_"))
+        raise DatamoatError(f"{v.ref}: no column {column!r}; the columns are: {shown}.")
+    ds = workspace.catalog.get_dataset(v.dataset)
+    values = v.to_arrow([column]).column(column)
+    run = _plan(
+        statistic,
+        values,
+        epsilon=epsilon,
+        delta=delta,
+        mechanism=mechanism,
+        bounds=bounds,
+        categories=categories,
+        column=column,
+    )
+    for attempt in range(5):
+        try:
+            with workspace.catalog.engine.begin() as conn:
+                budget = _budget(conn, ds.id, v.dataset, lock=True)
+                _check_remaining(budget, float(epsilon), float(delta))
+                result = run()
+                _check_remaining(budget, result.epsilon, result.delta)
+                payload = result.to_dict()
+                release_id = conn.execute(
+                    dp_releases.insert().values(
+                        dataset_id=ds.id,
+                        version_id=v.record.id,
+                        at=utc_now(),
+                        statistic=statistic,
+                        column_name=column,
+                        epsilon=result.epsilon,
+                        delta=result.delta,
+                        result_json=json.dumps(payload, sort_keys=True),
+                    )
+                ).inserted_primary_key[0]
+                after = Budget(
+                    v.dataset,
+                    budget.epsilon_total,
+                    budget.delta_total,
+                    budget.epsilon_spent + result.epsilon,
+                    budget.delta_spent + result.delta,
+                    budget.releases + 1,
+                )
+                append_event_in(
+                    conn,
+                    "dp_release",
+                    v.ref,
+                    {
+                        "release_id": int(release_id),
+                        "statistic": statistic,
+                        "column": column,
+                        "mechanism": mechanism,
+                        "epsilon": result.epsilon,
+                        "delta": result.delta,
+                        "epsilon_remaining": after.epsilon_remaining,
+                        "delta_remaining": after.delta_remaining,
+                    },
+                )
+            return DPRelease(int(release_id), v.ref, result, after)
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _check_remaining(budget: Budget, epsilon: float, delta: float) -> None:
+    if epsilon > budget.epsilon_remaining * (1 + _SLACK) + 1e-12:
+        raise DatamoatError(
+            f"release needs ε={epsilon:g}, but only ε={budget.epsilon_remaining:g} of the dataset's "
+            f"budget of {budget.epsilon_total:g} remains."
+        )
+    if delta > budget.delta_remaining * (1 + _SLACK) + 1e-15:
+        raise DatamoatError(
+            f"release needs δ={delta:g}, but only δ={budget.delta_remaining:g} of the dataset's "
+            f"budget of {budget.delta_total:g} remains."
+        )

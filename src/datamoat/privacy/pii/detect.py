@@ -1,0 +1,145 @@
+"""The PII detector: runs the recognizers on a text and resolves overlapping findings.
+
+``PiiEngine(entities=None, min_score=0.4)`` is cheap to create (regexes are compiled at import,
+the name gazetteer on first use) and safe to share between threads. Speed comes from:
+precompiled regexes, a per-text prefilter for each recognizer (no ``@`` -> no email scan, no
+digit -> no phone/card/IBAN/SSN/IP/DOB/address scan, no upper-case letter -> no name scan),
+and :meth:`PiiEngine.analyze_batch`, which also answers repeated texts from a small cache.
+
+Overlaps: a finding fully inside a longer one is dropped unless its score is clearly higher
+(by more than 0.25), then the rest are taken greedily by score (then length); a finding
+that overlaps an already taken one is dropped. So ``John`` inside the address ``12 John
+Street`` and a phone-shaped run inside an IBAN disappear, while a name next to an email stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from datamoat.errors import DatamoatError
+from datamoat.privacy.pii.finding import ENTITY_TYPES, Finding
+from datamoat.privacy.pii.recognizers.address import find_addresses
+from datamoat.privacy.pii.recognizers.dates import find_dates_of_birth
+from datamoat.privacy.pii.recognizers.names import find_persons, gazetteer
+from datamoat.privacy.pii.recognizers.patterns import (
+    find_cards,
+    find_emails,
+    find_ibans,
+    find_ips,
+    find_ssns,
+    find_urls,
+)
+from datamoat.privacy.pii.recognizers.phone import find_phones
+
+Recognizer = Callable[[str], list[Finding]]
+
+# (entity types it can report, needs a digit, function)
+RECOGNIZERS: tuple[tuple[tuple[str, ...], bool, Recognizer], ...] = (
+    (("EMAIL",), False, find_emails),
+    (("URL",), False, find_urls),
+    (("IP_ADDRESS",), True, find_ips),
+    (("US_SSN",), True, find_ssns),
+    (("CREDIT_CARD",), True, find_cards),
+    (("IBAN",), True, find_ibans),
+    (("PHONE",), True, find_phones),
+    (("DATE_OF_BIRTH",), True, find_dates_of_birth),
+    (("STREET_ADDRESS",), True, find_addresses),
+    (("PERSON",), False, find_persons),
+)
+DEFAULT_MIN_SCORE = 0.4
+_CONTAIN_MARGIN = 0.25
+
+
+def check_entities(entities: Iterable[str] | None) -> tuple[str, ...]:
+    """The entity types to look for (all when None); DatamoatError naming an unknown one."""
+    if entities is None:
+        return ENTITY_TYPES
+    chosen = tuple(str(e).upper() for e in ([entities] if isinstance(entities, str) else entities))
+    unknown = [e for e in chosen if e not in ENTITY_TYPES]
+    if unknown:
+        raise DatamoatError(f"unknown PII entity type {unknown[0]!r}; known: {', '.join(ENTITY_TYPES)}.")
+    return chosen
+
+
+def resolve_overlaps(findings: Sequence[Finding]) -> list[Finding]:
+    """Non-overlapping findings, preferring longer spans and higher scores; sorted by start."""
+    if len(findings) < 2:
+        return list(findings)
+    ordered = sorted(findings, key=lambda f: (f.start, -(f.end - f.start), -f.score))
+    kept: list[Finding] = []
+    for f in ordered:
+        contained = any(
+            o is not f and o.start <= f.start and f.end <= o.end and (o.end - o.start) > (f.end - f.start)
+            and f.score <= o.score + _CONTAIN_MARGIN
+            for o in ordered
+        )
+        if not contained:
+            kept.append(f)
+    kept.sort(key=lambda f: (-f.score, -(f.end - f.start), f.start))
+    taken: list[Finding] = []
+    for f in kept:
+        if not any(f.overlaps(t) for t in taken):
+            taken.append(f)
+    taken.sort(key=lambda f: f.start)
+    return taken
+
+
+class PiiEngine:
+    """Finds PII in free text.
+
+    entities: entity types to report (see :data:`ENTITY_TYPES`); None for all.
+    min_score: findings scoring below this are dropped (0.4 by default; raise it for
+        precision, lower it for recall).
+    cache_size: how many distinct texts :meth:`analyze_batch` remembers (repeated texts are
+        common in ticket data); 0 turns the cache off.
+    """
+
+    def __init__(
+        self, entities: Iterable[str] | None = None, *, min_score: float = DEFAULT_MIN_SCORE, cache_size: int = 10_000
+    ) -> None:
+        self.entities = check_entities(entities)
+        if not 0.0 <= float(min_score) <= 1.0:
+            raise DatamoatError(f"min_score must be in [0, 1], got {min_score!r}.")
+        self.min_score = float(min_score)
+        self.cache_size = int(cache_size)
+        wanted = set(self.entities)
+        # every recognizer runs even when its type is not wanted: its findings still decide
+        # overlaps (an address swallowing a name, an IBAN that is not a phone), so turning an
+        # entity type off never turns junk into findings of another type
+        self._recognizers = [(digit, fn) for _types, digit, fn in RECOGNIZERS]
+        self._wanted = wanted
+        if "PERSON" in wanted:
+            gazetteer()
+
+    def analyze(self, text: str | None) -> list[Finding]:
+        """Findings in ``text`` (None or empty gives []), non-overlapping, sorted by start."""
+        if not text:
+            return []
+        has_digit = any(c.isdigit() for c in text) if len(text) < 64 else _has_digit(text)
+        found: list[Finding] = []
+        for needs_digit, fn in self._recognizers:
+            if needs_digit and not has_digit:
+                continue
+            found.extend(fn(text))
+        found = [f for f in found if f.score >= self.min_score]
+        return [f for f in resolve_overlaps(found) if f.entity_type in self._wanted]
+
+    def analyze_batch(self, texts: Iterable[str | None]) -> list[list[Finding]]:
+        """:meth:`analyze` for each text, in order; repeated texts are analysed once."""
+        out: list[list[Finding]] = []
+        cache: dict[str, list[Finding]] = {}
+        for text in texts:
+            if not text:
+                out.append([])
+                continue
+            hit = cache.get(text)
+            if hit is None:
+                hit = self.analyze(text)
+                if len(cache) < self.cache_size:
+                    cache[text] = hit
+            out.append(hit)
+        return out
+
+
+def _has_digit(text: str) -> bool:
+    return any(d in text for d in "0123456789")

@@ -1,0 +1,1 @@
+"""The recognizers, one module per family: patterns (email, URL, IP, SSN, card, IBAN), phone, dates, address, names."""

@@ -281,3 +281,41 @@ def test_customers_need_generalisation_for_k_anonymity(demo: dict) -> None:
     sizes = cust.groupby(truth["quasi_identifiers"]).size()
     assert sizes.min() == 1 and (sizes == 1).mean() > 0.5
     assert {r["customer_id"] for r in rows.values() if r["customer_id"]} <= set(cust["customer_id"])
+
+
+def _exact_norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_truth_lists_every_duplicate(tmp_path: Path, seed: int) -> None:
+    """No accidental duplicates: the truth's pairs are exactly those an independent check finds."""
+    paths = generate_demo_data(tmp_path, n_tickets=800, seed=seed)
+    truth = json.loads(paths["truth"].read_text(encoding="utf-8"))
+    texts = {tid: r["text"] for tid, r in _read_rows(paths["tickets"]).items() if r["text"]}
+
+    groups: dict[str, set[str]] = {}
+    for tid, text in texts.items():
+        groups.setdefault(_exact_norm(text), set()).add(tid)
+    found_exact = {frozenset(g) for g in groups.values() if len(g) > 1}
+    truth_groups: dict[str, set[str]] = {}
+    for e in truth["exact_duplicates"]:
+        truth_groups.setdefault(e["duplicate_of"], {e["duplicate_of"]}).add(e["ticket_id"])
+    assert found_exact == {frozenset(g) for g in truth_groups.values()}
+
+    # all pairs with word 3-shingle Jaccard >= 0.5, via an inverted index of shingles
+    sets = {tid: _shingles(text) for tid, text in texts.items()}
+    postings: dict[tuple[str, ...], list[str]] = {}
+    for tid, s in sets.items():
+        for sh in s:
+            postings.setdefault(sh, []).append(tid)
+    similar = set()
+    for tid, s in sets.items():
+        shared = Counter(other for sh in s for other in postings[sh] if other > tid)
+        for other, common in shared.items():
+            if common / (len(s) + len(sets[other]) - common) >= 0.5:
+                similar.add((tid, other))
+    expected = {tuple(sorted((e["ticket_id"], e["near_duplicate_of"]))) for e in truth["near_duplicates"]}
+    expected |= {(a, b) for g in truth_groups.values() for a in g for b in g if a < b}
+    assert similar == expected
+    assert len(truth["near_duplicates"]) == 32 and len(truth["exact_duplicates"]) == 24

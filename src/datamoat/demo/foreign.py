@@ -75,7 +75,9 @@ FOREIGN: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "_greetings": ("Hallo,", "Guten Tag,", "Sehr geehrte Damen und Herren,", "Hallo zusammen,"),
         "_closings": ("Vielen Dank.", "Mit freundlichen Grüßen", "Danke im Voraus!", "Viele Grüße"),
-        "_extra": ("Bitte melden Sie sich schnell bei mir.", "Was kann ich jetzt tun?"),
+        "_extra": ("Bitte melden Sie sich schnell bei mir.", "Was kann ich jetzt tun?",
+                   "Ich warte schon seit {days} Tagen auf eine Antwort.", "Das ist wirklich ärgerlich."),
+        "_refs": ("Meine Kundennummer ist {order}.", "Bestellnummer: {order}", "Es geht um den Vorgang {order}."),
     },
     "fr": {
         "delivery_late": (
@@ -140,7 +142,9 @@ FOREIGN: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "_greetings": ("Bonjour,", "Madame, Monsieur,", "Bonsoir,"),
         "_closings": ("Merci d'avance.", "Cordialement", "Bien à vous", "Merci beaucoup."),
-        "_extra": ("Merci de me répondre rapidement.", "Que dois-je faire maintenant ?"),
+        "_extra": ("Merci de me répondre rapidement.", "Que dois-je faire maintenant ?",
+                   "J'attends une réponse depuis {days} jours.", "C'est vraiment pénible."),
+        "_refs": ("Mon numéro client est {order}.", "Numéro de commande : {order}", "Référence du dossier : {order}."),
     },
     "es": {
         "delivery_late": (
@@ -205,7 +209,9 @@ FOREIGN: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "_greetings": ("Hola,", "Buenos días,", "Estimados señores,"),
         "_closings": ("Gracias.", "Un saludo", "Muchas gracias de antemano.", "Saludos"),
-        "_extra": ("Espero su respuesta pronto.", "¿Qué puedo hacer ahora?"),
+        "_extra": ("Espero su respuesta pronto.", "¿Qué puedo hacer ahora?",
+                   "Llevo {days} días esperando una respuesta.", "Es muy molesto."),
+        "_refs": ("Mi número de cliente es {order}.", "Número de pedido: {order}", "Referencia del caso: {order}."),
     },
 }
 
@@ -216,7 +222,8 @@ def compose_foreign(intent: str, language: str, rng: random.Random) -> str:
     """Write a short non-English ticket for ``intent`` in ``language`` ('de', 'fr' or 'es').
 
     Returns the text: greeting, one or two distinct core sentences, an optional extra
-    sentence and a closing, separated by spaces (or a newline before the closing).
+    sentence, an optional reference (customer or order number) and a closing, separated by
+    spaces (or a newline before the closing).
     """
     table = FOREIGN[language]
     core = list(table[intent])
@@ -224,7 +231,10 @@ def compose_foreign(intent: str, language: str, rng: random.Random) -> str:
     parts = [rng.choice(table["_greetings"])] if rng.random() < 0.8 else []
     parts += [fill(s, rng, european=True) for s in core[: rng.choice((1, 2, 2))]]
     if rng.random() < 0.4:
-        parts.append(rng.choice(table["_extra"]))
+        parts.append(fill(rng.choice(table["_extra"]), rng, european=True))
+    if rng.random() < 0.35:
+        parts.insert(len(parts) - 1 if len(parts) > 1 and rng.random() < 0.5 else len(parts),
+                     fill(rng.choice(table["_refs"]), rng, european=True))
     body = " ".join(parts)
     sep = "\n" if rng.random() < 0.3 else " "
     return body + sep + rng.choice(table["_closings"])

@@ -10,6 +10,11 @@ How problems are injected (shares of ``n_tickets``): exact duplicates 3%, near d
 wrong labels 8%, tickets with PII ~25%, missing values 2%, HTML entities 2%, mojibake 1.5%,
 non-English 2%. The problem sets are kept apart so the truth is unambiguous:
 
+* the truth's duplicates are the *only* ones: apart from an injected pair, no two ticket texts
+  are equal after case-folding and whitespace collapse, or reach a word 3-shingle Jaccard of
+  :data:`~datamoat.demo.distinct.MAX_ACCIDENTAL_JACCARD` (0.5); texts are re-drawn until
+  they are distinct (see :mod:`datamoat.demo.distinct`);
+
 * duplicate and near-duplicate *originals* are clean English tickets (PII allowed); their copies
   get a new, later ticket id and the same customer and (correct) label;
 * wrong labels, missing values and encoding damage are never on a ticket that is part of a
@@ -43,6 +48,7 @@ from datamoat.demo.corrupt import (
     near_duplicate,
 )
 from datamoat.demo.customers import COLUMNS, QUASI_IDENTIFIERS, SENSITIVE, make_customers, ticket_weights
+from datamoat.demo.distinct import DistinctIndex
 from datamoat.demo.foreign import LANGUAGES, compose_foreign
 from datamoat.demo.intents import CONFUSIONS, INTENT_NAMES, INTENTS
 from datamoat.demo.pii import PersonaFactory, Segment, map_plain, render
@@ -56,6 +62,8 @@ SHARES: dict[str, float] = {
 START = datetime(2024, 1, 1)
 SPAN_DAYS = 182
 MIN_TICKETS = 50
+MAX_ATTEMPTS = 500  # re-draws of one ticket before giving up (20k tickets need < 60)
+NEAR_COPY_ATTEMPTS = 5
 
 
 @dataclass
@@ -94,8 +102,14 @@ def _timestamp(rng: random.Random) -> datetime:
     return START + timedelta(days=day, hours=hour, minutes=rng.randrange(60), seconds=rng.randrange(60))
 
 
-def _base_tickets(n_base: int, n_foreign: int, customer_ids: list[str], rng: random.Random, seed: int) -> list[_Ticket]:
-    """Compose the ``n_base`` original tickets (``n_foreign`` of them non-English, ~25% with PII)."""
+def _base_tickets(
+    n_base: int, n_foreign: int, customer_ids: list[str], rng: random.Random, seed: int, index: DistinctIndex
+) -> list[_Ticket]:
+    """Compose the ``n_base`` original tickets (``n_foreign`` of them non-English, ~25% with PII).
+
+    Each text is re-drawn until it is distinct from all tickets so far (``index``, which gets
+    every accepted text), so that no accidental duplicates dilute the truth.
+    """
     intents = [name for name, c in zip(INTENT_NAMES, _allocate(n_base, [i.weight for i in INTENTS]), strict=True)
                for _ in range(c)]
     rng.shuffle(intents)
@@ -110,12 +124,22 @@ def _base_tickets(n_base: int, n_foreign: int, customer_ids: list[str], rng: ran
         if i in foreign:
             lang = LANGUAGES[i % len(LANGUAGES)]
             channel = rng.choice(("email", "web"))
-            segments = [Segment(compose_foreign(intent, lang, rng))]
         else:
             lang = "en"
             channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
-            persona = personas.make(rng) if i in with_pii else None
-            segments = compose_english(intent, channel, rng, persona)
+        persona = personas.make(rng) if i in with_pii else None
+        for _ in range(MAX_ATTEMPTS):
+            if lang != "en":
+                segments = [Segment(compose_foreign(intent, lang, rng))]
+            else:
+                segments = compose_english(intent, channel, rng, persona)
+            text = render(segments)[0]
+            if not index.clashes(text):
+                break
+        else:
+            raise RuntimeError(f"could not compose a distinct {intent!r} ticket ({channel}, {lang}); "
+                               "too many tickets for the templates")
+        index.add(i, text)
         tickets.append(_Ticket(i, owners[i], _timestamp(rng), channel, intent, lang, segments, i in with_pii, intent))
     return tickets
 
@@ -128,8 +152,12 @@ def _take(pool: list[_Ticket], n: int, ok: Callable[[_Ticket], bool]) -> list[_T
     return taken
 
 
-def _copies(pool: list[_Ticket], n_exact: int, n_near: int, rng: random.Random) -> list[_Ticket]:
-    """Draw duplicate originals from ``pool`` and return their exact and near-duplicate copies."""
+def _copies(pool: list[_Ticket], n_exact: int, n_near: int, rng: random.Random, index: DistinctIndex) -> list[_Ticket]:
+    """Draw duplicate originals from ``pool`` and return their exact and near-duplicate copies.
+
+    A near-duplicate copy must stay distinct (see :class:`DistinctIndex`) from every ticket but
+    its own original; an exact copy repeats a text already in ``index``, so needs no check.
+    """
     copies: list[_Ticket] = []
     for orig in _take(pool, n_exact, lambda t: True):
         same_meta = rng.random() < 0.25
@@ -141,13 +169,19 @@ def _copies(pool: list[_Ticket], n_exact: int, n_near: int, rng: random.Random) 
     for orig in list(pool):
         if len(made) == n_near:
             break
-        edited = near_duplicate(orig.segments, rng)
+        for _ in range(NEAR_COPY_ATTEMPTS):
+            edited = near_duplicate(orig.segments, rng)
+            if edited is None or not index.clashes(render(edited[0])[0], ignore=(orig.key,)):
+                break
+        else:
+            edited = None
         if edited is None:
             continue
         segs, desc, sim = edited
         when = orig.created_at + timedelta(minutes=rng.randint(10, 3 * 24 * 60))
         copy = replace(orig, key=-1, created_at=when, segments=segs, problems={})
         copy.problems["near"] = (orig, desc, sim)
+        index.add(("near", orig.key), render(segs)[0])
         made.append(copy)
         pool.remove(orig)
     copies.extend(made)
@@ -161,24 +195,34 @@ def _flip(true: str, rng: random.Random) -> str:
     return rng.choice([name for name in INTENT_NAMES if name != true])
 
 
-def _changes(fn: Callable[[str], str]) -> Callable[[_Ticket], bool]:
-    """Predicate: the ticket has no PII and ``fn`` would visibly change its text."""
+def _damage(pool: list[_Ticket], n: int, kind: str, fn: Callable[[str], str], index: DistinctIndex) -> None:
+    """Apply encoding damage ``fn`` to the first ``n`` tickets of ``pool`` it fits, removing them.
 
-    def ok(t: _Ticket) -> bool:
+    It fits a ticket without PII whose text it visibly changes, when the damaged text stays
+    distinct from every other ticket (the index is updated as each ticket is damaged).
+    """
+    done: set[int] = set()
+    for t in pool:
+        if len(done) == n:
+            break
         text = render(t.segments)[0]
-        return not t.has_pii and fn(text) != text
+        if t.has_pii or fn(text) == text:
+            continue
+        segments = map_plain(t.segments, fn)
+        damaged = render(segments)[0]
+        if index.clashes(damaged, ignore=(t.key,)):
+            continue
+        t.problems["encoding"] = (kind, text.replace("'", "\u2019") if kind == "mojibake" else text)
+        t.segments = segments
+        index.add(t.key, damaged)
+        done.add(t.key)
+    pool[:] = [t for t in pool if t.key not in done]
 
-    return ok
 
-
-def _inject(pool: list[_Ticket], counts: dict[str, int], rng: random.Random) -> None:
+def _inject(pool: list[_Ticket], counts: dict[str, int], rng: random.Random, index: DistinctIndex) -> None:
     """Apply encoding damage, missing values and wrong labels to disjoint tickets of ``pool``."""
-    for t in _take(pool, counts["html_entity"], _changes(html_escape)):
-        t.problems["encoding"] = ("html_entity", render(t.segments)[0])
-        t.segments = map_plain(t.segments, html_escape)
-    for t in _take(pool, counts["mojibake"], _changes(mojibake)):
-        t.problems["encoding"] = ("mojibake", render(t.segments)[0].replace("'", "\u2019"))
-        t.segments = map_plain(t.segments, mojibake)
+    _damage(pool, counts["html_entity"], "html_entity", html_escape, index)
+    _damage(pool, counts["mojibake"], "mojibake", mojibake, index)
     for i, t in enumerate(_take(pool, counts["missing"], lambda t: not t.has_pii)):
         t.missing = MISSING_COLUMNS[i % len(MISSING_COLUMNS)]
     for t in _take(pool, counts["label_errors"], lambda t: True):
@@ -296,11 +340,12 @@ def generate_demo_data(out_dir: str | Path, *, n_tickets: int = 3000, seed: int 
     n_base = n_tickets - counts["exact_duplicates"] - counts["near_duplicates"]
 
     customers = make_customers(max(20, round(n_tickets * 0.4)), rng)
-    base = _base_tickets(n_base, counts["non_english"], [c.customer_id for c in customers], rng, seed)
+    index = DistinctIndex()
+    base = _base_tickets(n_base, counts["non_english"], [c.customer_id for c in customers], rng, seed, index)
     pool = [t for t in base if t.language == "en"]
     rng.shuffle(pool)
-    copies = _copies(pool, counts["exact_duplicates"], counts["near_duplicates"], rng)
-    _inject(pool, counts, rng)
+    copies = _copies(pool, counts["exact_duplicates"], counts["near_duplicates"], rng, index)
+    _inject(pool, counts, rng, index)
 
     tickets = sorted(base + copies, key=lambda t: (t.created_at, t.key < 0))
     for i, t in enumerate(tickets, start=1):

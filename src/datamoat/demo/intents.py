@@ -392,12 +392,19 @@ SIGNOFFS: tuple[str, ...] = (
     "Appreciate the help.",
     "Many thanks",
 )
-CHAT_OPENERS: tuple[str, ...] = ("hi ", "hello? ", "hey, ", "hi, quick question: ", "")
+CHAT_OPENERS: tuple[str, ...] = (
+    "hi ", "hello? ", "hey, ", "hi, quick question: ", "", "", "hello, ", "hi there, ", "hey ",
+    "good morning, ", "quick one: ", "hiya, ", "um hi, ", "hello, anyone there? ", "hi team, ",
+)
 PHONE_PREFIXES: tuple[str, ...] = (
     "Caller says: ",
     "Phone call summary - customer reports: ",
     "Call note: ",
     "Customer phoned in. ",
+    "Inbound call - ",
+    "Caller reports: ",
+    "Phone: customer says ",
+    "Call summary: ",
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -65,6 +65,10 @@ class Check:
     name: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ("text",)
     """Roles the check needs (the profile skips a check whose roles the dataset lacks)."""
+    max_rows: ClassVar[int | None] = None
+    """Checks that cost much per row set this: on larger data the profile runs them on a
+    random sample of this many rows and reports the rate as an estimate (checks that compare
+    rows with each other, like duplicates, keep None and always see every row)."""
 
     def run(self, table: pa.Table, roles: ColumnRoles) -> CheckResult:
         """Examine ``table`` (all rows of a version) and return the issue table + summary."""

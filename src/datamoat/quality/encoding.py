@@ -133,6 +133,7 @@ class EncodingProblems(Check):
     """
 
     name = "encoding_problems"
+    max_rows = 200_000  # per-row cost: the profile samples larger data (see Check.max_rows)
     needs = ("text",)
 
     def __init__(self, *, column: str | None = None, kinds: list[str] | tuple[str, ...] = KINDS) -> None:

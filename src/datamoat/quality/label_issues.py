@@ -310,6 +310,7 @@ class LabelIssues(Check):
     """
 
     name = "label_issues"
+    max_rows = 10_000  # per-row cost: the profile samples larger data (see Check.max_rows)
     needs = ("text", "label")
 
     def __init__(

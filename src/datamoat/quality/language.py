@@ -124,6 +124,7 @@ class LanguageCheck(Check):
     """
 
     name = "language"
+    max_rows = 20_000  # per-row cost: the profile samples larger data (see Check.max_rows)
     needs = ("text",)
 
     def __init__(

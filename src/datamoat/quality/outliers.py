@@ -30,7 +30,7 @@ from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
 
-BLOCK_ROWS = 2048
+BLOCK_ROWS = 512  # x reference_size dense similarities per block: ~80 MB at 20k references
 
 
 def embed(texts: list[str]) -> sp.csr_matrix:
@@ -91,6 +91,7 @@ class Outliers(Check):
     """
 
     name = "outliers"
+    max_rows = 20_000  # per-row cost: the profile samples larger data (see Check.max_rows)
     needs = ("text",)
 
     def __init__(

@@ -39,6 +39,7 @@ class PiiCheck(Check):
     """
 
     name = "pii"
+    max_rows = 50_000  # per-row cost: the profile samples larger data (see Check.max_rows)
     needs = ("text",)
 
     def __init__(self, *, entities: list[str] | None = None, min_score: float = DEFAULT_MIN_SCORE, max_examples: int = 10) -> None:

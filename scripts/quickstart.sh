@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 rm -rf demo-workspace
 .venv/bin/datamoat demo-data demo-workspace/data
-.venv/bin/datamoat --workspace demo-workspace run demo-workspace/data/tickets.csv --id ticket_id --text text --label intent
+.venv/bin/datamoat --workspace demo-workspace run demo-workspace/data/tickets.csv --id ticket_id --text text --label intent --role timestamp=created_at

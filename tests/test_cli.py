@@ -135,7 +135,8 @@ def test_ingest_reads_parquet_and_sql(cli, tmp_path: Path) -> None:
     con.close()
     cli("init")
     code, out, err = cli("ingest", str(tmp_path / "p.parquet"), "--json")
-    assert code == 0, err and json.loads(out)["rows"] == 2
+    assert code == 0, err
+    assert json.loads(out)["rows"] == 2
     code, out, err = cli("ingest", f"sqlite:///{tmp_path / 'shop.db'}", "--query", "select * from t where id > 1", "--name", "shop", "--json")
     assert code == 0, err
     assert json.loads(out)["rows"] == 2 and json.loads(out)["dataset"] == "shop"

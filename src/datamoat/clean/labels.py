@@ -9,7 +9,8 @@ label and its probability, looked up by ``_dm_row_id`` in ``apply`` (row ids mus
 
 ``action``:
 
-* ``drop`` (default): flagged rows get reason ``"label issue: given X, likely Y"``;
+* ``drop`` (default): flagged rows get reason ``"label issue"`` (one reason for all, so counts
+  group; the likely label is in the ``_dm_suggested_label`` stats column kept with the row);
 * ``relabel``: flagged rows whose suggested label has probability >= ``min_confidence``
   get the suggested label (same ``_dm_row_id``, so a version diff shows the change, and
   ``_dm_original_label`` keeps the old one); the other flagged rows are dropped with the
@@ -52,9 +53,12 @@ ACTIONS: tuple[str, ...] = ("drop", "relabel")
 UNCONFIDENT: tuple[str, ...] = ("drop", "keep")
 
 
+LABEL_ISSUE_REASON = "label issue"
+
+
 def issue_reason(given: str, likely: str) -> str:
-    """The drop reason of a label issue."""
-    return f"label issue: given {given}, likely {likely}"
+    """The drop reason of a label issue (constant; ``given``/``likely`` live in the stats)."""
+    return LABEL_ISSUE_REASON
 
 
 @register

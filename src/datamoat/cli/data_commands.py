@@ -74,7 +74,7 @@ def ingest(
         else:
             if not path:
                 raise DatamoatError("give a PATH to ingest, or --source NAME from datamoat.yaml.")
-            roles = _parse_roles(role or [])
+            roles = parse_roles(role or [])
             if roles == {} and text is None and label is None and id_column is None:
                 roles = None
             options = {
@@ -106,7 +106,7 @@ def ingest(
         stdout.print(f"{v.record.excluded_count:,} unparseable rows kept in `datamoat excluded {v.ref}`")
 
 
-def _parse_roles(pairs: list[str]) -> dict[str, Any]:
+def parse_roles(pairs: list[str]) -> dict[str, Any]:
     roles: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")

@@ -212,7 +212,9 @@ class _Read:
             spill = SpillFiles(self._spill_dir)
         # ids are hashed in a reader thread (DuckDB and Arrow's parser release the GIL) while
         # this thread infers types, casts and hands rows to the Parquet writer thread
-        for chunk, bad_rows in prefetch(self._chunks(), depth=1):
+        raw_chunks = prefetch(self._chunks(), depth=1)  # thread 1: parse
+        with_ids = prefetch(((self._with_ids(c), bad) for c, bad in raw_chunks), depth=1)  # thread 2: hash
+        for chunk, bad_rows in with_ids:
             if bad_rows:
                 self.writer.write_exclusions(_bad_rows_batch(bad_rows))
             for batch in chunk:
@@ -238,9 +240,8 @@ class _Read:
         return self.writer.finish(empty_schema=empty_schema)
 
     def _chunks(self) -> Iterator[tuple[list[pa.RecordBatch], list[BadRow]]]:
-        """Batches with their row ids, grouped into chunks of about ID_CHUNK_ROWS rows, each with
-        the unparseable rows met while reading it. Runs in the reader thread: it touches only
-        the source, the row-id hasher and the occurrence counter."""
+        """Batches grouped into chunks of about ID_CHUNK_ROWS rows, each with the unparseable
+        rows met while reading it. Runs in the reader thread: it touches only the source."""
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
         checked = False
@@ -251,15 +252,15 @@ class _Read:
             if ROW_ID_COLUMN in batch.schema.names:
                 batch = batch.drop_columns([ROW_ID_COLUMN])
             if pending and pending[0].schema != batch.schema:
-                yield self._with_ids(pending), self._take_bad_rows()
+                yield pending, self._take_bad_rows()
                 pending, pending_rows = [], 0
             pending.append(batch)
             pending_rows += batch.num_rows
             if pending_rows >= ID_CHUNK_ROWS:
-                yield self._with_ids(pending), self._take_bad_rows()
+                yield pending, self._take_bad_rows()
                 pending, pending_rows = [], 0
         if pending:
-            yield self._with_ids(pending), self._take_bad_rows()
+            yield pending, self._take_bad_rows()
         bad = self._take_bad_rows()
         if bad:
             yield [], bad
@@ -269,7 +270,10 @@ class _Read:
         return taken
 
     def _with_ids(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
-        """The batches with a final ``_dm_row_id`` column (hashed together: faster)."""
+        """The batches with a final ``_dm_row_id`` column (hashed together: faster). Runs in the
+        hashing thread: it alone touches the row-id hasher and the occurrence counter."""
+        if not batches:
+            return batches
         table = pa.Table.from_batches(batches)
         if self.id_column:
             ids = user_row_ids(table, self.id_column, self.display_path, self.rows + 1)

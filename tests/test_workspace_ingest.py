@@ -265,3 +265,13 @@ def test_a_team_workspace_on_postgresql(postgres_server, tmp_path: Path, monkeyp
     # a second process-like opening sees the same catalog
     again = Workspace.open(tmp_path / "team")
     assert again.datasets()[0]["versions"] == 2
+
+
+def test_the_same_rows_with_other_roles_are_another_version(workspace: Workspace, tmp_path: Path) -> None:
+    src = write(tmp_path / "t.csv", TICKETS)
+    plain = workspace.ingest(src, name="t", id="id")
+    labelled = workspace.ingest(src, name="t", id="id", text="text", label="label")
+    assert labelled.created is True and labelled.hash != plain.hash and labelled.ordinal == 2
+    assert labelled.roles.get("label") == "label" and plain.roles.get("label") is None
+    again = workspace.ingest(src, name="t", id="id", text="text", label="label")
+    assert again.created is False and again.ordinal == 2

@@ -237,7 +237,7 @@ class _Read:
             spill.remove()
         data_schema = self.schema if self.schema is not None else pa.schema([])
         empty_schema = pa.schema([pa.field(ROW_ID_COLUMN, pa.string()), *data_schema])
-        return self.writer.finish(empty_schema=empty_schema)
+        return self.writer.finish(empty_schema=empty_schema, roles=self.roles.to_dict())
 
     def _chunks(self) -> Iterator[tuple[list[pa.RecordBatch], list[BadRow]]]:
         """Batches grouped into chunks of about ID_CHUNK_ROWS rows, each with the unparseable

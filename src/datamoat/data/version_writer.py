@@ -159,10 +159,17 @@ class VersionWriter:
             self._writer = None
             self._shard_index += 1
 
-    def finish(self, empty_schema: pa.Schema | None = None, extra_manifest: dict | None = None) -> WrittenVersion:
+    def finish(
+        self,
+        empty_schema: pa.Schema | None = None,
+        extra_manifest: dict | None = None,
+        roles: dict[str, Any] | None = None,
+    ) -> WrittenVersion:
         """Close the files, hash, and move the version into the object store.
 
         empty_schema: the schema to record when no batch was written (a header-only file).
+        roles: the column roles; part of the version's identity (the same rows with another
+            label column are another version), so they go into the hash and the manifest.
         """
         if self._schema is None:
             self._schema = empty_schema or pa.schema([])
@@ -174,7 +181,12 @@ class VersionWriter:
         if self._excl_writer is not None:
             self._excl_writer.close()
         excl_hash = self._excl_hasher.hexdigest() if self._excluded else None
-        content_hash = self._hasher.hexdigest({"exclusions": excl_hash} if excl_hash else None)
+        extra: dict[str, Any] = {}
+        if excl_hash:
+            extra["exclusions"] = excl_hash
+        if roles:
+            extra["roles"] = roles
+        content_hash = self._hasher.hexdigest(extra or None)
         manifest = {
             "format": FORMAT_VERSION,
             "hash": content_hash,
@@ -182,6 +194,7 @@ class VersionWriter:
             "excluded_rows": self._excluded,
             "schema": [[f.name, str(f.type)] for f in self._schema],
             "shards": self._shards,
+            "roles": roles or {},
             "exclusions": EXCLUSIONS if self._excluded else None,
             **(extra_manifest or {}),
         }

@@ -64,7 +64,7 @@ def apply_recipe(
                 writer.write(batch)
             for batch in run.exclusions():
                 writer.write_exclusions(batch)
-            written = writer.finish(empty_schema=run.schema or version.schema)
+            written = writer.finish(empty_schema=run.schema or version.schema, roles=roles.to_dict())
             rows_in, rows_out = run.rows_in, run.rows_out
             by_reason, by_step = run.dropped_by_reason, run.dropped_by_step
     params = {"recipe": recipe.to_list(), "keep_stats": keep_stats}

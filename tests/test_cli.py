@@ -46,6 +46,7 @@ def test_apply_excluded_and_diff(cli, tmp_path: Path) -> None:
     assert code == 0, err
     res = json.loads(out)
     assert (res["rows_in"], res["rows_out"]) == (4, 2)
+    assert res["input"].startswith("t@") and res["input"] != res["output"]
     assert res["dropped_by_reason"] == {"missing text": 1, "exact duplicate": 1}
     code, out, _ = cli("excluded", "t@2", "--json")
     ex = json.loads(out)

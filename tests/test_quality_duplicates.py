@@ -413,3 +413,19 @@ def test_truth_scoring_id_mapping_generic_checks_and_hook():
     assert scores["near_duplicates"]["precision"] == 1.0 and scores["near_duplicates"]["recall"] == 1.0
     assert scores["missing_values"]["truth_key"] == "missing" and scores["missing_values"]["f1"] == 1.0
     assert scores["pii"] == {"hooked": True}
+
+
+def test_duplicate_rows_ignores_ids_and_names_the_first_copy():
+    from datamoat.quality.check import create_check
+
+    table = pa.table({
+        ROW_ID_COLUMN: ["a", "b", "c", "d", "e"],
+        "order_id": ["1", "2", "3", "4", "5"],
+        "amount": [10, 20, 10, 10, None],
+        "city": ["x", "y", "x", "z", None],
+    })
+    result = create_check("duplicate_rows").run(table, ColumnRoles.from_dict({"id": "order_id"}))
+    assert result.issues.column("is_issue").to_pylist() == [False, False, True, False, False]
+    assert result.issues.column("duplicate_of").to_pylist() == [None, None, "a", None, None]
+    assert result.summary["duplicates"] == 1 and result.summary["groups"] == 1
+    assert result.summary["columns"] == ["amount", "city"]

@@ -26,7 +26,7 @@ def apply(
     result = ws.apply(ref, recipe, output=output, workers=workers)
     v = ws.version_by_id(result.version.id)
     summary = {
-        "input": ws.version(ref).ref,
+        "input": result.input_ref,
         "output": v.ref,
         "version": v.ordinal,
         "created": result.created,

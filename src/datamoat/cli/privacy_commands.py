@@ -113,9 +113,9 @@ def pii_redact(
     result = ws.apply(ref, [{"step": "pii_redact", **params}], label="pii_redact")
     v = ws.version_by_id(result.version.id)
     if as_json:
-        print_json({"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal, "mode": mode, "rows": v.num_rows})
+        print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal, "mode": mode, "rows": v.num_rows})
         return
-    stdout.print(f"{ws.version(ref).ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): personal data {mode}ed "
+    stdout.print(f"{result.input_ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): personal data {mode}ed "
                  f"in {v.num_rows:,} rows", highlight=False)
 
 
@@ -169,7 +169,7 @@ def anonymize(
     result = ws.apply(ref, Recipe([step]), label="anonymize")
     v = ws.version_by_id(result.version.id)
     stats = getattr(step, "stats", {}) or {}
-    summary = {"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal, "rows_out": result.rows_out,
+    summary = {"input": result.input_ref, "output": v.ref, "version": v.ordinal, "rows_out": result.rows_out,
                "suppressed": result.rows_in - result.rows_out, **stats}
     if as_json:
         print_json(summary)
@@ -275,9 +275,9 @@ def encrypt(
     result = encrypt_version(ws, ref, cols)
     v = ws.version_by_id(result.version.id)
     if as_json:
-        print_json({"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal})
+        print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal})
     else:
-        stdout.print(f"{ws.version(ref).ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): columns encrypted",
+        stdout.print(f"{result.input_ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): columns encrypted",
                      highlight=False)
 
 

@@ -91,7 +91,7 @@ def clean(
     chosen: Any = recipe if recipe is not None else default_clean_recipe(ws.version(ref).roles)
     result = ws.apply(ref, chosen, output=output, label="clean")
     v = ws.version_by_id(result.version.id)
-    summary = {"input": ws.version(ref).ref, "output": v.ref, "version": v.ordinal, "created": result.created,
+    summary = {"input": result.input_ref, "output": v.ref, "version": v.ordinal, "created": result.created,
                "rows_in": result.rows_in, "rows_out": result.rows_out, "dropped": result.dropped_by_reason,
                "dropped_by_step": result.dropped_by_step}
     if as_json:

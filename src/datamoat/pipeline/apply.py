@@ -25,8 +25,9 @@ RECIPE_STEP = "recipe"
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """version: the output version; created: False if identical content existed already;
-    rows_in / rows_out: row counts; dropped_by_reason / dropped_by_step: what was dropped."""
+    """version: the output version; input_ref: the version it was made from; created: False if
+    identical content existed already; rows_in / rows_out: row counts; dropped_by_reason /
+    dropped_by_step: what was dropped."""
 
     version: VersionRecord
     created: bool
@@ -34,6 +35,7 @@ class ApplyResult:
     rows_out: int
     dropped_by_reason: dict[str, int]
     dropped_by_step: dict[str, int]
+    input_ref: str = ""
 
 
 def apply_recipe(
@@ -89,4 +91,4 @@ def apply_recipe(
         reused_existing=not created,
         summary={"rows_in": rows_in, "rows_out": rows_out, "dropped_by_reason": by_reason},
     )
-    return ApplyResult(record, created, rows_in, rows_out, by_reason, by_step)
+    return ApplyResult(record, created, rows_in, rows_out, by_reason, by_step, input_ref=version.ref)

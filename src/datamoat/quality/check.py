@@ -85,6 +85,7 @@ CHECKS: dict[str, type[Check]] = {}
 
 BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "datamoat.quality.duplicates",
+    "datamoat.quality.duplicate_rows",
     "datamoat.quality.near_duplicates",
     "datamoat.quality.leakage",
     "datamoat.quality.label_issues",

@@ -24,6 +24,7 @@ from datamoat.quality.column_stats import ColumnProfile, column_profiles
 
 SCORE_WEIGHTS: dict[str, float] = {
     "exact_duplicates": 1.0,
+    "duplicate_rows": 0.5,  # often the same rows exact_duplicates already counts
     "near_duplicates": 0.5,
     "label_issues": 1.0,
     "missing_values": 0.5,

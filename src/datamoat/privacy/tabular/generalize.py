@@ -40,6 +40,7 @@ A spec may also be the path of a YAML file holding one of these.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -54,23 +55,23 @@ OTHER = "other"
 _OPTION_KEYS = {"method", "width", "bins", "levels", "mask", "max_levels"}
 
 
-class Hierarchy:
+class Hierarchy(ABC):
     """Base class: ``levels`` levels (0 = the value, ``levels - 1`` = ``"*"``)."""
 
     column: str
     levels: int
 
+    @abstractmethod
     def generalize(self, values: pd.Series, level: int) -> pd.Series:
         """The values at ``level`` as text (object dtype; missing values stay None)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def ncp(self, values: pd.Series, level: int) -> np.ndarray:
         """Information loss of each value at ``level``, in [0, 1] (0 for missing values)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self, level: int) -> str:
         """What ``level`` does, in a few words (``"bins of 10"``)."""
-        raise NotImplementedError
 
     def _check(self, level: int) -> None:
         if not 0 <= level < self.levels:

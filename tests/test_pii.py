@@ -288,3 +288,62 @@ def test_demo_recall_per_type(tmp_path: Path) -> None:
     recall = {t: hit[t] / total[t] for t in total}
     assert len(recall) == 8
     assert all(r >= 0.95 for r in recall.values()), recall
+
+
+# --- speed helpers: same answers as the plain forms ----------------------------------------------
+
+
+def test_tail_pattern_matches_forward_search() -> None:
+    import random
+    import re
+
+    from datamoat.privacy.pii.recognizers import dates, names
+    from datamoat.privacy.pii.recognizers._regex import TailPattern
+
+    rng = random.Random(3)
+    alphabet = list("abcdemnoy isth,:.!-\n\t'’éİıſK") + ["my name is ", "Dear ", "thanks,\n", "born on ", "attn.: ", "- "]
+    windows = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    windows += ["Hi ", "hello,\n", "thank you!\n - ", "my  name is ", "I'M", "İ am ", "ſigned ", "date of birth: 12 Jan ", ""]
+    for pattern in (names._STRONG_CONTEXT, names._GREETING_CONTEXT, names._CONTEXT_BEFORE, dates._DOB_CTX_BEFORE):
+        tail = TailPattern(pattern)
+        assert tail.foldable
+        for w in windows:
+            expected = pattern.search(w) is not None
+            assert tail.ends(w, 0, len(w)) is expected, (pattern.pattern[:30], w)
+            low = w.lower()
+            if "İ" not in w and "ı" not in w and "ſ" not in w:
+                assert tail.match_reversed(low[::-1], folded=True) is expected, (pattern.pattern[:30], w)
+    case_sensitive = TailPattern(re.compile("Abc$"))
+    assert not case_sensitive.foldable and case_sensitive.ends("xAbc", 0, 4)
+    with pytest.raises(ValueError):
+        case_sensitive.match_reversed("cba", folded=True)
+
+
+def test_literal_alternation_and_expansion() -> None:
+    import re
+
+    from datamoat.privacy.pii.recognizers._regex import expand_literals, literal_alternation
+
+    assert sorted(expand_literals(r"bd\.?|c/|av(?:da)?\.")) == sorted(["bd", "bd.", "c/", "av.", "avda."])
+    words = ["gata", "gatan", "gasse", "hof", "ring", "r"]
+    trie = re.compile(literal_alternation(words))
+    for text in ["gat", "gatan", "xhofx", "str", "", "gasgata"]:
+        assert (trie.search(text) is not None) == any(w in text for w in words)
+
+
+def test_digit_helpers_and_folding() -> None:
+    from datamoat.privacy.pii.finding import count_digits, folded, has_digit
+
+    for text in ["abc", "a1b22", "x²", "١٢٣ and 4", ""]:
+        assert has_digit(text) == any(c.isdigit() for c in text)
+        assert count_digits(text) == sum(c.isdigit() for c in text)
+    assert folded("Dear JOHN") == "dear john"
+    assert folded("İstanbul") is None and folded("ſigned") is None
+
+
+def test_capitalised_token_scan_matches_tokenizer() -> None:
+    from datamoat.privacy.pii.recognizers.names import _CAP_TOKEN, TOKEN_RE, _is_cap
+
+    text = "x-Ray a'-Bc Ab.Cd don't O'Brien McDONALD USA ǅemal Ｊｏｈｎ ödön Ödön J.R. Smith 2Xy __Zed Ab’Cd"
+    expected = [m.span() for m in TOKEN_RE.finditer(text) if _is_cap(m.group())]
+    assert [m.span() for m in _CAP_TOKEN.finditer(text) if _is_cap(m.group())] == expected

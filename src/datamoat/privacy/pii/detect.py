@@ -3,8 +3,11 @@
 ``PiiEngine(entities=None, min_score=0.4)`` is cheap to create (regexes are compiled at import,
 the name gazetteer on first use) and safe to share between threads. Speed comes from:
 precompiled regexes, a per-text prefilter for each recognizer (no ``@`` -> no email scan, no
-digit -> no phone/card/IBAN/SSN/IP/DOB/address scan, no upper-case letter -> no name scan),
-and :meth:`PiiEngine.analyze_batch`, which also answers repeated texts from a small cache.
+digit -> no phone/card/IBAN/SSN/IP/DOB/address scan, too few digits -> no card/SSN/phone
+scan), case-insensitive prefilters run as plain ones on the lower-cased text and written as
+tries, context cues ("my name is", "Dear") tested by one match on the reversed window (see
+``recognizers/_regex.py``), a name scan that visits only capitalised tokens, and
+:meth:`PiiEngine.analyze_batch`, which also answers repeated texts from a small cache.
 
 Overlaps: a finding fully inside a longer one is dropped unless its score is clearly higher
 (by more than 0.25), then the rest are taken greedily by score (then length); a finding
@@ -17,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from datamoat.errors import DatamoatError
-from datamoat.privacy.pii.finding import ENTITY_TYPES, Finding
+from datamoat.privacy.pii.finding import ENTITY_TYPES, Finding, has_digit
 from datamoat.privacy.pii.recognizers.address import find_addresses
 from datamoat.privacy.pii.recognizers.dates import find_dates_of_birth
 from datamoat.privacy.pii.recognizers.names import find_persons, gazetteer
@@ -115,10 +118,11 @@ class PiiEngine:
         """Findings in ``text`` (None or empty gives []), non-overlapping, sorted by start."""
         if not text:
             return []
-        has_digit = any(c.isdigit() for c in text) if len(text) < 64 else _has_digit(text)
+        # (a long text counts ASCII digits only: it is scanned for ten characters, not char by char)
+        digit = has_digit(text) if len(text) < 64 else _has_digit(text)
         found: list[Finding] = []
         for needs_digit, fn in self._recognizers:
-            if needs_digit and not has_digit:
+            if needs_digit and not digit:
                 continue
             found.extend(fn(text))
         found = [f for f in found if f.score >= self.min_score]

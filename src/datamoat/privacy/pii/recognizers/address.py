@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from datamoat.privacy.pii.finding import Finding, context_before
+from datamoat.privacy.pii.finding import Finding, context_before, folded, has_digit
+from datamoat.privacy.pii.recognizers._regex import expand_literals, literal_alternation
 
 
 @lru_cache(maxsize=1)
@@ -169,12 +170,16 @@ _NUMBER_START = re.compile(r"(?<![\w\-/.])\d")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _SUFFIX_SET = frozenset(_SUFFIX_ALT.split("|"))
 _GERMANIC_PLAIN = tuple(s.replace("\\", "") for s in _GERMANIC) + tuple(s.replace("\\", "") for s in _HU_SEPARATE.split("|"))
+# prefilters (necessary conditions of the patterns they guard), as tries (see _regex)
+_GERMANIC_ANY = re.compile(literal_alternation(_GERMANIC_PLAIN))  # on text.lower()
 _ROMANCE_PREFILTER = re.compile(rf"(?i)(?<![\w])(?:{_ROMANCE_PREFIX})[ \t]")
+_ROMANCE_PREFILTER_FOLDED = re.compile(rf"(?<![\w])(?:{literal_alternation(expand_literals(_ROMANCE_PREFIX))})[ \t]")
 _BOX_PREFILTER = re.compile(r"(?i)\bbox\b|postfach|apartado")
+_BOX_PREFILTER_FOLDED = re.compile(r"\bbox\b|postfach|apartado")
 
 
 def find_addresses(text: str) -> list[Finding]:
-    if not any(c.isdigit() for c in text):
+    if not has_digit(text):
         return []
     spans: list[tuple[int, int, float]] = []
     if not _SUFFIX_SET.isdisjoint(_WORD_RE.findall(text)):
@@ -188,8 +193,9 @@ def find_addresses(text: str) -> list[Finding]:
                 pos = m.end()
         for m in UNIT_CORE.finditer(text):
             spans.append((m.start(), m.end(), 0.6))
-    lowered = text.lower()
-    germanic = (GERMANIC_CORE, GERMANIC_SEPARATE) if any(w in lowered for w in _GERMANIC_PLAIN) else ()
+    low = folded(text)  # the case-insensitive prefilters run case-sensitively on it
+    lowered = low if low is not None else text.lower()
+    germanic = (GERMANIC_CORE, GERMANIC_SEPARATE) if _GERMANIC_ANY.search(lowered) else ()
     for pattern in germanic:
         for m in pattern.finditer(text):
             word = (m.groupdict().get("word") or "").lower()
@@ -198,7 +204,12 @@ def find_addresses(text: str) -> list[Finding]:
             if word and len(word) < 5:
                 continue
             spans.append((m.start(), m.end(), 0.6))
-    romance = _ROMANCE_PREFILTER.search(text) is not None
+    if low is not None:
+        romance = _ROMANCE_PREFILTER_FOLDED.search(low) is not None
+        box = ("box" in low or "postfach" in low or "apartado" in low) and _BOX_PREFILTER_FOLDED.search(low) is not None
+    else:
+        romance = _ROMANCE_PREFILTER.search(text) is not None
+        box = _BOX_PREFILTER.search(text) is not None
     for m in ROMANCE_CORE.finditer(text) if romance else ():
         if not (m.group("num") or m.group("num2")):
             continue
@@ -207,7 +218,7 @@ def find_addresses(text: str) -> list[Finding]:
         spans.append((m.start(), m.end(), score))
     for m in FRENCH_NO_NUMBER.finditer(text) if romance else ():
         spans.append((m.start(), m.end(), 0.5))
-    for pattern in (POBOX, MILITARY) if _BOX_PREFILTER.search(text) else ():
+    for pattern in (POBOX, MILITARY) if box else ():
         for m in pattern.finditer(text):
             spans.append((m.start(), m.end(), 0.55 if pattern is POBOX else 0.7))
     if not spans:

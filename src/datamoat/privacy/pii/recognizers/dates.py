@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from datamoat.privacy.pii.finding import Finding
+from datamoat.privacy.pii.finding import Finding, folded
 
 WINDOW = 40
 
@@ -49,11 +49,14 @@ _DOB_CTX_BEFORE = re.compile(
 _DOB_CTX_AFTER = re.compile(r"(?i)^\W{0,3}(?:\(?\s*(?:dob|d\.o\.b\.?|date of birth|born|birthday)\b)")
 
 
-_PREFILTER = re.compile(r"(?i)born|birth|dob|d\.o\.b|b-?day|geb|naissance|n[ée]e?\s+le|nacimiento|naci|sz[üu]let|geboorte")
+_PREFILTER_SOURCE = r"born|birth|dob|d\.o\.b|b-?day|geb|naissance|n[ée]e?\s+le|nacimiento|naci|sz[üu]let|geboorte"
+_PREFILTER = re.compile("(?i)" + _PREFILTER_SOURCE)
+_PREFILTER_FOLDED = re.compile(_PREFILTER_SOURCE)  # the same on folded text, faster
 
 
 def find_dates_of_birth(text: str) -> list[Finding]:
-    if not _PREFILTER.search(text):
+    low = folded(text)
+    if (_PREFILTER_FOLDED.search(low) if low is not None else _PREFILTER.search(text)) is None:
         return []
     out = []
     for m in DATE_RE.finditer(text):

@@ -27,10 +27,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from datamoat.privacy.pii.finding import Finding
+from datamoat.privacy.pii.finding import Finding, folded
+from datamoat.privacy.pii.recognizers._regex import TailPattern
 
 TITLES = {
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "dame", "lord", "lady", "rev", "fr",
@@ -115,8 +116,15 @@ _NAME_END = re.compile(r"^(?:\s*(?:[,!.:;)\n]|$)|\s+(?:here|from|at|and|writing|
 _CONTEXT_AFTER = re.compile(r"^(?:\s+(?:says|said|wrote|writes|asked|told|explained|replied)\b|,\s+(?:who|the\s+\w+\s+of)\b)")
 _LOWER_CONTEXT = re.compile(r"(?i)(?:\bmy\s+name\s+is|\bname\s*:|\bcall\s+me|\bi\s+am|\bi'm)\s*$")
 
-_LOWER_ANY = re.compile(r"(?i)name|call\s+me|i\s+am|i'm")
+_LOWER_ANY_SOURCE = r"name|call\s+me|i\s+am|i'm"
+_LOWER_ANY = re.compile("(?i)" + _LOWER_ANY_SOURCE)
+_LOWER_ANY_FOLDED = re.compile(_LOWER_ANY_SOURCE)  # the same, on folded text
 TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?")
+# the same tests as ``pattern.search(before)``, in one match attempt on the reversed window
+_STRONG_TAIL = TailPattern(_STRONG_CONTEXT)
+_GREETING_TAIL = TailPattern(_GREETING_CONTEXT)
+_BEFORE_TAIL = TailPattern(_CONTEXT_BEFORE)
+_TAILS_FOLD = _STRONG_TAIL.foldable and _GREETING_TAIL.foldable and _BEFORE_TAIL.foldable
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,23 @@ class Gazetteer:
     last: frozenset[str]
     common: frozenset[str]
     blockers: frozenset[str]
+    kinds: dict[str, str] = field(default_factory=dict, compare=False)
+    """Casefolded key -> its kind in a chunk (see :func:`_kinds`)."""
+
+
+def _kinds(first: frozenset[str], last: frozenset[str], common: frozenset[str], blockers: frozenset[str]) -> dict[str, str]:
+    """Casefolded key -> kind, so that one dict lookup classifies a token in a chunk.
+
+    Precedence: a blocker (it splits a chunk, never part of a name), then a particle
+    (``van``), then a common word that is also a name ("weak", like ``Will``) or is not
+    ("common"), then a first name, then a last name. Keys not in the dict are "unknown".
+    """
+    kinds = dict.fromkeys(last, "last")
+    kinds.update(dict.fromkeys(first, "first"))
+    kinds.update({k: "weak" if k in first or k in last else "common" for k in common})
+    kinds.update(dict.fromkeys(PARTICLES, "particle"))
+    kinds.update(dict.fromkeys(blockers | GREETINGS, "blocker"))
+    return kinds
 
 
 def _provider_names(attr: str, prov: type) -> list[str]:
@@ -169,7 +194,8 @@ def gazetteer() -> Gazetteer:
         pass
     split = {w for n in first | last for w in n.split()}
     first = {n for n in first if " " not in n} | {w for w in split if w in first}
-    return Gazetteer(frozenset(first), frozenset(last), frozenset(common - TITLES), frozenset(blockers))
+    first_f, last_f, common_f, blockers_f = frozenset(first), frozenset(last), frozenset(common - TITLES), frozenset(blockers)
+    return Gazetteer(first_f, last_f, common_f, blockers_f, _kinds(first_f, last_f, common_f, blockers_f))
 
 
 def _is_cap(tok: str) -> bool:
@@ -179,7 +205,9 @@ def _is_cap(tok: str) -> bool:
         return False
     if len(core) == 1:
         return True
-    return any(c.islower() for c in core[1:])
+    rest = core[1:]
+    # "has a lower-case letter", with the common cases answered by one string method
+    return rest.islower() or (not rest.isupper() and any(c.islower() for c in rest))
 
 
 def _sentence_start(text: str, start: int) -> bool:
@@ -189,45 +217,102 @@ def _sentence_start(text: str, start: int) -> bool:
     return i < 0 or text[i] in ".!?\n:;>•*-"
 
 
+@lru_cache(maxsize=1)
+def _lower_class() -> str:
+    """Every lower-case letter below U+3000, escaped for a character class."""
+    return re.escape("".join(chr(c) for c in range(0x3000) if chr(c).islower()))
+
+
+# a token (a TOKEN_RE match) that may be capitalised: it starts with a letter that is not lower
+# case, with no letter (or letter + apostrophe/hyphen, which TOKEN_RE joins) right before it,
+# and goes on like TOKEN_RE. _is_cap has the last word; this lets the scan skip the lower-case
+# tokens in C.
+_CAP_TOKEN = re.compile(
+    rf"[^\W\d_{_lower_class()}](?<![^\W\d_].)(?<![^\W\d_]['’\-].)[^\W\d_]*(?:['’\-][^\W\d_]+)*\.?"
+)
+
+Token = tuple[int, int, str]  # start, end, text
+
+
+# the next token after spaces/tabs (TOKEN_RE cannot start with either, so the spaces are all of them)
+_NEXT_TOKEN = re.compile(rf"[ \t]*({TOKEN_RE.pattern})")
+
+
+def _chunk_from(text: str, first: Token) -> list[Token]:
+    """Grow a chunk from a capitalised token: capitalised tokens and particles separated by
+    at most three spaces/tabs on one line (``Vanessa P. Hertzog``, ``Ludwig van Beethoven``)."""
+    chunk = [first]
+    end, prev = first[1], first[2]
+    while True:
+        m = _NEXT_TOKEN.match(text, end)
+        if m is None:
+            break  # no token right after spaces/tabs: something else (or nothing) follows
+        start = m.start(1)
+        gap = start - end
+        if gap > 3 or (gap == 0 and not prev.endswith(".")):
+            break
+        if prev.endswith(".") and len(prev) > 2 and prev[:-1].casefold() not in TITLES:
+            break  # "Ven. Tracking": a full stop after a word ends the sentence
+        word = m.group(1)
+        if _is_cap(word):
+            chunk.append((start, m.end(), word))
+        elif word.casefold() in PARTICLES and gap == 1 and text[end] == " ":
+            # particles one space apart, then a capitalised token one space after them
+            run = [(start, m.end(), word)]
+            while True:
+                after = _NEXT_TOKEN.match(text, run[-1][1])
+                if after is None or after.start(1) != run[-1][1] + 1 or text[run[-1][1]] != " ":
+                    return chunk
+                word = after.group(1)
+                run.append((after.start(1), after.end(), word))
+                if word.casefold() not in PARTICLES:
+                    break
+            if not _is_cap(word):
+                break
+            chunk.extend(run)
+        else:
+            break
+        end, prev = chunk[-1][1], chunk[-1][2]
+    return chunk
+
+
 def find_persons(text: str) -> list[Finding]:
     g = gazetteer()
+    low = folded(text)
+    # the cue tests may read the folded text (faster; see _regex.TailPattern)
+    cue_text = low if low is not None and _TAILS_FOLD else None
+    out: list[Finding] = []
+    chunks: list[tuple[int, int]] = []  # (start, end) of each chunk, in order
+    done = 0  # end of the last chunk: a token before it is already part of a chunk
+    for m in _CAP_TOKEN.finditer(text):
+        start = m.start()
+        if start < done or not _is_cap(m.group()):
+            continue
+        chunk = _chunk_from(text, (start, m.end(), m.group()))
+        done = chunk[-1][1]
+        chunks.append((start, done))
+        out.extend(_judge_chunk(text, chunk, g, cue_text))
+    # lower-case names only after "my name is" & co
+    if (_LOWER_ANY_FOLDED.search(low) if low is not None else _LOWER_ANY.search(text)) is not None:
+        lower = _lower_names(text, chunks, g)
+        if lower:
+            out = sorted(out + lower, key=lambda f: f.start)
+    return out
+
+
+def _lower_names(text: str, chunks: list[tuple[int, int]], g: Gazetteer) -> list[Finding]:
+    """Lower-case names (``my name is john smith``) among the tokens outside ``chunks``."""
     tokens = [(m.start(), m.end(), m.group()) for m in TOKEN_RE.finditer(text)]
     out: list[Finding] = []
-    lower_ok = _LOWER_ANY.search(text) is not None  # lower-case names only after "my name is" & co
-    i, n = 0, len(tokens)
-    while i < n:
-        s, e, tok = tokens[i]
-        if not _is_cap(tok):
-            if lower_ok:
-                low = _lower_name(text, tokens, i, g)
-                if low:
-                    out.append(low)
-            i += 1
+    c = 0
+    for i, (s, _e, tok) in enumerate(tokens):
+        while c < len(chunks) and chunks[c][1] <= s:
+            c += 1
+        if (c < len(chunks) and chunks[c][0] <= s) or _is_cap(tok):
             continue
-        # grow the chunk: capitalised tokens / particles separated by spaces on one line
-        j = i + 1
-        while j < n:
-            gap = text[tokens[j - 1][1] : tokens[j][0]]
-            if gap.strip(" \t") or len(gap) > 3 or (gap == "" and not tokens[j - 1][2].endswith(".")):
-                break
-            prev = tokens[j - 1][2]
-            if prev.endswith(".") and len(prev) > 2 and prev[:-1].casefold() not in TITLES:
-                break  # "Ven. Tracking": a full stop after a word ends the sentence
-            tj = tokens[j][2]
-            if _is_cap(tj):
-                j += 1
-            elif tj.casefold() in PARTICLES:
-                k = j
-                while k < n and tokens[k][2].casefold() in PARTICLES and text[tokens[k - 1][1] : tokens[k][0]] == " ":
-                    k += 1
-                if k < n and k > j and _is_cap(tokens[k][2]) and text[tokens[k - 1][1] : tokens[k][0]] == " ":
-                    j = k + 1
-                else:
-                    break
-            else:
-                break
-        out.extend(_judge_chunk(text, tokens[i:j], g))
-        i = j
+        low = _lower_name(text, tokens, i, g)
+        if low:
+            out.append(low)
     return out
 
 
@@ -247,72 +332,91 @@ def _lower_name(text: str, tokens: list, i: int, g: Gazetteer) -> Finding | None
     return Finding("PERSON", s, end, 0.6, "name_context")
 
 
-def _judge_chunk(text: str, chunk: list[tuple[int, int, str]], g: Gazetteer) -> list[Finding]:
-    """PERSON findings inside one chunk of capitalised tokens."""
+_BARE_TITLES = frozenset(("mr", "mrs", "ms", "dr", "herr", "frau", "miss", "sir", "madam", "mme", "prof"))
+"""Titles that count without a full stop (``Mr Smith``); the others need one (``Col. Smith``)."""
+
+
+def _judge_chunk(text: str, chunk: list[Token], g: Gazetteer, cue_text: str | None = None) -> list[Finding]:
+    """PERSON findings inside one chunk of capitalised tokens.
+
+    cue_text: ``folded(text)``, for the context cue tests, or None to run them on ``text``.
+    """
+    kinds_of = g.kinds
+    if len(chunk) == 1:  # most chunks: the same decisions as below, without the bookkeeping
+        word = chunk[0][2]
+        key = word.casefold().rstrip(".")
+        if key in TITLES and (word.endswith(".") or key in _BARE_TITLES):
+            return []
+        kind = kinds_of.get(key, "unknown")
+        if kind in ("blocker", "common", "particle") or len(word) == 1 or (len(word) == 2 and word[1] == "."):
+            return []  # a blocker is no part; a lone common word, particle or initial is trimmed away
+        f = _judge_part(text, chunk, [kind], False, cue_text)
+        return [] if f is None else [f]
     results: list[Finding] = []
     titled = False
     # split at blockers; titles mark the next part as a name
-    part: list[tuple[int, int, str]] = []
-    parts: list[tuple[list[tuple[int, int, str]], bool]] = []
+    part: list[Token] = []
+    kinds: list[str] = []
+    parts: list[tuple[list[Token], list[str], bool]] = []
     for tok in chunk:
-        key = tok[2].casefold().rstrip(".")
-        if key in TITLES and (tok[2].endswith(".") or key in ("mr", "mrs", "ms", "dr", "herr", "frau", "miss", "sir", "madam", "mme", "prof")):
+        word = tok[2]
+        key = word.casefold().rstrip(".")
+        if key in TITLES and (word.endswith(".") or key in _BARE_TITLES):
             if part:
-                parts.append((part, titled))
-            part, titled = [], True
+                parts.append((part, kinds, titled))
+            part, kinds, titled = [], [], True
             continue
-        if key in g.blockers or key in GREETINGS:
+        kind = kinds_of.get(key, "unknown")
+        if kind == "blocker":
             if part:
-                parts.append((part, titled))
-            part, titled = [], False
+                parts.append((part, kinds, titled))
+            part, kinds, titled = [], [], False
             continue
         part.append(tok)
+        # a token holds at most one full stop, at its end: one letter (P / P.) is an initial
+        kinds.append("initial" if len(word) == 1 or (len(word) == 2 and word[1] == ".") else kind)
     if part:
-        parts.append((part, titled))
-    for toks, has_title in parts:
-        f = _judge_part(text, toks, g, has_title)
+        parts.append((part, kinds, titled))
+    for toks, part_kinds, has_title in parts:
+        f = _judge_part(text, toks, part_kinds, has_title, cue_text)
         if f is not None:
             results.append(f)
     return results
 
 
-def _judge_part(text: str, toks: list[tuple[int, int, str]], g: Gazetteer, titled: bool) -> Finding | None:
-    # drop leading/trailing common words that are not names (e.g. "Yesterday", "Please")
-    def kind(tok: str) -> str:
-        key = tok.casefold().rstrip(".")
-        core = tok.rstrip(".")
-        if len(core) == 1:
-            return "initial"
-        if key in PARTICLES:
-            return "particle"
-        is_name = key in g.first or key in g.last
-        if key in g.common:
-            return "weak" if is_name else "common"
-        if key in g.first:
-            return "first"
-        if key in g.last:
-            return "last"
-        return "unknown"
+def _judge_part(
+    text: str, toks: list[Token], token_kinds: list[str], titled: bool, cue_text: str | None = None
+) -> Finding | None:
+    """A PERSON finding for one part of a chunk (no blockers or titles in it), or None.
 
-    kinds = [kind(t[2]) for t in toks]
-    for i in range(1, len(kinds)):
-        if kinds[i] == "common" and kinds[i - 1] == "particle" and i > 1:
+    token_kinds: each token's kind ("initial", or its kind in :func:`_kinds`). cue_text: as
+    for :func:`_judge_chunk`.
+    """
+    kinds = list(token_kinds)
+    for i in range(2, len(kinds)):
+        if kinds[i] == "common" and kinds[i - 1] == "particle":
             kinds[i] = "last"  # "de Bruin", "van der Berg": after a particle it is a surname
-    while toks and kinds[0] in ("common", "particle", "initial") and not (kinds[0] == "initial" and len(toks) > 1):
-        toks, kinds = toks[1:], kinds[1:]
-    while toks and kinds[-1] in ("common", "particle", "initial"):
-        toks, kinds = toks[:-1], kinds[:-1]
-    if not toks or "common" in kinds:
-        if toks and "common" in kinds:
-            # cut at the first common word and judge the longest clean stretch before it
-            cut = kinds.index("common")
-            return _judge_part(text, toks[:cut], g, titled) if cut else _judge_part(text, toks[cut + 1 :], g, False)
+    # drop leading/trailing common words that are not names (e.g. "Yesterday", "Please")
+    lo, hi = 0, len(toks)
+    while lo < hi and kinds[lo] in ("common", "particle", "initial") and not (kinds[lo] == "initial" and hi - lo > 1):
+        lo += 1
+    while hi > lo and kinds[hi - 1] in ("common", "particle", "initial"):
+        hi -= 1
+    if lo == hi:
         return None
+    toks, kinds = toks[lo:hi], kinds[lo:hi]
+    if "common" in kinds:
+        # cut at the first common word and judge the longest clean stretch before it
+        cut = kinds.index("common")
+        raw = token_kinds[lo:hi]
+        if cut:
+            return _judge_part(text, toks[:cut], raw[:cut], titled, cue_text)
+        return _judge_part(text, toks[cut + 1 :], raw[cut + 1 :], False, cue_text)
     start, end = toks[0][0], toks[-1][1]
     if text[end - 1] == "." and kinds[-1] != "initial":
         end -= 1
-    strong = sum(k in ("first", "last") for k in kinds)
-    names = sum(k in ("first", "last", "weak") for k in kinds)
+    strong = kinds.count("first") + kinds.count("last")
+    names = strong + kinds.count("weak")
     if not names and "unknown" not in kinds:
         return None
     n = len(toks)
@@ -321,20 +425,27 @@ def _judge_part(text: str, toks: list[tuple[int, int, str]], g: Gazetteer, title
         if start > 0 and text[start - 1] in "\"“«" and text[end : end + 1] in "\"”»":
             return None
         return Finding("PERSON", start, end, 0.85, "name_gazetteer")
-    before = text[max(0, start - 40) : start]
+    # the 40 characters before, reversed once for the three cue tests (see _regex.TailPattern)
+    fold = cue_text is not None
+    before_rev = (cue_text if fold else text)[max(0, start - 40) : start][::-1]
     after = text[end : end + 20]
     ctx = (
         titled
-        or bool(_STRONG_CONTEXT.search(before))
-        or (bool(_GREETING_CONTEXT.search(before)) and bool(_NAME_END.match(after)))
+        or _STRONG_TAIL.match_reversed(before_rev, fold)
+        or (_GREETING_TAIL.match_reversed(before_rev, fold) and bool(_NAME_END.match(after)))
         or (strong > 0 and bool(_CONTEXT_AFTER.match(after)))
     )
-    weak_ctx = ctx or (n == 1 and bool(_CONTEXT_BEFORE.search(before)))
     at_start = _sentence_start(text, start)
     if not ctx and start > 0 and text[start - 1] in "\"“'«" and text[end : end + 1] in "\"”'»":
         return None  # a quoted capitalised phrase is a product or a title, not a person
+    # a weak cue (one that may also precede a non-name) only matters for a lone first name or
+    # weak name, so the third cue test runs only there
+    if n == 1 and not ctx and kinds[0] in ("first", "weak"):
+        weak_ctx = _BEFORE_TAIL.match_reversed(before_rev, fold)
+    else:
+        weak_ctx = ctx
     score = 0.0
-    if ctx and len([k for k in kinds if k != "particle"]) <= 4 and (names or "unknown" in kinds):
+    if ctx and len(kinds) - kinds.count("particle") <= 4 and (names or "unknown" in kinds):
         score = 0.8 if (strong or titled) else 0.65
     if n >= 2:
         if strong and n <= 4:

@@ -13,7 +13,7 @@ import re
 from stdnum import iban as std_iban
 from stdnum import luhn
 
-from datamoat.privacy.pii.finding import Finding, context_around, context_before
+from datamoat.privacy.pii.finding import Finding, context_around, context_before, count_digits
 
 # --- EMAIL ------------------------------------------------------------------------------------
 
@@ -57,11 +57,12 @@ def find_urls(text: str) -> list[Finding]:
 IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 IPV6_RE = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|(?:\d{1,3}\.){3}\d{1,3})(?![\w:])")
 _VERSION_CTX = re.compile(r"(?i)\b(?:version|ver\.?|v)\s*$")
+_IPV4_HINT = re.compile(r"\d\.\d")  # every IPV4_RE match has one; found by a fast scan
 
 
 def find_ips(text: str) -> list[Finding]:
     out = []
-    if "." in text:
+    if "." in text and _IPV4_HINT.search(text):
         for m in IPV4_RE.finditer(text):
             try:
                 ipaddress.IPv4Address(m.group())
@@ -98,7 +99,9 @@ def _ssn_valid(area: str, group: str, serial: str) -> bool:
 
 
 def find_ssns(text: str) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
+    if count_digits(text) < 9:
+        return out
     for m in SSN_RE.finditer(text):
         area, sep, group, serial = m.groups()
         if not _ssn_valid(area, group, serial):
@@ -134,7 +137,9 @@ def _card_grouping_ok(value: str) -> bool:
 
 
 def find_cards(text: str) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
+    if count_digits(text) < 12:
+        return out
     for m in CARD_RE.finditer(text):
         value = m.group()
         digits = "".join(c for c in value if c.isdigit())
@@ -163,8 +168,15 @@ IBAN_RE = re.compile(
 )
 
 
+# every IBAN_RE match starts with two letters and two digits; this finds one by a fast scan
+# for a digit pair, then looks back
+_IBAN_HINT = re.compile(r"\d\d(?<=[A-Za-z]{2}\d\d)")
+
+
 def find_ibans(text: str) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
+    if _IBAN_HINT.search(text) is None:
+        return out
     for m in IBAN_RE.finditer(text):
         value = m.group()
         start, end = m.start(), m.end()

@@ -22,7 +22,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException
 
-from datamoat.privacy.pii.finding import Finding, context_around, context_before
+from datamoat.privacy.pii.finding import Finding, context_around, context_before, count_digits
 
 DEFAULT_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "ES", "NL", "HU", "IT", "CH", "AU", "BE", "SE")
 
@@ -90,7 +90,7 @@ def _parse(value: str, regions: tuple[str, ...]) -> tuple[bool, bool]:
 
 def find_phones(text: str, regions: tuple[str, ...] = DEFAULT_REGIONS) -> list[Finding]:
     out: list[Finding] = []
-    if sum(c.isdigit() for c in text) < 7:
+    if count_digits(text) < 7:
         return out
     for m in PHONE_CANDIDATE_RE.finditer(text):
         start, end = _trim(text, m.start(), m.end())

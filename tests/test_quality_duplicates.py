@@ -429,3 +429,13 @@ def test_duplicate_rows_ignores_ids_and_names_the_first_copy():
     assert result.issues.column("duplicate_of").to_pylist() == [None, None, "a", None, None]
     assert result.summary["duplicates"] == 1 and result.summary["groups"] == 1
     assert result.summary["columns"] == ["amount", "city"]
+
+
+def test_exact_duplicates_reports_strict_and_normalised_counts():
+    from datamoat.quality.check import create_check
+
+    texts = ["Hello world", "hello  world", "Hello world", "other", None, "other"]
+    table = pa.table({ROW_ID_COLUMN: [str(i) for i in range(6)], "text": texts})
+    result = create_check("exact_duplicates").run(table, ColumnRoles.from_dict({"text": "text"}))
+    assert result.summary["duplicates"] == 3  # case and whitespace ignored
+    assert result.summary["strict_duplicates"] == 2  # byte-for-byte

@@ -1,0 +1,1 @@
+"""Model evaluation: metrics, calibration and significance tests over labels and probabilities."""

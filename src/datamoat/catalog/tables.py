@@ -114,3 +114,31 @@ pii_vault = sa.Table(
     sa.UniqueConstraint("namespace", "token", name="uq_pii_vault_token"),
 )
 """Reversible pseudonyms: AES-GCM ciphertext of the original value per token (key never stored)."""
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("params_json", sa.Text, nullable=False),
+    sa.Column("train_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("test_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("metrics_json", sa.Text, nullable=False),
+    sa.Column("info_json", sa.Text, nullable=False),
+    sa.Column("artifact_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("name", "ordinal", name="uq_models_name_ordinal"),
+)
+"""Model versions: what was trained (kind, params), on which dataset versions, and how it scored."""
+
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("alias", sa.String(100), primary_key=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""``champion`` / ``challenger`` (or any name) pointing at one model version of a model name."""

@@ -17,6 +17,7 @@ numeric 0/1; datetimes are numeric (seconds since 1970, UTC).
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -103,8 +104,9 @@ class _TabularTrainer(Trainer):
             out[c] = to_float(df[c], kind) if kind != "categorical" else self._cat(c, to_strings(df[c]))
         return pd.DataFrame(out, index=range(len(df)))
 
+    @abstractmethod
     def _cat(self, column: str, values: pd.Series) -> Any:
-        raise NotImplementedError
+        """A categorical column's values as the concrete trainer's model wants them."""
 
     def _state(self) -> dict[str, Any]:
         return {"feature_columns": self.feature_columns_, "column_kinds": self.column_kinds_}

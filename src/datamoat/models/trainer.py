@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -74,7 +75,7 @@ def label_strings(values: pd.Series, label_column: str, what: str) -> np.ndarray
     return values.astype(str).to_numpy(dtype=object)
 
 
-class Trainer:
+class Trainer(ABC):
     """Base class of trainers.
 
     Subclasses set :attr:`kind`, take their hyper-parameters as keyword-only ``__init__``
@@ -147,14 +148,15 @@ class Trainer:
             }
         return self
 
+    @abstractmethod
     def _fit(
         self, train: pd.DataFrame, y: np.ndarray, valid: pd.DataFrame | None, y_valid: np.ndarray | None
     ) -> None:
         """Fit ``self.model_``; ``y`` / ``y_valid`` are indices into ``self.classes_``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        raise NotImplementedError
+        """Probabilities (n, k) in ``self.classes_`` order for a prepared frame."""
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -198,8 +200,8 @@ class Trainer:
         """JSON-ready fitted state besides ``classes_`` and ``model_``."""
         return {}
 
-    def _set_state(self, state: dict[str, Any]) -> None:
-        pass
+    def _set_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Restore what :meth:`_state` returned (trainers without extra state keep this no-op)."""
 
     def save(self, directory: Path) -> Path:
         """Write ``trainer.json`` and ``model.joblib`` into ``directory`` (created); return it."""

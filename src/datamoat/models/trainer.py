@@ -24,17 +24,17 @@ scikit-learn objects).
 
 from __future__ import annotations
 
-import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from datamoat.errors import DatamoatError, NotFoundError
+from datamoat.plugins import Registry, keyword_params
 
 META_FILE = "trainer.json"
 MODEL_FILE = "model.joblib"
@@ -91,8 +91,7 @@ class Trainer(ABC):
     @classmethod
     def param_names(cls) -> list[str]:
         """The hyper-parameter names (``__init__``'s keyword arguments)."""
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        return keyword_params(cls)
 
     def params(self) -> dict[str, Any]:
         """The hyper-parameters, JSON-ready (read from same-named attributes)."""
@@ -258,45 +257,24 @@ class Trainer(ABC):
 
 
 # --------------------------------------------------------------------- registry
-T = TypeVar("T", bound=type[Trainer])
-TRAINERS: dict[str, type[Trainer]] = {}
-
 BUILTIN_TRAINER_MODULES: tuple[str, ...] = (
     "datamoat.models.tfidf_linear",
     "datamoat.models.tabular",
 )
 """Modules that register the built-in trainers (imported on first use of the registry)."""
 
-_loaded = False
+TRAINERS = Registry("trainer", "kind", BUILTIN_TRAINER_MODULES)
+"""Registered trainer classes by :attr:`Trainer.kind`."""
 
-
-def load_builtin_trainers() -> None:
-    """Import the built-in trainer modules once (they register themselves)."""
-    global _loaded
-    if _loaded:
-        return
-    import importlib
-
-    for module in BUILTIN_TRAINER_MODULES:
-        importlib.import_module(module)
-    _loaded = True
-
-
-def register_trainer(cls: T) -> T:
-    """Class decorator: add a trainer to :data:`TRAINERS` under its ``kind``."""
-    existing = TRAINERS.get(cls.kind)
-    if existing is not None and existing is not cls:
-        raise ValueError(f"trainer kind {cls.kind!r} is already taken by {existing.__name__}")
-    TRAINERS[cls.kind] = cls
-    return cls
+register_trainer = TRAINERS.register
+load_builtin_trainers = TRAINERS.load_builtins
 
 
 def create_trainer(kind: str, **params: Any) -> Trainer:
     """A new, unfitted trainer of ``kind``; DatamoatError for unknown kinds or parameters."""
-    load_builtin_trainers()
-    cls = TRAINERS.get(kind)
+    cls = TRAINERS.lookup(kind)
     if cls is None:
-        raise DatamoatError(f"unknown trainer kind {kind!r}; known kinds: {', '.join(sorted(TRAINERS))}.")
+        raise DatamoatError(f"unknown trainer kind {kind!r}; known kinds: {', '.join(TRAINERS.known())}.")
     known = cls.param_names()
     unknown = sorted(set(params) - set(known))
     if unknown:

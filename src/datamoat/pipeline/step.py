@@ -24,7 +24,6 @@ versions shows the row as changed.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -33,6 +32,7 @@ import pyarrow.compute as pc
 
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import StepError
+from datamoat.plugins import keyword_defaults, keyword_params
 
 DROP_COLUMN = "_dm_drop"
 """String column a step returns: the reason to drop a row, or null to keep it."""
@@ -82,18 +82,12 @@ class Step:
 
 def param_names(cls: type[Step]) -> list[str]:
     """Names of the keyword-only ``__init__`` parameters of a step class, in order."""
-    sig = inspect.signature(cls.__init__)
-    return [p.name for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    return keyword_params(cls)
 
 
 def param_defaults(cls: type[Step]) -> dict[str, Any]:
     """Default value of each keyword-only ``__init__`` parameter that has one."""
-    sig = inspect.signature(cls.__init__)
-    return {
-        p.name: p.default
-        for p in sig.parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not inspect.Parameter.empty
-    }
+    return keyword_defaults(cls)
 
 
 def _plain(value: Any) -> Any:

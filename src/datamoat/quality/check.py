@@ -11,15 +11,15 @@ lower means "more likely a problem". A check may add its own columns to the issu
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
+from datamoat.plugins import Registry, keyword_params
 
 ISSUE_COLUMN = "is_issue"
 SCORE_COLUMN = "score"
@@ -76,12 +76,8 @@ class Check:
 
     def params(self) -> dict[str, Any]:
         """The check's parameters, JSON-ready (read from same-named attributes)."""
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self" and hasattr(self, p)}
+        return {p: getattr(self, p) for p in keyword_params(type(self)) if hasattr(self, p)}
 
-
-C = TypeVar("C", bound=type[Check])
-CHECKS: dict[str, type[Check]] = {}
 
 BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "datamoat.quality.duplicates",
@@ -99,38 +95,18 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
 """Modules that register the built-in checks (named here, imported on first use; the PII
 check lives with the rest of the PII code in the privacy layer)."""
 
-_loaded = False
+CHECKS = Registry("check", "name", BUILTIN_CHECK_MODULES)
+"""Registered check classes by :attr:`Check.name`."""
 
-
-def load_builtin_checks() -> None:
-    """Import the built-in check modules once."""
-    global _loaded
-    if _loaded:
-        return
-    import importlib
-
-    for module in BUILTIN_CHECK_MODULES:
-        importlib.import_module(module)
-    _loaded = True
-
-
-def register_check(cls: C) -> C:
-    """Class decorator: add a check to :data:`CHECKS` under its ``name``."""
-    existing = CHECKS.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise ValueError(f"check name {cls.name!r} is already taken by {existing.__name__}")
-    CHECKS[cls.name] = cls
-    return cls
+register_check = CHECKS.register
+load_builtin_checks = CHECKS.load_builtins
 
 
 def create_check(name: str, params: dict[str, Any] | None = None) -> Check:
     """Instantiate a registered check; DatamoatError naming the known checks otherwise."""
-    cls = CHECKS.get(name)
+    cls = CHECKS.lookup(name)
     if cls is None:
-        load_builtin_checks()
-        cls = CHECKS.get(name)
-    if cls is None:
-        raise DatamoatError(f"unknown check {name!r}; known checks: {', '.join(sorted(CHECKS))}.")
+        raise DatamoatError(f"unknown check {name!r}; known checks: {', '.join(CHECKS.known())}.")
     try:
         return cls(**(params or {}))
     except TypeError as exc:

@@ -38,6 +38,7 @@ from datamoat.data.object_store import ObjectStore
 from datamoat.data.prefetch import prefetch
 from datamoat.data.readers import open_source
 from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows
+from datamoat.data.register import register_version
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.data.row_ids import (
     ContentRowIds,
@@ -66,11 +67,6 @@ class IngestResult:
 
     version: VersionRecord
     created: bool
-
-
-def schema_with_roles(schema: pa.Schema, roles: ColumnRoles) -> list[dict[str, Any]]:
-    """The manifest's schema: name, Arrow type and roles of every column."""
-    return [{"name": f.name, "type": str(f.type), "roles": roles.role_of(f.name)} for f in schema]
 
 
 def _bad_rows_batch(rows: list[BadRow]) -> pa.RecordBatch:
@@ -137,25 +133,10 @@ def ingest(
     if run.inferrer is not None:
         source_info["type_inference"] = run.inferrer.notes()
     params = {"format": format, "on_bad_rows": on_bad_rows, "reader_options": options, "roles": roles.to_dict()}
-    version, created = catalog.add_version(
-        name,
-        content_hash=written.content_hash,
-        row_count=written.row_count,
-        excluded_count=written.excluded_count,
-        schema=schema_with_roles(written.schema, roles),
-        roles=roles.to_dict(),
-        step=INGEST_STEP,
-        params=params,
-        source=source_info,
-        parents=[],
-    )
-    catalog.record_run(
-        INGEST_STEP,
-        {"path": run.display_path, "dataset": name, **params},
-        status="ok",
-        started_at=started,
-        output_version_id=version.id,
-        reused_existing=not created,
+    version, created = register_version(
+        catalog, name, written, roles,
+        step=INGEST_STEP, params=params, source=source_info, parents=[], started=started,
+        run_params={"path": run.display_path, "dataset": name, **params},
         summary={"rows": written.row_count, "excluded": written.excluded_count},
     )
     return IngestResult(version, created)

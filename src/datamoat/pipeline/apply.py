@@ -13,8 +13,8 @@ from typing import Any
 
 from datamoat.catalog import Catalog, VersionRecord
 from datamoat.catalog.records import utc_now
-from datamoat.data.ingest import schema_with_roles
 from datamoat.data.object_store import ObjectStore
+from datamoat.data.register import register_version
 from datamoat.data.version import Version
 from datamoat.data.version_writer import VersionWriter
 from datamoat.pipeline.executor_local import LocalExecutor
@@ -70,25 +70,10 @@ def apply_recipe(
             rows_in, rows_out = run.rows_in, run.rows_out
             by_reason, by_step = run.dropped_by_reason, run.dropped_by_step
     params = {"recipe": recipe.to_list(), "keep_stats": keep_stats}
-    record, created = catalog.add_version(
-        output or version.dataset,
-        content_hash=written.content_hash,
-        row_count=written.row_count,
-        excluded_count=written.excluded_count,
-        schema=schema_with_roles(written.schema, roles),
-        roles=roles.to_dict(),
-        step=label,
-        params=params,
-        source={},
-        parents=[version.record.id],
-    )
-    catalog.record_run(
-        label,
-        {"input": version.ref, **params},
-        status="ok",
-        started_at=started,
-        output_version_id=record.id,
-        reused_existing=not created,
+    record, created = register_version(
+        catalog, output or version.dataset, written, roles,
+        step=label, params=params, source={}, parents=[version.record.id], started=started,
+        run_params={"input": version.ref, **params},
         summary={"rows_in": rows_in, "rows_out": rows_out, "dropped_by_reason": by_reason},
     )
     return ApplyResult(record, created, rows_in, rows_out, by_reason, by_step, input_ref=version.ref)

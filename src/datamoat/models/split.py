@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
+from datamoat.quality.duplicate_rows import row_keys
 from datamoat.quality.duplicates import exact_groups, normalise
 from datamoat.quality.leakage import leakage_between
 from datamoat.quality.minhash import connected_clusters, find_near_duplicates
@@ -136,12 +137,8 @@ def _tabular_duplicate_codes(table: pa.Table, roles: ColumnRoles) -> np.ndarray:
     cols = _tabular_key_columns(table, roles)
     if not cols or n == 0:
         return np.full(n, -1, dtype=np.int64)
-    frame = table.select(cols).to_pandas()
-    try:
-        codes = frame.groupby(cols, dropna=False, sort=False).ngroup()
-    except TypeError:  # unhashable cells: compare their text form
-        codes = frame.astype(str).groupby(cols, dropna=False, sort=False).ngroup()
-    return codes.to_numpy().astype(np.int64)
+    codes, _ = pd.factorize(row_keys(table.select(cols)))
+    return np.asarray(codes, dtype=np.int64)
 
 
 def _label_codes(table: pa.Table, roles: ColumnRoles) -> tuple[np.ndarray, list[Any]] | None:

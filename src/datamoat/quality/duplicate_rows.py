@@ -19,6 +19,18 @@ from datamoat.data.version import INTERNAL_PREFIX
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check
 
 
+def row_keys(table: pa.Table) -> np.ndarray:
+    """uint64 key per row of ``table``: equal keys for rows equal in every column (nulls equal),
+    from the MD5 of the row's ``column=value`` pairs (the content row-id hash)."""
+    if table.num_rows == 0 or table.num_columns == 0:
+        return np.zeros(table.num_rows, dtype=np.uint64)
+    hasher = ContentRowIds()
+    try:
+        return hex16_to_uint64(hasher.ids(table))
+    finally:
+        hasher.close()
+
+
 @register_check
 class DuplicateRows(Check):
     """Flag every copy of a whole row after its first occurrence; ``duplicate_of`` names it."""
@@ -36,11 +48,7 @@ class DuplicateRows(Check):
         n = table.num_rows
         if not columns or n == 0:
             return CheckResult(self.name, issue_table(ids, [False] * n, [1.0] * n), {"columns": columns})
-        hasher = ContentRowIds()
-        try:
-            keys = hex16_to_uint64(hasher.ids(table.select(columns)))
-        finally:
-            hasher.close()
+        keys = row_keys(table.select(columns))
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         first_in_run = np.empty(n, dtype=bool)

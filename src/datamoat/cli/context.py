@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from datamoat.workspace import Workspace
+if TYPE_CHECKING:
+    from datamoat.workspace import Workspace
 
 WORKSPACE_ENV = "DATAMOAT_WORKSPACE"
 
@@ -21,4 +23,6 @@ def workspace_dir(ctx: typer.Context) -> Path:
 
 def open_workspace(ctx: typer.Context) -> Workspace:
     """Open the workspace for this command (searching parent directories)."""
+    from datamoat.workspace import Workspace  # heavy (pyarrow, SQLAlchemy): not needed for --help
+
     return Workspace.open(workspace_dir(ctx))

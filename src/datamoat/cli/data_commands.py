@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from datamoat.cli.context import open_workspace, workspace_dir
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
-from datamoat.data.version import Version, user_columns
 from datamoat.errors import DatamoatError
-from datamoat.workspace import Workspace
+
+if TYPE_CHECKING:
+    from datamoat.data.version import Version
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
@@ -39,6 +40,8 @@ def init(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a workspace: datamoat.yaml (the project spec) and .datamoat/ (catalog, objects, models, reports)."""
+    from datamoat.workspace import Workspace
+
     ws = Workspace.init(directory or workspace_dir(ctx), name=name)
     info = {"workspace": str(ws.root), "config": str(ws.config.path), "catalog": ws.catalog_url}
     if as_json:
@@ -180,6 +183,8 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a version's manifest (schema, roles, lineage, source) and its first rows."""
+    from datamoat.data.version import user_columns
+
     ws = open_workspace(ctx)
     v = ws.version(ref)
     head = v.head(rows)

@@ -12,7 +12,6 @@ from datamoat.cli.context import workspace_dir
 from datamoat.cli.data_commands import parse_roles
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
 from datamoat.config import CONFIG_FILE
-from datamoat.workspace import Workspace
 
 
 def demo_data(
@@ -52,6 +51,7 @@ def run(
     from datamoat.clean.default_recipe import default_clean_recipe
     from datamoat.quality.profile import profile_version
     from datamoat.quality.report import write_report
+    from datamoat.workspace import Workspace
 
     timings: dict[str, float] = {}
     root = workspace_dir(ctx)

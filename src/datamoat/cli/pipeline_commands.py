@@ -9,8 +9,6 @@ import typer
 
 from datamoat.cli.context import open_workspace
 from datamoat.cli.output import print_json, print_table, stdout
-from datamoat.pipeline.registry import STEPS, load_builtin_steps
-from datamoat.pipeline.step import param_defaults, param_names
 
 
 def apply(
@@ -48,7 +46,10 @@ def apply(
 
 def steps(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False) -> None:
     """List the steps a recipe can use, with their parameters and defaults."""
-    load_builtin_steps()
+    from datamoat.pipeline.registry import STEPS
+    from datamoat.pipeline.step import param_defaults, param_names
+
+    STEPS.load_builtins()
     rows = []
     for name, cls in sorted(STEPS.items()):
         defaults = param_defaults(cls)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +67,7 @@ class Version:
     def manifest(self) -> dict[str, Any]:
         """Everything known about the version: schema with roles, counts, lineage, source."""
         data = self.record.manifest()
-        stored = self._store.read_manifest(self.hash)
+        stored = self._stored_manifest
         data["shards"] = stored["shards"]
         return data
 
@@ -76,11 +77,16 @@ class Version:
     # ------------------------------------------------------------ data
     def shard_paths(self) -> list[Path]:
         """The Parquet files holding the rows, in order."""
-        return [self.path / s["file"] for s in self._store.read_manifest(self.hash)["shards"]]
+        return [self.path / s["file"] for s in self._stored_manifest["shards"]]
 
-    @property
+    @cached_property
+    def _stored_manifest(self) -> dict[str, Any]:
+        """The object store's manifest, read once (a version never changes)."""
+        return self._store.read_manifest(self.hash)
+
+    @cached_property
     def schema(self) -> pa.Schema:
-        """Arrow schema of the rows (including ``_dm_row_id``)."""
+        """Arrow schema of the rows (including ``_dm_row_id``), read once."""
         return pq.read_schema(self.shard_paths()[0])
 
     def batches(self, columns: list[str] | None = None, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:

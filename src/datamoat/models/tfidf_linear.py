@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from datamoat.errors import DatamoatError
-from datamoat.models.trainer import Trainer, register_trainer, require_columns
+from datamoat.models.text_trainer import TextTrainer
+from datamoat.models.trainer import register_trainer
 
 MODELS = ("svm", "logreg")
 CLASS_WEIGHTS = ("balanced", None)
@@ -38,7 +39,7 @@ def check_positive(kind: str, name: str, value: Any, *, integer: bool = False) -
 
 
 @register_trainer
-class TfidfLinearTrainer(Trainer):
+class TfidfLinearTrainer(TextTrainer):
     """Text classifier: word + character TF-IDF features and a calibrated linear model.
 
     Parameters
@@ -94,20 +95,6 @@ class TfidfLinearTrainer(Trainer):
         for name in ("min_df", "max_features", "max_iter"):
             check_positive(self.kind, name, getattr(self, name), integer=True)
 
-    def _texts(self, df: pd.DataFrame, what: str) -> list[str]:
-        require_columns(df, [self.text_column], what)
-        return df[self.text_column].fillna("").astype(str).tolist()
-
-    def _as_input(self, X: Any) -> pd.DataFrame:
-        """Also accepts a plain list / Series / array of texts."""
-        if isinstance(X, str):
-            X = [X]
-        if isinstance(X, pd.Series | np.ndarray | list | tuple) and not (
-            isinstance(X, list) and X and isinstance(X[0], dict)
-        ):
-            return pd.DataFrame({self.text_column: list(X)})
-        return super()._as_input(X)
-
     def _fit(
         self, train: pd.DataFrame, y: np.ndarray, valid: pd.DataFrame | None, y_valid: np.ndarray | None
     ) -> None:
@@ -118,12 +105,7 @@ class TfidfLinearTrainer(Trainer):
         from sklearn.svm import LinearSVC
 
         self._validate()
-        texts = self._texts(train, "training data")
-        if not any(t.strip() for t in texts):
-            raise DatamoatError(
-                f"text column {self.text_column!r} is empty in all {len(texts)} training rows; "
-                "there is no text to learn from."
-            )
+        texts = self._training_texts(train)
         # a tiny training set could prune every n-gram; never ask for more than a tenth of it
         min_df = max(1, min(self.min_df, len(texts) // 10))
         features = FeatureUnion(

@@ -202,16 +202,29 @@ class Trainer(ABC):
     def _set_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Restore what :meth:`_state` returned (trainers without extra state keep this no-op)."""
 
-    def save(self, directory: Path) -> Path:
-        """Write ``trainer.json`` and ``model.joblib`` into ``directory`` (created); return it."""
+    def _save_model(self, directory: Path) -> None:
+        """Write the fitted model's files (default: ``self.model_`` into ``model.joblib``)."""
         import joblib
 
+        joblib.dump(self.model_, directory / MODEL_FILE)
+
+    def _load_model(self, directory: Path) -> None:
+        """Read what :meth:`_save_model` wrote and set ``self.model_``."""
+        import joblib
+
+        model_path = directory / MODEL_FILE
+        if not model_path.is_file():
+            raise NotFoundError(f"{directory}: {MODEL_FILE} is missing; the saved trainer is incomplete.")
+        self.model_ = joblib.load(model_path)
+
+    def save(self, directory: Path) -> Path:
+        """Write ``trainer.json`` and the model files into ``directory`` (created); return it."""
         import datamoat
 
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.model_, directory / MODEL_FILE)
+        self._save_model(directory)
         meta = {
             "kind": self.kind,
             "params": self.params(),
@@ -232,8 +245,6 @@ class Trainer(ABC):
         Only load folders from a trusted workspace: ``model.joblib`` is a pickle and loading it
         can run arbitrary code.
         """
-        import joblib
-
         directory = Path(directory)
         meta_path = directory / META_FILE
         if not meta_path.is_file():
@@ -246,13 +257,10 @@ class Trainer(ABC):
         trainer = create_trainer(kind, **params)
         if cls is not Trainer and not isinstance(trainer, cls):
             raise DatamoatError(f"{directory}: holds a {kind!r} trainer, not a {cls.__name__}.")
-        model_path = directory / MODEL_FILE
-        if not model_path.is_file():
-            raise NotFoundError(f"{directory}: {MODEL_FILE} is missing; the saved trainer is incomplete.")
         trainer.classes_ = [str(c) for c in classes]
         trainer._set_state(meta.get("state") or {})
         trainer.valid_metrics_ = meta.get("valid_metrics")
-        trainer.model_ = joblib.load(model_path)
+        trainer._load_model(directory)
         return trainer
 
 
@@ -260,6 +268,8 @@ class Trainer(ABC):
 BUILTIN_TRAINER_MODULES: tuple[str, ...] = (
     "datamoat.models.tfidf_linear",
     "datamoat.models.tabular",
+    "datamoat.models.embed_linear",
+    "datamoat.models.ensemble",
 )
 """Modules that register the built-in trainers (imported on first use of the registry)."""
 

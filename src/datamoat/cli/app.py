@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from datamoat import __version__
-from datamoat.cli import data_commands, demo_commands, pipeline_commands, privacy_commands, quality_commands
+from datamoat.cli import (
+    data_commands,
+    demo_commands,
+    model_commands,
+    pipeline_commands,
+    privacy_commands,
+    quality_commands,
+)
 from datamoat.cli.output import error
 from datamoat.errors import DatamoatError
 
@@ -62,6 +69,14 @@ for command in (
     privacy_commands.keygen,
     demo_commands.demo_data,
     demo_commands.run,
+    model_commands.train,
+    model_commands.models,
+    model_commands.evaluate,
+    model_commands.compare,
+    model_commands.explain,
+    model_commands.compress,
+    model_commands.export_model,
+    model_commands.alias,
 ):
     app.command(name=command.__name__.replace("_", "-"))(command)
 

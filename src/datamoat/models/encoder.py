@@ -253,6 +253,23 @@ class TextEncoder:
             return mean_pool(hidden, tensors["attention_mask"]).float().cpu().numpy()
 
 
+_SHARED: dict[tuple[str, int, bool], TextEncoder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_encoder(encoder: str | Path, *, max_length: int, normalize: bool) -> TextEncoder:
+    """One torch TextEncoder per (encoder, max_length, normalize) in this process.
+
+    Cross-validation folds, search trials and ensemble members each create a trainer; sharing
+    the encoder spares reloading the weights (about 1 s each) for every one of them.
+    """
+    key = (str(encoder), int(max_length), bool(normalize))
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = TextEncoder(encoder, max_length=max_length, normalize=normalize)
+        return _SHARED[key]
+
+
 def text_keys(texts: list[str]) -> np.ndarray:
     """A 16-byte blake2b digest per text (cache keys), as an (n,) array of ``S16``."""
     return np.array([hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts],

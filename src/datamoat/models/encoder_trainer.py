@@ -25,6 +25,7 @@ from datamoat.models.encoder import (
     ONNX_FILE,
     EmbeddingCache,
     TextEncoder,
+    shared_encoder,
 )
 from datamoat.models.text_trainer import TextTrainer
 
@@ -55,7 +56,7 @@ class EncoderTrainer(TextTrainer):
         """The encoder (created on first use from the ``encoder`` parameter)."""
         enc = getattr(self, "encoder_", None)
         if enc is None:
-            enc = TextEncoder(self.encoder, max_length=self.max_length, normalize=self.normalize_embeddings)
+            enc = shared_encoder(self.encoder, max_length=self.max_length, normalize=self.normalize_embeddings)
             self.encoder_ = enc
         return enc
 

@@ -1,0 +1,265 @@
+"""CLI commands for models: train, models, evaluate, compare, explain, compress, export-model, alias."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from datamoat.cli.context import open_workspace
+from datamoat.cli.output import print_json, print_table, stdout
+
+BUDGET_HELP = "Time budget for model selection, e.g. 10m, 90s, 1h."
+MODEL_HELP = ("auto (choose by cross-validation within the budget) or a kind: tfidf-linear, embed-linear, "
+              "finetune, ensemble, tabular, tabular-linear.")
+
+
+def _say(enabled: bool) -> Any:
+    return (lambda msg: stdout.print(f"  {msg}", highlight=False)) if enabled else None
+
+
+def fmt_ci(value: float | None, ci: list[float] | None) -> str:
+    """``0.9412 [0.9327, 0.9495]``."""
+    if value is None:
+        return "-"
+    return f"{value:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+
+
+def print_candidates(selection: dict[str, Any]) -> None:
+    """A table of the selection's candidates (score, time, status and reason)."""
+    rows = []
+    for c in selection.get("candidates", []):
+        score = f"{c['cv_mean']:.4f} ± {c['cv_std']:.4f}" if "cv_mean" in c else "-"
+        mark = " *" if c["name"] == selection.get("chosen") else ""
+        rows.append([c["name"] + mark, score, f"{c['seconds']:.1f}", c["status"], c.get("reason", "")])
+    if rows:
+        print_table(f"candidates ({selection.get('metric')}, {selection.get('folds')}-fold CV; * chosen)",
+                    ["candidate", "score", "seconds", "status", "note"], rows)
+
+
+def train(
+    ctx: typer.Context,
+    data: Annotated[str, typer.Argument(help="Dataset version to train on (NAME, NAME@latest, NAME@3).")],
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "auto",
+    budget: Annotated[str, typer.Option(help=BUDGET_HELP)] = "10m",
+    test: Annotated[str | None, typer.Option(help="Dataset version to test on (default: a held-out, leakage-free split).")] = None,
+    name: Annotated[str | None, typer.Option(help="Model name (default: the dataset's name).")] = None,
+    metric: Annotated[str, typer.Option(help="Selection metric: accuracy or macro_f1.")] = "accuracy",
+    task: Annotated[str, typer.Option(help="auto, text or tabular.")] = "auto",
+    slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the split and the folds.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Train, evaluate and register a model on a dataset version."""
+    from datamoat.models.training import train_model
+
+    with open_workspace(ctx) as ws:
+        result = train_model(ws, data, model=model, budget=budget, test=test, name=name, metric=metric,
+                             task=task, slice_columns=slice_ or (), seed=seed, progress=_say(not as_json))
+        summary = {
+            "model": {"ref": result.record.ref, "id": result.record.id, "kind": result.record.kind,
+                      "aliases": result.record.aliases},
+            "versions": {"train": result.train_ref, "test": result.test_ref},
+            "selection": result.selection,
+            "test": result.headline(),
+            "report": str(result.report),
+            "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
+        }
+    if as_json:
+        print_json(summary)
+        return
+    print_candidates(result.selection)
+    h = result.headline()
+    stdout.print(f"model  [bold]{result.record.ref}[/] ({result.record.kind}, {', '.join(result.record.aliases)})", highlight=False)
+    stdout.print(f"test   {result.test_ref}: {h['rows']:,} rows  accuracy {fmt_ci(h['accuracy'], h['accuracy_ci'])}  "
+                 f"macro F1 {fmt_ci(h['macro_f1'], h['macro_f1_ci'])}", highlight=False)
+    stdout.print(f"report: {result.report}", highlight=False)
+
+
+def models(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Only this model name.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """List registered model versions with their aliases, data lineage and test figures."""
+    from datamoat.models.training import models_registry
+
+    with open_workspace(ctx) as ws:
+        records = models_registry(ws).list(name)
+        rows = [r.to_dict() for r in records]
+    if as_json:
+        print_json({"models": rows})
+        return
+    print_table("models", ["model", "kind", "aliases", "trained on", "tested on", "accuracy", "macro F1"], [
+        [r["ref"], r["kind"], ", ".join(r["aliases"]), r["info"].get("train_ref", r["train_version_id"]),
+         r["info"].get("test_ref", r["test_version_id"] or "-"),
+         fmt_ci(r["metrics"].get("accuracy"), r["metrics"].get("accuracy_ci")),
+         fmt_ci(r["metrics"].get("macro_f1"), None)]
+        for r in rows
+    ])
+
+
+def evaluate(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model version (NAME, NAME@3, NAME@champion).")],
+    data: Annotated[str, typer.Option(help="Dataset version to evaluate on.")],
+    slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Evaluate a registered model on a dataset version: figures with CIs, HTML + JSON report."""
+    from datamoat.models.eval_report import write_evaluation_report
+    from datamoat.models.evaluate import evaluate_model
+    from datamoat.models.training import check_labels_present, models_registry, user_frame
+
+    with open_workspace(ctx) as ws:
+        registry = models_registry(ws)
+        record = registry.resolve(model)
+        trainer = registry.load(model)
+        version = ws.version(data)
+        df = check_labels_present(user_frame(version), trainer, version.ref)
+        evaluation = evaluate_model(trainer, df, slice_columns=slice_ or [])
+        report = write_evaluation_report(
+            evaluation, ws.state / "reports" / f"eval-{record.name}-{record.ordinal}-{version.dataset}-{version.ordinal}.html",
+            title=f"Model {record.ref} ({record.kind}) on {version.ref}", model=record.to_dict())
+    if as_json:
+        print_json({"model": record.ref, "data": version.ref, "evaluation": _no_arrays(evaluation), "report": str(report)})
+        return
+    stdout.print(f"{record.ref} on {version.ref}: {evaluation['rows']:,} rows  accuracy "
+                 f"{fmt_ci(evaluation['accuracy'], evaluation.get('accuracy_ci'))}  macro F1 "
+                 f"{fmt_ci(evaluation['macro_f1'], evaluation.get('macro_f1_ci'))}  ECE {evaluation.get('ece', 0):.4f}",
+                 highlight=False)
+    stdout.print(f"report: {report}", highlight=False)
+
+
+def compare(
+    ctx: typer.Context,
+    model_a: Annotated[str, typer.Argument(help="First model version.")],
+    model_b: Annotated[str, typer.Argument(help="Second model version.")],
+    data: Annotated[str, typer.Option(help="Dataset version both are tested on (the frozen test set).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Compare two models on the same test set, with McNemar's test and a paired bootstrap."""
+    from datamoat.models.compare import compare_models, write_comparison_report
+    from datamoat.models.training import models_registry, user_frame
+
+    with open_workspace(ctx) as ws:
+        registry = models_registry(ws)
+        ra, rb = registry.resolve(model_a), registry.resolve(model_b)
+        a, b = registry.load(model_a), registry.load(model_b)
+        version = ws.version(data)
+        result = compare_models(a, b, user_frame(version))
+        report = write_comparison_report(
+            result, ws.state / "reports" / f"compare-{ra.name}-{ra.ordinal}-vs-{rb.name}-{rb.ordinal}.html",
+            names=(ra.ref, rb.ref))
+    if as_json:
+        print_json({"models": {"a": ra.ref, "b": rb.ref}, "data": version.ref, **_no_arrays(result),
+                    "report": str(report)})
+        return
+    winner = {"a": ra.ref, "b": rb.ref}.get(result.get("winner") or "", None)
+    stdout.print(f"{ra.ref}: accuracy {fmt_ci(result['a']['accuracy'], result['a'].get('accuracy_ci'))}", highlight=False)
+    stdout.print(f"{rb.ref}: accuracy {fmt_ci(result['b']['accuracy'], result['b'].get('accuracy_ci'))}", highlight=False)
+    verdict = f"{winner} is better (significant)" if winner else "no significant difference"
+    stdout.print(f"McNemar p={result['mcnemar']['p_value']:.4g}; {verdict}", highlight=False)
+    stdout.print(f"report: {report}", highlight=False)
+
+
+def explain(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model version.")],
+    text: Annotated[str, typer.Argument(help="The text to explain.")],
+    top: Annotated[int, typer.Option(help="Tokens to show.")] = 10,
+    label: Annotated[str | None, typer.Option(help="Explain this label instead of the predicted one.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the tokens that pushed a prediction (linear weights, or occlusion for encoders)."""
+    from datamoat.models.explain import explain as explain_text
+    from datamoat.models.explain import format_explanation
+    from datamoat.models.training import models_registry
+
+    with open_workspace(ctx) as ws:
+        trainer = models_registry(ws).load(model)
+        result = explain_text(trainer, text, top_k=top, label=label)
+    if as_json:
+        print_json(result)
+        return
+    stdout.print(format_explanation(result), highlight=False, markup=False)
+
+
+def compress(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model version with a transformer encoder (embed-linear, finetune, ensemble).")],
+    data: Annotated[str | None, typer.Option(help="Dataset version to measure the accuracy change on (default: the model's test version).")] = None,
+    method: Annotated[str, typer.Option(help="onnx-int8 or onnx-fp32.")] = "onnx-int8",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Quantise a model's encoder (int8 ONNX), measure size/latency/accuracy, register the result."""
+    from datamoat.models.compress import compress_model, compression_report
+    from datamoat.models.training import models_registry, user_frame
+
+    with open_workspace(ctx) as ws:
+        registry = models_registry(ws)
+        record = registry.resolve(model)
+        trainer = registry.load(model)
+        test_ref = data or (ws.version_by_id(record.test_version_id).ref if record.test_version_id else None)
+        if test_ref is None:
+            from datamoat.errors import DatamoatError
+
+            raise DatamoatError(f"model {record.ref} has no test version; give --data NAME@VER.")
+        test_v = ws.version(test_ref)
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=ws.state / "tmp") as work:
+            small = compress_model(trainer, Path(work), method=method)
+            report = compression_report(trainer, small, user_frame(test_v))
+            new = registry.register(
+                small, record.name, train_version_id=record.train_version_id, test_version_id=test_v.record.id,
+                metrics={**record.metrics, "accuracy": report.get("compressed_acc", report.get("int8_acc"))},
+                info={**record.info, "compressed_from": record.ref, "compression": {"method": method, **report}},
+            )
+    out = {"model": new.ref, "from": record.ref, "method": method, "data": test_v.ref, **report}
+    if as_json:
+        print_json(out)
+        return
+    print_table(f"{record.ref} -> {new.ref} ({method}) on {test_v.ref}", ["figure", "value"],
+                [[k, f"{v:.4f}" if isinstance(v, float) else str(v)] for k, v in report.items()])
+
+
+def export_model(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model version.")],
+    out: Annotated[Path, typer.Argument(help="Folder to write (Hugging Face layout + README.md model card).")],
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty folder.")] = False,
+) -> None:
+    """Export a model in Hugging Face format (save_pretrained) with a model card."""
+    from datamoat.models.hf_export import export_hugging_face
+    from datamoat.models.training import card_info, models_registry
+
+    with open_workspace(ctx) as ws:
+        registry = models_registry(ws)
+        record = registry.resolve(model)
+        trainer = registry.load(model)
+        path = export_hugging_face(trainer, out, card_info=card_info(ws, record), overwrite=overwrite)
+    stdout.print(f"exported {record.ref} to {path}", highlight=False)
+
+
+def alias(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="Model version (NAME@3).")],
+    name: Annotated[str, typer.Argument(help="Alias to point at it, e.g. champion.")],
+) -> None:
+    """Point an alias (champion, challenger ...) at a model version."""
+    from datamoat.models.training import models_registry
+
+    with open_workspace(ctx) as ws:
+        registry = models_registry(ws)
+        record = registry.resolve(model)
+        registry.set_alias(record.name, name, record.id)
+    stdout.print(f"{record.name}@{name} -> {record.ref}", highlight=False)
+
+
+def _no_arrays(d: dict[str, Any]) -> dict[str, Any]:
+    """Drop numpy arrays (out-of-fold probabilities ...) from a result before printing JSON."""
+    import numpy as np
+
+    return {k: (_no_arrays(v) if isinstance(v, dict) else v) for k, v in d.items() if not isinstance(v, np.ndarray)}

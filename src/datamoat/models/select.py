@@ -1,0 +1,322 @@
+"""``--model auto``: choose a trainer by cross-validated score within a time budget.
+
+Candidates run cheapest first on the same stratified k folds of the training data (so their
+scores are paired), each scored on its out-of-fold predictions:
+
+- text: ``tfidf-linear``, ``embed-linear`` (encoder vectors computed once and cached), then
+  ``finetune`` only when its measured-throughput estimate for k folds + the final fit fits the
+  time left; tabular: ``tabular-linear``, ``tabular``;
+- optionally (Optuna installed, ``search=True``) a search over the regularisation ``C`` of the
+  best linear candidate, with half of the time left;
+- equal-weight ensembles of every pair of scored candidates, scored from the members'
+  out-of-fold probabilities (no extra fitting).
+
+The best mean score wins; ties go to the cheaper candidate. The winner is refitted on all the
+training data (an ensemble reuses its members' refits). Every candidate is reported with its
+score, time, and, when it was skipped, why.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datamoat.errors import DatamoatError
+from datamoat.models.ensemble import EnsembleTrainer
+from datamoat.models.metrics import metric_value
+from datamoat.models.trainer import Trainer, create_trainer, label_strings
+
+TEXT_CANDIDATES = ("tfidf-linear", "embed-linear", "finetune")
+TABULAR_CANDIDATES = ("tabular-linear", "tabular")
+SEARCH_SPACES: dict[str, tuple[float, float]] = {
+    "tfidf-linear": (0.05, 5.0),
+    "embed-linear": (1.0, 100.0),
+    "tabular-linear": (0.01, 10.0),
+}
+"""Log-uniform range of ``C`` searched per kind."""
+DEFAULT_BUDGET_S = 600.0
+DEFAULT_FOLDS = 3
+
+
+@dataclass
+class Candidate:
+    """One candidate: what it is, its cross-validated score and cost, or why it was skipped."""
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+    status: str = "pending"  # scored | skipped | failed
+    scores: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    reason: str = ""
+    oof_proba: np.ndarray | None = None
+    members: tuple[str, ...] = ()
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores)) if self.scores else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "params": self.params, "status": self.status,
+                               "seconds": round(self.seconds, 3)}
+        if self.scores:
+            out.update(cv_mean=round(self.mean, 5), cv_std=round(float(np.std(self.scores)), 5),
+                       cv_scores=[round(s, 5) for s in self.scores])
+        if self.reason:
+            out["reason"] = self.reason
+        if self.members:
+            out["members"] = list(self.members)
+        return out
+
+
+@dataclass
+class Selection:
+    """The outcome: the fitted winner, every candidate, the metric and the reason."""
+
+    trainer: Trainer
+    chosen: str
+    metric: str
+    folds: int
+    candidates: list[Candidate]
+    reason: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chosen": self.chosen, "metric": self.metric, "folds": self.folds, "reason": self.reason,
+                "seconds": round(self.seconds, 3), "candidates": [c.to_dict() for c in self.candidates]}
+
+
+def parse_budget(text: str | float | int) -> float:
+    """Seconds from ``"10m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        import re
+
+        s = str(text).strip().lower()
+        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?", s)
+        if not s or parts is None or not any(parts.groups()):
+            raise DatamoatError(f"budget {text!r} is not a duration; write e.g. 10m, 90s or 1h30m.")
+        h, m, sec = (float(g) if g else 0.0 for g in parts.groups())
+        seconds = h * 3600 + m * 60 + sec
+    if seconds <= 0:
+        raise DatamoatError(f"budget {text!r} must be more than 0 seconds.")
+    return seconds
+
+
+def stratified_folds(labels: np.ndarray, k: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """Stratified k folds (train_idx, test_idx); k is lowered to the smallest class size (>= 2).
+
+    Returns the folds and the k actually used. DatamoatError when a class has one row only
+    in a two-row-per-class world (no fold could test it while training on it) and k < 2.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = pd.Series(labels).value_counts()
+    k_used = int(min(k, counts.min())) if len(counts) else 0
+    if k_used < 2:
+        # a class with one row cannot be both trained on and tested; fold the rest stratified
+        k_used = min(k, max(2, int(np.median(counts)))) if len(counts) else 2
+        from sklearn.model_selection import KFold
+
+        splitter: Any = KFold(n_splits=min(k_used, len(labels)), shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(labels)))), splitter.n_splits
+    splitter = StratifiedKFold(n_splits=k_used, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(labels)), labels)), k_used
+
+
+def _oof_scores(
+    oof: np.ndarray, y: np.ndarray, classes: list[str], folds: list[tuple[np.ndarray, np.ndarray]], metric: str
+) -> list[float]:
+    pred = np.asarray(classes, dtype=object)[oof.argmax(axis=1)]
+    return [metric_value(y[test], pred[test], metric) for _, test in folds]
+
+
+class _Search:
+    """Shared state of one selection run (data, folds, clock)."""
+
+    def __init__(self, data: pd.DataFrame, label_column: str, k: int, seed: int, metric: str,
+                 budget_s: float, cache_dir: Path | None, progress: Callable[[str], None] | None) -> None:
+        self.data = data.reset_index(drop=True)
+        self.label_column = label_column
+        self.y = label_strings(self.data[label_column], label_column, "training data")
+        self.classes = sorted(set(self.y))
+        self.folds, self.k = stratified_folds(self.y, k, seed)
+        self.metric = metric
+        self.budget_s = budget_s
+        self.cache_dir = cache_dir
+        self.start = time.perf_counter()
+        self.progress = progress or (lambda _msg: None)
+
+    def left(self) -> float:
+        return self.budget_s - (time.perf_counter() - self.start)
+
+    def make(self, kind: str, params: dict[str, Any]) -> Trainer:
+        trainer = create_trainer(kind, **params)
+        if self.cache_dir is not None and hasattr(trainer, "use_embedding_cache"):
+            trainer.use_embedding_cache(self.cache_dir)
+        return trainer
+
+    def score(self, cand: Candidate) -> None:
+        """Fit on each fold's train part, predict its test part; fills scores and oof_proba."""
+        t0 = time.perf_counter()
+        oof = np.zeros((len(self.data), len(self.classes)))
+        col = {c: i for i, c in enumerate(self.classes)}
+        try:
+            for train_idx, test_idx in self.folds:
+                trainer = self.make(cand.kind, cand.params).fit(self.data.iloc[train_idx])
+                proba = trainer.predict_proba(self.data.iloc[test_idx])
+                oof[np.ix_(test_idx, [col[c] for c in trainer.classes_])] = proba
+        except DatamoatError as exc:
+            cand.status, cand.reason = "failed", str(exc)
+            cand.seconds = time.perf_counter() - t0
+            return
+        cand.oof_proba = oof
+        cand.scores = _oof_scores(oof, self.y, self.classes, self.folds, self.metric)
+        cand.status = "scored"
+        cand.seconds = time.perf_counter() - t0
+        self.progress(f"{cand.name}: {self.metric} {cand.mean:.4f} ({cand.seconds:.1f} s)")
+
+
+def select_model(
+    train: pd.DataFrame,
+    *,
+    label_column: str,
+    text_column: str | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    metric: str = "accuracy",
+    k: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    search: bool = True,
+    candidates: tuple[str, ...] | None = None,
+    cache_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Selection:
+    """Score candidates by k-fold CV within ``budget_s`` seconds; return the refitted winner.
+
+    train: the training rows (label and features). text_column: set for text tasks (None:
+    tabular). metric: ``"accuracy"`` or ``"macro_f1"``. candidates: the kinds to try
+    (default: by task). cache_dir: where encoder vectors are cached.
+    """
+    if metric not in ("accuracy", "macro_f1"):
+        raise DatamoatError(f"selection metric {metric!r} is not known; use accuracy or macro_f1.")
+    s = _Search(train, label_column, k, seed, metric, budget_s, cache_dir, progress)
+    if len(s.classes) < 2:
+        only = f" (every row is {s.classes[0]!r})" if s.classes else ""
+        raise DatamoatError(f"label column {label_column!r} has one class{only}; a classifier needs at least two.")
+    base: dict[str, Any] = {"label_column": label_column}
+    if text_column is not None:
+        base["text_column"] = text_column
+    kinds = candidates or (TEXT_CANDIDATES if text_column is not None else TABULAR_CANDIDATES)
+    pool: list[Candidate] = []
+    for kind in kinds:
+        cand = Candidate(name=kind, kind=kind, params=dict(base))
+        pool.append(cand)
+        if s.left() <= 0 and any(c.status == "scored" for c in pool):
+            cand.status, cand.reason = "skipped", "the time budget was spent"
+            continue
+        if kind == "finetune":
+            _score_finetune(s, cand)
+            continue
+        s.score(cand)
+
+    if search and any(c.status == "scored" and c.kind in SEARCH_SPACES for c in pool):
+        _tune(s, pool, base)
+
+    scored = [c for c in pool if c.status == "scored"]
+    for a, b in itertools.combinations(scored, 2):
+        if a.kind == b.kind:
+            continue
+        oof = (a.oof_proba + b.oof_proba) / 2  # type: ignore[operator]
+        pool.append(Candidate(
+            name=f"ensemble({a.name}+{b.name})", kind="ensemble", params={}, status="scored",
+            scores=_oof_scores(oof, s.y, s.classes, s.folds, metric), seconds=a.seconds + b.seconds,
+            oof_proba=oof, members=(a.name, b.name),
+        ))
+
+    ranked = [c for c in pool if c.status == "scored"]
+    if not ranked:
+        reasons = "; ".join(f"{c.name}: {c.reason}" for c in pool if c.reason)
+        raise DatamoatError(f"no model could be trained: {reasons}")
+    # highest mean; ties to the cheaper (earlier, fewer seconds)
+    best = max(ranked, key=lambda c: (round(c.mean, 6), -c.seconds))
+    runner = max((c for c in ranked if c is not best), key=lambda c: c.mean, default=None)
+    reason = f"highest mean {metric} over {s.k} folds ({best.mean:.4f})"
+    if runner is not None:
+        reason += f"; next best {runner.name} {runner.mean:.4f}"
+
+    progress = progress or (lambda _msg: None)
+    progress(f"refitting {best.name} on all {len(s.data):,} training rows")
+    by_name = {c.name: c for c in pool}
+    if best.kind == "ensemble":
+        members = [s.make(by_name[m].kind, by_name[m].params).fit(s.data) for m in best.members]
+        winner: Trainer = EnsembleTrainer.from_members(members)
+    else:
+        winner = s.make(best.kind, best.params).fit(s.data)
+    for c in pool:
+        c.oof_proba = None
+    return Selection(trainer=winner, chosen=best.name, metric=metric, folds=s.k, candidates=pool,
+                     reason=reason, seconds=time.perf_counter() - s.start)
+
+
+def _score_finetune(s: _Search, cand: Candidate) -> None:
+    """Score fine-tuning only if k fold fits + the final fit are estimated to fit the time left."""
+    try:
+        finetune_cls = type(create_trainer("finetune"))
+    except DatamoatError as exc:
+        cand.status, cand.reason = "skipped", str(exc)
+        return
+    texts = s.data[cand.params["text_column"]].fillna("").astype(str).tolist()
+    defaults = finetune_cls()
+    one_fit = finetune_cls.estimate_fit_seconds(
+        texts, epochs=defaults.epochs, batch_size=defaults.batch_size, max_length=defaults.max_length
+    )
+    # k fold fits on (k-1)/k of the rows each, plus the final fit on all of them
+    estimate = one_fit * (s.k - 1) + one_fit
+    left = s.left()
+    if estimate > left:
+        cand.status = "skipped"
+        cand.reason = (f"estimated {estimate / 60:.1f} min for {s.k} folds + the final fit, "
+                       f"more than the {max(left, 0) / 60:.1f} min left of the budget")
+        s.progress(f"finetune: skipped ({cand.reason})")
+        return
+    s.score(cand)
+
+
+def _tune(s: _Search, pool: list[Candidate], base: dict[str, Any]) -> None:
+    """Optuna search over C of the best scored linear candidate, with half the time left."""
+    try:
+        import optuna
+    except ImportError:
+        return
+    best = max((c for c in pool if c.status == "scored" and c.kind in SEARCH_SPACES), key=lambda c: c.mean)
+    timeout = s.left() / 2
+    # each trial costs about what the default fit did; skip when not even 3 trials fit
+    if timeout < 3 * best.seconds:
+        return
+    lo, hi = SEARCH_SPACES[best.kind]
+    trials: list[Candidate] = []
+
+    def objective(trial: Any) -> float:
+        c_value = trial.suggest_float("C", lo, hi, log=True)
+        cand = Candidate(name=f"{best.kind}(C={c_value:.3g})", kind=best.kind, params={**base, "C": c_value})
+        s.score(cand)
+        trials.append(cand)
+        return cand.mean if cand.status == "scored" else float("-inf")
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
+    study.optimize(objective, n_trials=12, timeout=timeout)
+    scored = [c for c in trials if c.status == "scored"]
+    if scored:
+        top = max(scored, key=lambda c: c.mean)
+        top.name = f"{best.kind} (searched, {len(trials)} trials)"
+        top.reason = f"Optuna TPE over C in [{lo}, {hi}]"
+        pool.append(top)

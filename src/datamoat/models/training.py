@@ -1,0 +1,316 @@
+"""Train a model on a dataset version: split -> select and train -> evaluate -> register -> report.
+
+:func:`train_model` is what ``datamoat train`` and the main job (``datamoat run``) call:
+
+1. **Split.** Without a test version, the version is split once, leakage-free and stratified
+   (:mod:`datamoat.models.split_step`), into two new versions ``<dataset>-train`` and
+   ``<dataset>-test`` whose lineage points at it; the test version is the frozen test set the
+   model is judged on (and later compared on). With ``test=REF`` (the user's test file), the
+   whole version trains and ``REF`` tests; test labels never seen in training are an error.
+2. **Select and train.** ``model="auto"`` runs :func:`datamoat.models.select.select_model`
+   within the budget; a kind (``tfidf-linear``, ``embed-linear``, ``finetune``, ``ensemble``,
+   ``tabular``, ``tabular-linear``) trains that trainer with its defaults.
+3. **Evaluate** on the test version (:func:`datamoat.models.evaluate.evaluate_model`), with
+   the selection's cross-validation figures and a learning curve for cheap models.
+4. **Register** in the model registry with lineage to both versions; the first model of a
+   name becomes its ``champion``, later ones ``challenger`` (promotion is a decision made by
+   comparing them, not by training).
+5. **Report**: HTML + JSON under ``.datamoat/reports``; the run is logged to MLflow when it
+   is installed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from datamoat.errors import DatamoatError
+from datamoat.models.registry import ModelRecord, ModelRegistry
+from datamoat.models.select import parse_budget, select_model
+from datamoat.models.trainer import SYSTEM_PREFIX, Trainer, create_trainer
+
+if TYPE_CHECKING:
+    from datamoat.data.version import Version
+    from datamoat.workspace import Workspace
+
+CHEAP_KINDS = ("tfidf-linear", "embed-linear", "ensemble", "tabular", "tabular-linear")
+"""Kinds cheap enough to refit four times for the learning curve."""
+LEARNING_CURVE_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+
+
+@dataclass
+class TrainResult:
+    """What a training run made: the model record, its figures and the versions it used."""
+
+    record: ModelRecord
+    trainer: Trainer
+    evaluation: dict[str, Any]
+    selection: dict[str, Any]
+    train_ref: str
+    test_ref: str
+    report: Path
+    timings_s: dict[str, float] = field(default_factory=dict)
+    mlflow_run_id: str | None = None
+
+    def headline(self) -> dict[str, Any]:
+        """The figures the CLI prints: accuracy with its CI, macro F1 with its CI, ECE, rows."""
+        ev = self.evaluation
+        return {k: ev.get(k) for k in ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "ece")}
+
+
+def models_registry(ws: Workspace) -> ModelRegistry:
+    """The workspace's model registry (``.datamoat/models``)."""
+    return ModelRegistry(ws.catalog, ws.state / "models")
+
+
+def detect_task(version: Version, task: str | None) -> str:
+    """``"text"`` when the version has a text role (or ``task`` says so), else ``"tabular"``."""
+    if task not in (None, "auto", "text", "tabular"):
+        raise DatamoatError(f"task {task!r} is not known; use text or tabular.")
+    if task in ("text", "tabular"):
+        if task == "text" and not version.roles.get("text"):
+            raise DatamoatError(f"{version.ref} has no text column; ingest it with --text COLUMN.")
+        return task
+    return "text" if version.roles.get("text") else "tabular"
+
+
+def user_frame(version: Version) -> pd.DataFrame:
+    """The version as a DataFrame without system columns other than the row id."""
+    df = version.to_pandas()
+    keep = [c for c in df.columns if not str(c).startswith(SYSTEM_PREFIX) or c == "_dm_row_id"]
+    return df[keep]
+
+
+def check_labels(train: pd.DataFrame, test: pd.DataFrame, label: str, test_ref: str) -> None:
+    """DatamoatError when training has fewer than two classes or the test set has unseen ones."""
+    train_labels = train[label].dropna().astype(str)
+    if train_labels.nunique() < 2:
+        only = f" (every row is {train_labels.iloc[0]!r})" if len(train_labels) else ""
+        raise DatamoatError(
+            f"label column {label!r} has {train_labels.nunique()} class(es) in the training data{only}; "
+            "a classifier needs at least two."
+        )
+    if label not in test.columns:
+        raise DatamoatError(f"test data {test_ref} has no column {label!r} (the label column of the training data).")
+    unseen = test[label].dropna().astype(str)
+    unseen = unseen[~unseen.isin(set(train_labels))]
+    if len(unseen):
+        counts = unseen.value_counts()
+        shown = ", ".join(f"{k!r} ({v} rows)" for k, v in counts.head(5).items())
+        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+        raise DatamoatError(
+            f"test data {test_ref} has label(s) never seen in training: {shown}{more}; a model cannot "
+            "predict them. Remove those rows from the test file or add training examples of them."
+        )
+
+
+def split_versions(ws: Workspace, version: Version, *, test_size: float, seed: int) -> tuple[Version, Version]:
+    """``<dataset>-train`` and ``<dataset>-test`` versions made from ``version`` (lineage kept)."""
+    out = []
+    for keep in ("train", "test"):
+        applied = ws.apply(
+            version.ref,
+            [{"step": "take_split", "keep": keep, "test_size": test_size, "seed": seed}],
+            output=f"{version.dataset}-{keep}",
+            label="split",
+        )
+        out.append(ws.version_by_id(applied.version.id))
+    train_v, test_v = out
+    if test_v.num_rows == 0:
+        raise DatamoatError(f"{version.ref} has too few rows ({version.num_rows}) to hold out a test set.")
+    return train_v, test_v
+
+
+def train_model(
+    ws: Workspace,
+    ref: str,
+    *,
+    model: str = "auto",
+    name: str | None = None,
+    budget: str | float = "10m",
+    metric: str = "accuracy",
+    test: str | None = None,
+    test_size: float = 0.2,
+    seed: int = 0,
+    task: str | None = None,
+    slice_columns: Sequence[str] = (),
+    learning_curve: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
+
+    ref / test: dataset version references (``name@latest`` ...). model: ``auto`` or a trainer
+    kind. name: the model's name (default: the dataset's). budget: e.g. ``"10m"`` or seconds.
+    slice_columns: metadata columns to report per-slice metrics for.
+    """
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    budget_s = parse_budget(budget)
+    version = ws.version(ref)
+    if version.num_rows == 0:
+        raise DatamoatError(f"{version.ref} has no rows to train on (see `datamoat excluded {version.ref}`).")
+    label = version.roles.get("label")
+    if not label:
+        raise DatamoatError(f"{version.ref} has no label column; ingest it with --label COLUMN.")
+    kind_of_task = detect_task(version, task)
+    text = version.roles.get("text") if kind_of_task == "text" else None
+
+    t = time.perf_counter()
+    if test is None:
+        train_v, test_v = split_versions(ws, version, test_size=test_size, seed=seed)
+    else:
+        train_v, test_v = version, ws.version(test)
+    train_df, test_df = user_frame(train_v), user_frame(test_v)
+    if text is not None and text not in test_df.columns:
+        raise DatamoatError(f"test data {test_v.ref} has no column {text!r} (the text column of the training data).")
+    for col in slice_columns:
+        if col not in test_df.columns:
+            raise DatamoatError(
+                f"slice column {col!r} is not in {test_v.ref}; its columns are: {', '.join(map(str, test_df.columns))}."
+            )
+    check_labels(train_df, test_df, label, test_v.ref)
+    train_df = train_df[train_df[label].notna()]
+    test_df = test_df[test_df[label].notna()]
+    if text is not None and not train_df[text].fillna("").astype(str).str.strip().any():
+        raise DatamoatError(f"text column {text!r} is empty in all {len(train_df)} training rows; there is no text to learn from.")
+    timings["split"] = time.perf_counter() - t
+    say(f"train {train_v.ref}: {len(train_df):,} rows; test {test_v.ref}: {len(test_df):,} rows")
+
+    cache_dir = ws.state / "cache" / "embeddings"
+    t = time.perf_counter()
+    if model == "auto":
+        sel = select_model(train_df, label_column=label, text_column=text, budget_s=budget_s, metric=metric,
+                           seed=seed, cache_dir=cache_dir, progress=say)
+        trainer, selection = sel.trainer, sel.to_dict()
+    else:
+        params: dict[str, Any] = {"label_column": label}
+        if text is not None:
+            params["text_column"] = text
+        trainer = create_trainer(model, **params)
+        if hasattr(trainer, "use_embedding_cache"):
+            trainer.use_embedding_cache(cache_dir)
+        trainer.fit(*_with_valid(train_df, label, seed) if model == "finetune" else (train_df,))
+        selection = {"chosen": model, "reason": "chosen by the user", "candidates": []}
+    timings["train"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    from datamoat.models.evaluate import evaluate_model
+    from datamoat.models.evaluate import learning_curve as curve
+
+    evaluation = evaluate_model(trainer, test_df, slice_columns=list(slice_columns), seed=seed)
+    chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
+    if chosen and "cv_mean" in chosen:
+        evaluation["cv"] = {"k": selection.get("folds"), "metric": selection.get("metric"),
+                            "mean": chosen["cv_mean"], "std": chosen["cv_std"], "scores": chosen["cv_scores"]}
+    timings["evaluate"] = time.perf_counter() - t
+    spent = sum(timings.values())
+    if learning_curve and trainer.kind not in CHEAP_KINDS:
+        evaluation["learning_curve_skipped"] = f"{trainer.kind} is too costly to refit four times"
+    elif learning_curve and spent > budget_s * 0.8:
+        evaluation["learning_curve_skipped"] = f"the time budget was spent ({spent:.0f} of {budget_s:.0f} s)"
+    elif learning_curve:
+        t = time.perf_counter()
+        evaluation["learning_curve"] = curve(lambda: _fresh(trainer, cache_dir), train_df, test_df,
+                                             fractions=LEARNING_CURVE_FRACTIONS, seed=seed)
+        timings["learning_curve"] = time.perf_counter() - t
+
+    registry = models_registry(ws)
+    model_name = name or version.dataset
+    has_champion = any("champion" in m.aliases for m in registry.list(model_name))
+    info = {
+        "task": kind_of_task, "text_column": text, "label_column": label, "selection": selection,
+        "train_ref": train_v.ref, "test_ref": test_v.ref, "source_ref": version.ref,
+        "train_hash": train_v.hash, "test_hash": test_v.hash, "classes": list(trainer.classes_),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+    record = registry.register(
+        trainer, model_name, train_version_id=train_v.record.id, test_version_id=test_v.record.id,
+        metrics=_json_metrics(evaluation), info=info, aliases=["challenger" if has_champion else "champion"],
+    )
+    from datamoat.models.eval_report import write_evaluation_report
+
+    report = write_evaluation_report(
+        evaluation, ws.state / "reports" / f"model-{record.name}-{record.ordinal}.html",
+        title=f"Model {record.ref} ({record.kind}) on {test_v.ref}", model=record.to_dict(),
+        extra={"selection": selection},
+    )
+    run_id = None
+    try:
+        from datamoat.models.mlflow_log import log_run
+
+        run_id = log_run(ws.state, run_name=record.ref, params={"kind": record.kind, **record.params},
+                         metrics=_json_metrics(evaluation), tags={"train": train_v.ref, "test": test_v.ref},
+                         artifacts=[report])
+    except ImportError:
+        run_id = None
+    return TrainResult(record=record, trainer=trainer, evaluation=evaluation, selection=selection,
+                       train_ref=train_v.ref, test_ref=test_v.ref, report=report, timings_s=timings,
+                       mlflow_run_id=run_id)
+
+
+def _fresh(trainer: Trainer, cache_dir: Path) -> Trainer:
+    """An unfitted copy of ``trainer`` (an ensemble: of its member specs)."""
+    new = create_trainer(trainer.kind, **trainer.params())
+    if hasattr(new, "use_embedding_cache"):
+        new.use_embedding_cache(cache_dir)
+    return new
+
+
+def _with_valid(train: pd.DataFrame, label: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Hold out 10% of ``train`` (stratified where every class has 2+ rows) for early stopping."""
+    from sklearn.model_selection import train_test_split
+
+    counts = train[label].astype(str).value_counts()
+    if len(train) < 20:
+        return train, None
+    stratify = train[label].astype(str) if counts.min() >= 2 else None
+    fit, valid = train_test_split(train, test_size=0.1, random_state=seed, stratify=stratify)
+    return fit, valid
+
+
+def _json_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of an evaluation (no per-row data), for the catalog."""
+    keys = ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "weighted_f1", "macro_precision",
+            "macro_recall", "ece", "cv", "per_class")
+    out = {k: evaluation[k] for k in keys if k in evaluation}
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
+
+
+def check_labels_present(df: pd.DataFrame, trainer: Trainer, ref: str) -> pd.DataFrame:
+    """``df`` without rows lacking a label; DatamoatError when the label column is missing."""
+    if trainer.label_column not in df.columns:
+        raise DatamoatError(
+            f"{ref} has no column {trainer.label_column!r}, the label column the model was trained on."
+        )
+    return df[df[trainer.label_column].notna()]
+
+
+def card_info(ws: Workspace, record: ModelRecord) -> dict[str, Any]:
+    """What the model card says about ``record``: kind, classes, data versions, metrics."""
+    info = dict(record.info)
+
+    label = info.get("label_column")
+
+    def version_facts(version_id: int | None) -> dict[str, Any] | None:
+        if version_id is None:
+            return None
+        v = ws.version_by_id(version_id)
+        facts: dict[str, Any] = {"dataset": v.dataset, "version": v.ordinal, "ref": v.ref,
+                                 "content_hash": v.hash, "rows": v.num_rows}
+        if label and label in v.schema.names:
+            counts = v.to_arrow([label]).column(label).value_counts().to_pylist()
+            facts["label_counts"] = {str(c["values"]): int(c["counts"]) for c in counts}
+        return facts
+
+    return {
+        "name": record.name, "version": record.ordinal, "ref": record.ref, "kind": record.kind,
+        "params": record.params, "classes": info.get("classes", []), "created_at": record.created_at.isoformat(),
+        "train": version_facts(record.train_version_id), "test": version_facts(record.test_version_id),
+        "metrics": record.metrics, "info": info,
+    }

@@ -4,7 +4,7 @@ Generates a labelled text CSV of N rows on the fly (synthetic support messages w
 duplicates, ~2% near-duplicates, ~5% wrong labels, some missing values), ingests it, then
 profiles it in a fresh subprocess so that peak RSS belongs to the profile alone.
 
-Usage: python benchmarks/profile.py [--rows 1000000]
+Usage: python benchmarks/quality_profile.py [--rows 1000000]
 Prints one JSON object: {"rows", "profile_s", "peak_rss_mb", "timings_s": {check: s}, "score"}.
 Target (issue): 1M rows in <= 60 s on 2 cores with peak RSS < 2 GB.
 """

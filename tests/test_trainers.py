@@ -260,7 +260,7 @@ def test_tiny_text_sets_and_single_row_classes_still_train() -> None:
 
 def test_unknown_kind_param_and_bad_values_raise() -> None:
     with pytest.raises(
-        DatamoatError, match="unknown trainer kind .nope.; known kinds: embed-linear, ensemble, tabular, tabular-linear"
+        DatamoatError, match="unknown trainer kind .nope.; known kinds: embed-linear, ensemble, finetune, tabular, tabular-linear"
     ):
         create_trainer("nope")
     with pytest.raises(DatamoatError, match="no parameter.*'depth'.*learning_rate"):

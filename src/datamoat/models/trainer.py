@@ -270,6 +270,7 @@ BUILTIN_TRAINER_MODULES: tuple[str, ...] = (
     "datamoat.models.tabular",
     "datamoat.models.embed_linear",
     "datamoat.models.ensemble",
+    "datamoat.models.finetune",
 )
 """Modules that register the built-in trainers (imported on first use of the registry)."""
 

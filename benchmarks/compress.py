@@ -32,15 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-# benchmarks/profile.py shadows the standard library's ``profile`` module, which torch imports
-# (through cProfile) when this script's folder is first on the import path: take it off.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from datamoat.models.compress import compress_model, measure_latency  # noqa: E402
-from datamoat.models.trainer import create_trainer  # noqa: E402
+from datamoat.models.compress import compress_model, measure_latency
+from datamoat.models.trainer import create_trainer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "banking77"
 

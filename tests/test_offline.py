@@ -68,7 +68,10 @@ def test_cli_help_and_demo_run_do_not_touch_the_network(tmp_path: Path) -> None:
     for args in (
         ["--help"],
         ["demo-data", str(demo), "--tickets", "300"],
-        ["-w", str(ws), "run", str(demo / "tickets.csv"), "--text", "text", "--label", "intent", "--json"],
+        # the bundled encoder (transformers) is the part that could reach for the hub
+        ["-w", str(ws), "run", str(demo / "tickets.csv"), "--text", "text", "--label", "intent",
+         "--model", "embed-linear", "--json"],
+        ["-w", str(ws), "explain", "tickets", "I was charged twice"],
     ):
         proc = subprocess.run([sys.executable, "-m", "datamoat", *args], capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr

@@ -53,7 +53,7 @@ from datamoat.models.encoder_trainer import EncoderTrainer
 from datamoat.models.tfidf_linear import CLASS_WEIGHTS, check_choice, check_positive
 from datamoat.models.trainer import register_trainer
 
-HEAD_LR_FACTOR = 20.0
+HEAD_LR_FACTOR = 100.0
 """The head's learning rate is this many times ``learning_rate`` (it starts from random)."""
 SHUFFLE_WINDOW = 50
 """Batches per window of texts that are sorted by length together (a window is a random slice)."""
@@ -226,7 +226,7 @@ class FinetuneTrainer(EncoderTrainer):
         encoder: str = BUNDLED,
         max_length: int = DEFAULT_MAX_LENGTH,
         epochs: int = 4,
-        learning_rate: float = 5e-5,
+        learning_rate: float = 1e-4,
         batch_size: int = 32,
         warmup_ratio: float = 0.1,
         weight_decay: float = 0.01,

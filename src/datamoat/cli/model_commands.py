@@ -121,7 +121,7 @@ def evaluate(
         evaluation = evaluate_model(trainer, df, slice_columns=slice_ or [])
         report = write_evaluation_report(
             evaluation, ws.state / "reports" / f"eval-{record.name}-{record.ordinal}-{version.dataset}-{version.ordinal}.html",
-            title=f"Model {record.ref} ({record.kind}) on {version.ref}", model=record.to_dict())
+            title=f"Model {record.ref} ({record.kind}) on {version.ref}", model=record.summary())
     if as_json:
         print_json({"model": record.ref, "data": version.ref, "evaluation": _no_arrays(evaluation), "report": str(report)})
         return

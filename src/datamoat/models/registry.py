@@ -61,6 +61,10 @@ class ModelRecord:
         """``name@ordinal``."""
         return f"{self.name}@{self.ordinal}"
 
+    def summary(self) -> dict[str, Any]:
+        """The identity and lineage fields (no metrics or info), for report headers."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("metrics", "info")}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {

@@ -245,7 +245,7 @@ def train_model(
 
     report = write_evaluation_report(
         evaluation, ws.state / "reports" / f"model-{record.name}-{record.ordinal}.html",
-        title=f"Model {record.ref} ({record.kind}) on {test_v.ref}", model=record.to_dict(),
+        title=f"Model {record.ref} ({record.kind}) on {test_v.ref}", model=record.summary(),
         extra={"selection": selection},
     )
     run_id = None

@@ -20,8 +20,15 @@ exits) and becomes ``self.encoder_``; the head is kept as numpy arrays in ``self
 ``embed-linear``: un-normalised mean-pooled vectors, then ``softmax(v @ W.T + b)``. A saved
 model copies the encoder into its ``encoder/`` sub-folder and is self-contained.
 
-Cost on a 2-core CPU (BANKING77, ~12 tokens per text, batch 32): see :data:`CPU_TEXTS_PER_SECOND`;
-:meth:`FinetuneTrainer.estimate_fit_seconds` times real steps on the data at hand.
+Defaults, measured on BANKING77 (2,000 training texts, 3 epochs, accuracy on 1,000 test
+texts): learning rate 1e-4 with the head at 100x (1e-2) reached 0.896; head at 20x 0.883;
+learning rate 5e-5 with the head at 100x 0.886. One epoch (63 steps) reached 0.845.
+
+Cost: about 70 training texts/s (~12 tokens per text, batch 32) on one uncontended core of a
+2-core CPU, 2,000 texts x 1 epoch in 28 s; prediction about 320 texts/s. On a shared machine
+whose cores are busy, torch's two threads wait on each other and this fell to 10-13 texts/s,
+so :meth:`FinetuneTrainer.estimate_fit_seconds` times real steps on the data at hand, under
+the load of the moment, rather than trusting a constant.
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ from datamoat.models.tfidf_linear import CLASS_WEIGHTS, check_choice, check_posi
 from datamoat.models.trainer import register_trainer
 
 HEAD_LR_FACTOR = 100.0
-"""The head's learning rate is this many times ``learning_rate`` (it starts from random)."""
+"""The head's learning rate is this many times ``learning_rate`` (it starts from random weights)."""
 SHUFFLE_WINDOW = 50
 """Batches per window of texts that are sorted by length together (a window is a random slice)."""
 ESTIMATE_SAMPLE = 4000
@@ -197,11 +204,12 @@ class FinetuneTrainer(EncoderTrainer):
     class_weight:
         ``"balanced"`` (loss weights n / (k * count of the class)) or ``None``.
     patience:
-        Epochs without a better validation accuracy before stopping (``None``: never stop
-        early). Only used when ``fit`` gets validation data.
+        Epochs without a better validation accuracy (equal accuracy: lower validation loss)
+        before stopping (``None``: never stop early). Only used when ``fit`` gets validation
+        data; the best epoch's weights are kept either way.
     max_seconds:
-        Wall-clock limit of ``fit`` in seconds (``None``: none); training stops after the step
-        that crosses it.
+        Wall-clock limit of training in seconds, counted from the start of ``fit`` (model loading
+        included; ``None``: none). Training stops after the step that crosses it.
     dropout:
         Dropout rate before the head.
     random_state:
@@ -210,9 +218,11 @@ class FinetuneTrainer(EncoderTrainer):
         ``None`` (cuda when torch sees a GPU, else cpu), ``"cpu"`` or ``"cuda"``.
 
     Fitted attributes: ``encoder_`` (TextEncoder of the fine-tuned weights), ``model_`` (the
-    head), ``history_`` (one dict per epoch: ``epoch``, ``steps``, ``complete``,
-    ``train_loss``, ``valid_accuracy``, ``valid_loss``, ``seconds``), ``best_epoch_`` and
-    ``stop_reason_`` (``"epochs"``, ``"patience"`` or ``"max_seconds"``).
+    head), ``history_`` (one dict per epoch run: ``epoch``, ``steps``, ``complete`` (all
+    steps ran), ``train_loss``, ``valid_accuracy`` and ``valid_loss`` (None without
+    validation data), ``stopped`` (None, ``"patience"`` or ``"max_seconds"``) and ``seconds``),
+    ``best_epoch_`` and ``stop_reason_`` (``"epochs"``, ``"patience"`` or ``"max_seconds"``).
+    The history, best epoch and stop reason are saved in ``trainer.json``.
     """
 
     kind = "finetune"

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from datamoat.errors import DatamoatError
-from datamoat.models.select import parse_budget, select_model, stratified_folds
+from datamoat.models.evaluate import stratified_folds
+from datamoat.models.select import parse_budget, select_model
 
 WORDS = {
     "billing": ["refund", "charge", "invoice", "payment", "money back"],
@@ -40,7 +41,7 @@ def test_parse_budget_rejects(bad):
 
 def test_stratified_folds_lowers_k_to_the_smallest_class():
     labels = np.array(["a"] * 10 + ["b"] * 2)
-    folds, k = stratified_folds(labels, 5, seed=0)
+    folds, k, _notes = stratified_folds(labels, 5, seed=0)
     assert k == 2 and len(folds) == 2
     for train, test in folds:
         assert set(labels[test]) == {"a", "b"}

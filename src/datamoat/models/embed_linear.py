@@ -16,7 +16,7 @@ import pandas as pd
 from datamoat.models.encoder import BUNDLED, DEFAULT_BATCH_SIZE, DEFAULT_MAX_LENGTH
 from datamoat.models.encoder_trainer import EncoderTrainer
 from datamoat.models.tfidf_linear import CLASS_WEIGHTS, check_choice, check_positive
-from datamoat.models.trainer import register_trainer
+from datamoat.models.trainer import expand_proba, register_trainer
 
 
 @register_trainer
@@ -85,16 +85,7 @@ class EmbedLinearTrainer(EncoderTrainer):
         head.fit(X, y)
         self.model_ = head
 
-    def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        proba = self.model_.predict_proba(self.embed(self._texts(X, "prediction input")))
-        out = np.zeros((len(X), len(self.classes_)))
-        out[:, self.model_.classes_.astype(int)] = proba
-        return out
-
     def head_proba(self, vectors: np.ndarray) -> np.ndarray:
         """Class probabilities (n, k) for precomputed encoder vectors (n, d)."""
         self._check_fitted()
-        proba = self.model_.predict_proba(vectors)
-        out = np.zeros((len(vectors), len(self.classes_)))
-        out[:, self.model_.classes_.astype(int)] = proba
-        return out
+        return expand_proba(self.model_.predict_proba(vectors), self.model_.classes_, len(self.classes_))

@@ -14,10 +14,12 @@ self-contained.
 from __future__ import annotations
 
 import shutil
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from datamoat.models.encoder import (
     BUNDLED,
@@ -76,6 +78,14 @@ class EncoderTrainer(TextTrainer):
                 enc, texts, batch_size=self.batch_size or DEFAULT_BATCH_SIZE
             )
         return enc.embed(texts, batch_size=self.batch_size or DEFAULT_BATCH_SIZE)
+
+    @abstractmethod
+    def head_proba(self, vectors: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, k) in ``classes_`` order for encoder vectors (n, d)."""
+
+    def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Embed the texts, then the head: one path for every encoder trainer and backend."""
+        return self.head_proba(self.embed(self._texts(X, "prediction input")))
 
     def _owns_encoder_files(self) -> bool:
         """True when the encoder is not the unchanged bundled one (so it is saved with the model)."""

@@ -279,6 +279,43 @@ def _aligned_proba(trainer: Trainer, df: pd.DataFrame, classes: list[str]) -> np
     return out
 
 
+def stratified_folds(
+    y: np.ndarray, k: int, seed: int, *, what: str = "the labels", rows: int | None = None
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int, list[str]]:
+    """Stratified, shuffled k folds ``(train_idx, test_idx)`` over labels ``y``.
+
+    k is lowered to the smallest class that has two or more rows; classes of a single row stay
+    in (they are only ever tested, never trained on). Returns the folds, the k used and notes
+    saying what was changed. DatamoatError unless two classes have two or more rows each.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = pd.Series(y).value_counts()
+    multi = counts[counts >= 2]
+    if len(multi) < 2:
+        raise DatamoatError(
+            f"cross-validation: {what} needs at least two classes with two or more rows each; it has "
+            f"{len(multi)} such class(es) among {len(counts)} in {rows if rows is not None else len(y)} rows."
+        )
+    k_used = int(min(k, multi.min()))
+    notes = []
+    if k_used < k:
+        rare = multi.idxmin()
+        notes.append(f"k lowered from {k} to {k_used}: class {rare!r} has only {int(multi.min())} rows")
+    singles = sorted(counts[counts < 2].index.astype(str))
+    if singles:
+        notes.append(
+            f"{len(singles)} class(es) with a single row (e.g. {singles[0]!r}) are never in a training "
+            "fold together with their test row, so they count as errors"
+        )
+    splitter = StratifiedKFold(n_splits=k_used, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # scikit-learn warns that single-row classes cannot be in every fold: said in the notes
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = list(splitter.split(np.zeros(len(y)), y))
+    return folds, k_used, notes
+
+
 def cross_validate(
     make_trainer: Callable[[], Trainer],
     data: pd.DataFrame,
@@ -315,8 +352,6 @@ def cross_validate(
     "fit_seconds", "note", "seed"}`` (``scores`` and ``folds`` are the same per-fold list; ``std``
     is the sample standard deviation) plus ``oof_proba`` / ``classes`` on request.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     if metric not in METRICS:
         raise DatamoatError(
             f"cross-validation: unknown metric {metric!r}; choose one of {', '.join(METRICS)}."
@@ -327,34 +362,12 @@ def cross_validate(
     label_column = make_trainer().label_column
     require_columns(df, [label_column], "cross-validation data")
     y = label_strings(df[label_column], label_column, "cross-validation data")
-    counts = pd.Series(y).value_counts()
-    multi = counts[counts >= 2]
-    if len(multi) < 2:
-        raise DatamoatError(
-            f"cross-validation: label column {label_column!r} needs at least two classes with two or "
-            f"more rows each; it has {len(multi)} such class(es) among {len(counts)} in {len(df)} rows."
-        )
-    k_used = int(min(k, multi.min()))
-    notes = []
-    if k_used < k:
-        rare = multi.idxmin()
-        notes.append(f"k lowered from {k} to {k_used}: class {rare!r} has only {int(multi.min())} rows")
-    singles = sorted(counts[counts < 2].index.astype(str))
-    if singles:
-        notes.append(
-            f"{len(singles)} class(es) with a single row (e.g. {singles[0]!r}) are never in a training "
-            "fold together with their test row, so they count as errors"
-        )
+    folds, k_used, notes = stratified_folds(y, k, seed, what=f"label column {label_column!r}", rows=len(df))
     classes = sorted(set(y))
-    splitter = StratifiedKFold(n_splits=k_used, shuffle=True, random_state=seed)
     oof = np.zeros((len(df), len(classes)), dtype=np.float64) if return_oof else None
     scores: list[float] = []
     fold_rows: list[int] = []
     fit_seconds = 0.0
-    with warnings.catch_warnings():
-        # scikit-learn warns that single-row classes cannot be in every fold: said in "note"
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        folds = list(splitter.split(np.zeros(len(df)), y))
     for train_idx, test_idx in folds:
         trainer = make_trainer()
         start = time.perf_counter()

@@ -413,9 +413,6 @@ class FinetuneTrainer(EncoderTrainer):
         logits = np.asarray(vectors, dtype=np.float64) @ self.model_["W"].T.astype(np.float64)
         return softmax(logits + self.model_["b"], axis=1)
 
-    def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.head_proba(self.embed(self._texts(X, "prediction input")))
-
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, Any]:
         return {

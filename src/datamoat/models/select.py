@@ -30,6 +30,7 @@ import pandas as pd
 
 from datamoat.errors import DatamoatError
 from datamoat.models.ensemble import EnsembleTrainer
+from datamoat.models.evaluate import stratified_folds
 from datamoat.models.metrics import metric_value
 from datamoat.models.trainer import Trainer, create_trainer, label_strings
 
@@ -87,9 +88,11 @@ class Selection:
     candidates: list[Candidate]
     reason: str
     seconds: float
+    fold_notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"chosen": self.chosen, "metric": self.metric, "folds": self.folds, "reason": self.reason,
+                "fold_notes": self.fold_notes,
                 "seconds": round(self.seconds, 3), "candidates": [c.to_dict() for c in self.candidates]}
 
 
@@ -111,27 +114,6 @@ def parse_budget(text: str | float | int) -> float:
     return seconds
 
 
-def stratified_folds(labels: np.ndarray, k: int, seed: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
-    """Stratified k folds (train_idx, test_idx); k is lowered to the smallest class size (>= 2).
-
-    Returns the folds and the k actually used. DatamoatError when a class has one row only
-    in a two-row-per-class world (no fold could test it while training on it) and k < 2.
-    """
-    from sklearn.model_selection import StratifiedKFold
-
-    counts = pd.Series(labels).value_counts()
-    k_used = int(min(k, counts.min())) if len(counts) else 0
-    if k_used < 2:
-        # a class with one row cannot be both trained on and tested; fold the rest stratified
-        k_used = min(k, max(2, int(np.median(counts)))) if len(counts) else 2
-        from sklearn.model_selection import KFold
-
-        splitter: Any = KFold(n_splits=min(k_used, len(labels)), shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(len(labels)))), splitter.n_splits
-    splitter = StratifiedKFold(n_splits=k_used, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(labels)), labels)), k_used
-
-
 def _oof_scores(
     oof: np.ndarray, y: np.ndarray, classes: list[str], folds: list[tuple[np.ndarray, np.ndarray]], metric: str
 ) -> list[float]:
@@ -148,7 +130,12 @@ class _Search:
         self.label_column = label_column
         self.y = label_strings(self.data[label_column], label_column, "training data")
         self.classes = sorted(set(self.y))
-        self.folds, self.k = stratified_folds(self.y, k, seed)
+        if len(self.classes) < 2:
+            only = f" (every row is {self.classes[0]!r})" if self.classes else ""
+            raise DatamoatError(
+                f"label column {label_column!r} has one class{only}; a classifier needs at least two."
+            )
+        self.folds, self.k, self.notes = stratified_folds(self.y, k, seed, what=f"label column {label_column!r}")
         self.metric = metric
         self.budget_s = budget_s
         self.cache_dir = cache_dir
@@ -208,9 +195,6 @@ def select_model(
     if metric not in ("accuracy", "macro_f1"):
         raise DatamoatError(f"selection metric {metric!r} is not known; use accuracy or macro_f1.")
     s = _Search(train, label_column, k, seed, metric, budget_s, cache_dir, progress)
-    if len(s.classes) < 2:
-        only = f" (every row is {s.classes[0]!r})" if s.classes else ""
-        raise DatamoatError(f"label column {label_column!r} has one class{only}; a classifier needs at least two.")
     base: dict[str, Any] = {"label_column": label_column}
     if text_column is not None:
         base["text_column"] = text_column
@@ -263,7 +247,7 @@ def select_model(
     for c in pool:
         c.oof_proba = None
     return Selection(trainer=winner, chosen=best.name, metric=metric, folds=s.k, candidates=pool,
-                     reason=reason, seconds=time.perf_counter() - s.start)
+                     reason=reason, seconds=time.perf_counter() - s.start, fold_notes=s.notes)
 
 
 def _score_finetune(s: _Search, cand: Candidate) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from datamoat.errors import DatamoatError
 from datamoat.models.text_trainer import TextTrainer
-from datamoat.models.trainer import register_trainer
+from datamoat.models.trainer import expand_proba, register_trainer
 
 MODELS = ("svm", "logreg")
 CLASS_WEIGHTS = ("balanced", None)
@@ -176,6 +176,4 @@ class TfidfLinearTrainer(TextTrainer):
 
     def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         proba = self.model_.predict_proba(self._texts(X, "prediction input"))
-        out = np.zeros((len(X), len(self.classes_)))
-        out[:, self.model_.classes_.astype(int)] = proba
-        return out
+        return expand_proba(proba, self.model_.classes_, len(self.classes_))

@@ -64,6 +64,17 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None
         raise DatamoatError(f"{what}: column(s) {names} not found; available columns: {avail}.")
 
 
+def expand_proba(proba: np.ndarray, fitted_codes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities (n, n_classes) from a model fitted on class codes ``fitted_codes`` only.
+
+    scikit-learn models know only the classes they saw; this puts their columns at the codes'
+    positions (indices into ``classes_``) and zeros elsewhere.
+    """
+    out = np.zeros((len(proba), n_classes))
+    out[:, np.asarray(fitted_codes).astype(int)] = proba
+    return out
+
+
 def label_strings(values: pd.Series, label_column: str, what: str) -> np.ndarray:
     """Labels as an object array of strings; DatamoatError if any label is missing."""
     missing = values.isna()

@@ -142,3 +142,105 @@ model_aliases = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 """``champion`` / ``challenger`` (or any name) pointing at one model version of a model name."""
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+"""HTTP API keys: ``dm_<key_id>_<secret>``; only sha256 of the whole key is stored, never the key."""
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("text", sa.Text, nullable=True),
+    sa.Column("text_hash", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("margin", sa.Float, nullable=False),
+    sa.Column("scores_json", sa.Text, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("pii_count", sa.Integer, nullable=False),
+    sa.Column("client", sa.String(200), nullable=False),
+    sa.Index("ix_predictions_model_time", "model_name", "created_at"),
+)
+"""Every served prediction: the model version, top scores, latency, sha256 of the raw input and
+the input text only after PII redaction (NULL when text logging is off)."""
+
+feedback_records = sa.Table(
+    "feedback_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("prediction_id", sa.String(32), sa.ForeignKey("predictions.id"), nullable=True, unique=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("text_hash", sa.String(64), nullable=False),
+    sa.Column("suggestion_label", sa.String(200), nullable=True),
+    sa.Column("suggestion_score", sa.Float, nullable=True),
+    sa.Column("suggestion_model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=True),
+    sa.Column("uncertainty", sa.Float, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("final_label", sa.String(200), nullable=True),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("consumed_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_feedback_records_queue", "model_name", "status", "uncertainty"),
+)
+"""Argilla-like records: the (redacted) text, the model's suggestion, and a status:
+pending (needs a label) | review (contradicts a confident prediction) | ready (labelled, goes
+into the next retrain) | discarded. ``consumed_version_id``: the training version it went into."""
+
+feedback_responses = sa.Table(
+    "feedback_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("feedback_records.id"), nullable=False),
+    sa.Column("user", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("vote", sa.String(10), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("record_id", "user", name="uq_feedback_responses_record_user"),
+)
+"""Human responses to a record: a label and/or a vote (up | down), status draft | submitted | discarded."""
+
+flywheel_decisions = sa.Table(
+    "flywheel_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("champion_id", sa.Integer, sa.ForeignKey("models.id"), nullable=True),
+    sa.Column("challenger_id", sa.Integer, sa.ForeignKey("models.id"), nullable=True),
+    sa.Column("train_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("test_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("feedback_rows", sa.Integer, nullable=False),
+    sa.Column("promoted", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("figures_json", sa.Text, nullable=False),
+)
+"""Every retrain: what it trained on, how champion and challenger compared, and whether it promoted."""
+
+monitor_reports = sa.Table(
+    "monitor_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("model_name", sa.String(200), nullable=False),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("report_json", sa.Text, nullable=False),
+)
+"""Monitoring snapshots (drift, confidence, live accuracy); status ok | alert | insufficient_data."""

@@ -77,10 +77,20 @@ def require_torch() -> Any:
 
 
 _threads_set = False
+THREADS_ENV = "DATAMOAT_THREADS"
+"""Environment variable capping the threads torch and ONNX Runtime use (``datamoat serve --threads``)."""
+
+
+def cpu_threads() -> int:
+    """Threads for one model call: ``$DATAMOAT_THREADS`` when set, else the cores this process may use."""
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def configure_cpu_threads() -> None:
-    """Give torch every core of this machine for intra-op work (once per process).
+    """Give torch :func:`cpu_threads` threads for intra-op work (once per process).
 
     torch defaults to the number of physical cores, and some containers report fewer; one
     inter-op thread avoids oversubscription on small machines.
@@ -89,8 +99,7 @@ def configure_cpu_threads() -> None:
     if _threads_set:
         return
     torch = require_torch()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, cores))
+    torch.set_num_threads(max(1, cpu_threads()))
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set once the pool started; harmless
@@ -207,8 +216,7 @@ class TextEncoder:
                 if not self.onnx_file.is_file():
                     raise NotFoundError(f"{self.onnx_file}: the ONNX file of this encoder is missing.")
                 options = ort.SessionOptions()
-                cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-                options.intra_op_num_threads = max(1, cores)
+                options.intra_op_num_threads = max(1, cpu_threads())
                 options.inter_op_num_threads = 1
                 # Idle intra-op threads otherwise busy-wait for the next run: on a shared 2-core
                 # machine that made single-text calls 3-6x slower (int8 MiniLM p50 5-10 ms instead

@@ -1,0 +1,73 @@
+"""Build the FastAPI application: state, middleware, error handlers, API routes and web UI.
+
+Errors never carry a stack trace to the client: a DatamoatError becomes 404 (not found) or 422
+with its one-sentence message; anything else is logged with an id and answered 500 with that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from datamoat import __version__
+from datamoat.errors import DatamoatError, NotFoundError
+from datamoat.serve.api import router as api_router
+from datamoat.serve.middleware import BodyLimitMiddleware, MetricsMiddleware
+from datamoat.serve.settings import ServeSettings
+from datamoat.serve.state import AppState
+
+log = logging.getLogger("datamoat.serve")
+
+
+def create_app(workspace_root: str | Path, *, model_name: str | None = None,
+               settings: ServeSettings | None = None, web: bool = True) -> FastAPI:
+    """The application serving ``model_name`` (``name`` follows its champion; ``name@N`` is pinned).
+
+    workspace_root: the workspace folder. settings: limits and switches (ServeSettings()).
+    web: mount the web UI under ``/ui``. The model is loaded here, so a bad model fails now.
+    """
+    settings = settings or ServeSettings()
+    state = AppState(workspace_root, model_name, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(
+        title="datamoat",
+        version=__version__,
+        description=(f"Model **{state.model_name}** behind an authenticated API. Keys: `datamoat keys create "
+                     "--role client|annotator|admin`; send them as `Authorization: Bearer <key>` or `X-API-Key`."),
+        lifespan=lifespan,
+    )
+    app.state.dm = state
+
+    @app.exception_handler(DatamoatError)
+    async def _datamoat_error(_request: Request, exc: DatamoatError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 422)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        error_id = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s: %s: %s", error_id, request.method, request.url.path,
+                  type(exc).__name__, exc, exc_info=exc)
+        return JSONResponse({"detail": f"internal error (id {error_id}); the server log has the details."},
+                            status_code=500)
+
+    app.include_router(api_router)
+    if web:
+        from datamoat.serve.web import mount_web
+
+        mount_web(app)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

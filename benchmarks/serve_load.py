@@ -59,6 +59,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--single", type=int, default=200, help="sequential one-text requests before the load")
     p.add_argument("--feedback-every", type=int, default=4, help="every Nth datamoat request is feedback")
     p.add_argument("--threads", type=int, default=None, help="datamoat serve --threads (default: every core)")
+    p.add_argument("--workspace", type=Path, default=None,
+                   help="keep the workspace here; when it already holds the models, the setup is skipped")
+    p.add_argument("--skip-peer", action="store_true", help="measure datamoat only (for tuning runs)")
+    p.add_argument("--serve-args", default="", help="extra arguments for datamoat serve (e.g. '--no-redact')")
     return p.parse_args(argv)
 
 
@@ -124,26 +128,27 @@ async def load(url: str, path: str, texts: list[str], *, clients: int, seconds: 
     """``clients`` concurrent loops for ``seconds``; predict latencies, status counts, feedback acks."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    feedback_sent = 0
+    acknowledged: list[int] = []
     errors: list[str] = []
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async def worker(w: int, client: httpx.AsyncClient) -> None:
-        nonlocal feedback_sent
-        i = w
+        n = 0
         last_prediction: str | None = None
         while time.monotonic() < deadline:
-            i += clients
+            n += 1
             try:
-                if feedback_every and last_prediction and i % feedback_every == 0:
+                if feedback_every and last_prediction and n % feedback_every == 0:
+                    # one vote per prediction: each acknowledged vote is one stored record
                     r = await client.post(url + "/v1/feedback", json={"prediction_id": last_prediction, "vote": "up"})
+                    last_prediction = None
                     if 200 <= r.status_code < 300:
-                        feedback_sent += 1
+                        acknowledged.append(r.json()["record_id"])
                     statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                     continue
                 started = time.perf_counter()
-                r = await client.post(url + path, json={"text": texts[i % len(texts)]})
+                r = await client.post(url + path, json={"text": texts[(w + n * clients) % len(texts)]})
                 latencies.append((time.perf_counter() - started) * 1000)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code == 200 and feedback_every:
@@ -159,100 +164,119 @@ async def load(url: str, path: str, texts: list[str], *, clients: int, seconds: 
         "requests": len(latencies), "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(pct(latencies, 0.5), 2), "p99_ms": round(pct(latencies, 0.99), 2),
         "errors_5xx": sum(v for k, v in statuses.items() if k >= 500), "statuses": statuses,
-        "transport_errors": len(errors), "feedback_sent": feedback_sent,
+        "transport_errors": len(errors), "feedback_ids": acknowledged,
+        "all_requests_rps": round(sum(statuses.values()) / elapsed, 1),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import sqlalchemy as sa
-
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        ws = tmp_path / "ws"
-        train = pd.read_csv(args.train)
-        if args.train_rows:
-            train = train.sample(n=min(args.train_rows, len(train)), random_state=0)
-        test = pd.read_csv(args.test)
-        train.to_csv(tmp_path / "train.csv", index=False)
-        texts = test[args.text_column].astype(str).tolist()
+        ws = args.workspace or tmp_path / "ws"
+        reuse = (ws / ".datamoat").is_dir()
+        texts = pd.read_csv(args.test)[args.text_column].astype(str).tolist()
         t0 = time.perf_counter()
-        dm(ws, "init")
-        dm(ws, "ingest", str(tmp_path / "train.csv"), "--name", "bank", "--text", args.text_column,
-           "--label", args.label_column)
-        dm(ws, "ingest", str(args.test), "--name", "bank-test", "--text", args.text_column,
-           "--label", args.label_column)
-        trained = json.loads(dm(ws, "train", "bank", "--model", "embed-linear", "--test", "bank-test", "--json"))
-        fp32_ref = trained["model"]["ref"] if isinstance(trained.get("model"), dict) else trained["model"]
-        compressed = json.loads(dm(ws, "compress", fp32_ref, "--json"))
-        int8_ref = compressed["model"]
+        if reuse:
+            models = json.loads(dm(ws, "models", "--json"))["models"]
+            refs = [m["ref"] for m in models if "compressed_from" not in m.get("info", {})]
+            fp32_ref = refs[0]
+            int8_ref = next(m["ref"] for m in models if m.get("info", {}).get("compressed_from") == fp32_ref)
+        else:
+            fp32_ref, int8_ref = setup(ws, tmp_path, args)
         key = json.loads(dm(ws, "keys", "create", "--role", "admin", "--name", "bench", "--json"))["key"]
         setup_s = time.perf_counter() - t0
-
-        # the peer's head: the fp32 model's scikit-learn head and classes
-        import joblib
-
-        from datamoat.models.encoder import bundled_encoder_path
-        from datamoat.models.trainer import Trainer
-        from datamoat.workspace import Workspace
-
-        with Workspace.open(ws) as w:
-            from datamoat.models.training import models_registry
-
-            fp32 = models_registry(w).load(fp32_ref)
-            catalog_url = str(w.catalog.engine.url)
-        assert isinstance(fp32, Trainer)
-        joblib.dump((fp32.model_, list(fp32.classes_)), tmp_path / "head.joblib")
-
-        # --- datamoat
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "datamoat", "-w", str(ws), "serve", "--model", int8_ref, "--port", str(port),
-               "--no-access-log"]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_healthy(url, proc)
-            headers = {"Authorization": f"Bearer {key}"}
-            single = single_latency(url, "/v1/predict", texts, args.single, headers)
-            ours = asyncio.run(load(url, "/v1/predict", texts, clients=args.clients, seconds=args.seconds,
-                                    headers=headers, feedback_every=args.feedback_every))
-        finally:
-            stop(proc)
-        engine = sa.create_engine(catalog_url)
-        with engine.connect() as conn:
-            stored = conn.execute(sa.text("select count(*) from feedback_responses")).scalar_one()
-            logged = conn.execute(sa.text("select count(*) from predictions")).scalar_one()
-        engine.dispose()
-
-        # --- the peer
-        port = free_port()
-        peer_url = f"http://127.0.0.1:{port}"
-        proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "serve_peer.py"), "--encoder",
-                                 str(bundled_encoder_path()), "--head", str(tmp_path / "head.joblib"), "--port",
-                                 str(port)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_healthy(peer_url, proc)
-            peer_single = single_latency(peer_url, "/predict", texts, args.single, {})
-            peer = asyncio.run(load(peer_url, "/predict", texts, clients=args.clients, seconds=args.seconds,
-                                    headers={}))
-        finally:
-            stop(proc)
-
-    out = {
-        "requests": ours["requests"], "rps": ours["rps"], "p50_ms": ours["p50_ms"], "p99_ms": ours["p99_ms"],
-        "errors_5xx": ours["errors_5xx"], "transport_errors": ours["transport_errors"],
-        "feedback_sent": ours["feedback_sent"], "feedback_stored": int(stored), "predictions_logged": int(logged),
-        "single_p50_ms": round(single, 2),
-        "peer_rps": peer["rps"], "peer_p50_ms": peer["p50_ms"], "peer_p99_ms": peer["p99_ms"],
-        "peer_errors_5xx": peer["errors_5xx"], "peer_single_p50_ms": round(peer_single, 2),
-        "rps_ratio": round(ours["rps"] / peer["rps"], 2) if peer["rps"] else None,
-        "model": int8_ref, "clients": args.clients, "seconds": args.seconds, "train_rows": args.train_rows,
-        "cores": len(os.sched_getaffinity(0)), "setup_s": round(setup_s, 1),
-    }
+        out = run_both(ws, tmp_path, args, texts, fp32_ref, int8_ref, key)
+    out["setup_s"] = round(setup_s, 1)
     print(json.dumps(out))
     return 0
+
+
+def setup(ws: Path, tmp_path: Path, args: argparse.Namespace) -> tuple[str, str]:
+    """Ingest, train embed-linear, compress it; the fp32 and int8 model refs."""
+    train = pd.read_csv(args.train)
+    if args.train_rows:
+        train = train.sample(n=min(args.train_rows, len(train)), random_state=0)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    dm(ws, "init")
+    dm(ws, "ingest", str(tmp_path / "train.csv"), "--name", "bank", "--text", args.text_column,
+       "--label", args.label_column)
+    dm(ws, "ingest", str(args.test), "--name", "bank-test", "--text", args.text_column,
+       "--label", args.label_column)
+    trained = json.loads(dm(ws, "train", "bank", "--model", "embed-linear", "--test", "bank-test", "--json"))
+    fp32_ref = trained["model"]["ref"] if isinstance(trained.get("model"), dict) else trained["model"]
+    compressed = json.loads(dm(ws, "compress", fp32_ref, "--json"))
+    return fp32_ref, compressed["model"]
+
+
+def run_both(ws: Path, tmp_path: Path, args: argparse.Namespace, texts: list[str], fp32_ref: str, int8_ref: str,
+             key: str) -> dict[str, Any]:
+    """Load datamoat then the peer; the figures."""
+    # the peer's head: the fp32 model's scikit-learn head and classes
+    import joblib
+    import sqlalchemy as sa
+
+    from datamoat.models.encoder import bundled_encoder_path
+    from datamoat.models.trainer import Trainer
+    from datamoat.workspace import Workspace
+
+    with Workspace.open(ws) as w:
+        from datamoat.models.training import models_registry
+
+        fp32 = models_registry(w).load(fp32_ref)
+        catalog_url = str(w.catalog.engine.url)
+    assert isinstance(fp32, Trainer)
+    joblib.dump((fp32.model_, list(fp32.classes_)), tmp_path / "head.joblib")
+
+    # --- datamoat
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "datamoat", "-w", str(ws), "serve", "--model", int8_ref, "--port", str(port),
+           "--no-access-log", *args.serve_args.split()]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_healthy(url, proc)
+        headers = {"Authorization": f"Bearer {key}"}
+        single = single_latency(url, "/v1/predict", texts, args.single, headers)
+        ours = asyncio.run(load(url, "/v1/predict", texts, clients=args.clients, seconds=args.seconds,
+                                headers=headers, feedback_every=args.feedback_every))
+    finally:
+        stop(proc)
+    engine = sa.create_engine(catalog_url)
+    with engine.connect() as conn:
+        ids = {r[0] for r in conn.execute(sa.text("select id from feedback_records"))}
+        stored = sum(1 for i in ours["feedback_ids"] if i in ids)
+        logged = conn.execute(sa.text("select count(*) from predictions")).scalar_one()
+    engine.dispose()
+
+    # --- the peer
+    port = free_port()
+    peer_url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "serve_peer.py"), "--encoder",
+                             str(bundled_encoder_path()), "--head", str(tmp_path / "head.joblib"), "--port",
+                             str(port)], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_healthy(peer_url, proc)
+        peer_single = single_latency(peer_url, "/predict", texts, args.single, {})
+        peer = asyncio.run(load(peer_url, "/predict", texts, clients=args.clients, seconds=args.seconds,
+                                headers={}))
+    finally:
+        stop(proc)
+
+    out = {
+    "requests": ours["requests"], "rps": ours["rps"], "p50_ms": ours["p50_ms"], "p99_ms": ours["p99_ms"],
+    "errors_5xx": ours["errors_5xx"], "transport_errors": ours["transport_errors"],
+    "feedback_sent": len(ours["feedback_ids"]), "all_requests_rps": ours["all_requests_rps"], "feedback_stored": int(stored), "predictions_logged": int(logged),
+    "single_p50_ms": round(single, 2),
+    "peer_rps": peer["rps"], "peer_p50_ms": peer["p50_ms"], "peer_p99_ms": peer["p99_ms"],
+    "peer_errors_5xx": peer["errors_5xx"], "peer_single_p50_ms": round(peer_single, 2),
+    "rps_ratio": round(ours["rps"] / peer["rps"], 2) if peer["rps"] else None,
+    "model": int8_ref, "clients": args.clients, "seconds": args.seconds, "train_rows": args.train_rows,
+    "cores": len(os.sched_getaffinity(0)),
+    }
+    return out
 
 
 if __name__ == "__main__":

@@ -13,10 +13,14 @@ from datamoat import __version__
 from datamoat.cli import (
     data_commands,
     demo_commands,
+    feedback_commands,
+    flywheel_commands,
     model_commands,
+    monitor_commands,
     pipeline_commands,
     privacy_commands,
     quality_commands,
+    serve_commands,
 )
 from datamoat.cli.output import error
 from datamoat.errors import DatamoatError
@@ -77,6 +81,10 @@ for command in (
     model_commands.compress,
     model_commands.export_model,
     model_commands.alias,
+    monitor_commands.monitor,
+    flywheel_commands.retrain,
+    flywheel_commands.promotions,
+    serve_commands.serve,
 ):
     app.command(name=command.__name__.replace("_", "-"))(command)
 
@@ -84,6 +92,8 @@ for command in (
 app.add_typer(privacy_commands.pii_app, name="pii")
 app.add_typer(privacy_commands.dp_app, name="dp")
 app.add_typer(privacy_commands.audit_app, name="audit")
+app.add_typer(feedback_commands.feedback_app, name="feedback")
+app.add_typer(serve_commands.keys_app, name="keys")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ version embed each text once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -186,9 +187,9 @@ class TextEncoder:
                 return self.path / name
         raise NotFoundError(f"encoder folder {self.path}: no model.safetensors or pytorch_model.bin.")
 
-    @property
+    @functools.cached_property
     def dimension(self) -> int:
-        """Length of one vector (the model's hidden size)."""
+        """Length of one vector (the model's hidden size; read once from config.json)."""
         config = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
         return int(config.get("hidden_size") or config.get("dim"))
 

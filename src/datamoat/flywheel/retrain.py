@@ -1,0 +1,277 @@
+"""The loop: ready feedback -> new training version -> clean -> retrain -> compare -> promote or keep.
+
+:func:`retrain` is what ``datamoat retrain``, the admin endpoint and the UI button call:
+
+1. The model's champion and its frozen test version; the feedback records that are ready
+   (labelled, accepted) and not yet consumed. No feedback: DatamoatError, nothing recorded.
+2. **Merge** (:func:`datamoat.flywheel.merge.merge_feedback`): the training version of the
+   newest model the loop knows (the champion, or a later challenger that was compared and
+   kept, so feedback accumulates over rounds) + one row per feedback record -> a new version of
+   that dataset whose parent is that version.
+3. **Clean** with the text steps of the default recipe (normalise, dedup, near-dup, label
+   issues; PII redaction already ran when the feedback was logged). Dropped rows stay in the
+   cleaned version's exclusions with their reasons.
+4. **Train** the challenger (:func:`datamoat.models.training.train_model`) on the cleaned
+   version, tested on the champion's frozen test version; it is registered as ``challenger``.
+5. **Compare** (:func:`datamoat.models.compare.compare_models`) on that test version; the
+   challenger is promoted only when it wins significantly (McNemar's test and the paired
+   bootstrap both at ``alpha``). Comparison report: ``.datamoat/reports/retrain-<model>-<n>.html``
+   (n: the challenger's version number).
+6. **Record** the decision (the ``flywheel_decisions`` row, the alias moves and the audit
+   event in one transaction), then mark the feedback consumed, then call ``on_promote``.
+
+If a step fails, nothing claims success: no decision row is written and the feedback stays
+ready for the next retrain; the error is raised as one DatamoatError sentence. Two retrains of
+one model never run at once (a file lock in ``.datamoat/locks``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from datamoat.data.version import Version
+from datamoat.errors import DatamoatError, NotFoundError
+from datamoat.flywheel.decisions import RetrainDecision, list_decisions, record_decision
+from datamoat.flywheel.merge import merge_feedback, split_new_feedback
+from datamoat.models.registry import ModelRecord, ModelRegistry
+from datamoat.models.training import models_registry
+
+if TYPE_CHECKING:
+    from datamoat.pipeline.recipe import Recipe
+    from datamoat.workspace import Workspace
+
+__all__ = ["RetrainDecision", "list_decisions", "retrain"]
+
+LOCK_TIMEOUT_S = 2.0
+"""How long a retrain waits for another retrain of the same model before giving up."""
+
+
+def _champion(registry: ModelRegistry, name: str) -> ModelRecord:
+    try:
+        return registry.resolve(f"{name}@champion")
+    except NotFoundError:
+        registry.resolve(name)  # NotFoundError naming the known models when there is no such model
+        raise DatamoatError(
+            f"model {name!r} has no champion to retrain; point the alias at a version first "
+            f"(`datamoat alias {name}@N champion`)."
+        ) from None
+
+
+def _base_record(ws: Workspace, registry: ModelRegistry, name: str, champion: ModelRecord) -> ModelRecord:
+    """The newest model the loop knows: the champion, or a newer challenger with a recorded decision.
+
+    A challenger whose retrain stopped before its decision was recorded is not a base: its
+    feedback was not consumed and will be merged again.
+    """
+    known = {champion.id} | {d.challenger_id for d in list_decisions(ws.catalog, name) if d.challenger_id}
+    candidates = [m for m in registry.list(name) if m.id in known]
+    return candidates[-1] if candidates else champion
+
+
+def _feedback_store(ws: Workspace) -> Any:
+    from datamoat.feedback.records import FeedbackStore
+
+    return FeedbackStore(ws.catalog)
+
+
+def _default_recipe(version: Version) -> Recipe:
+    from datamoat.clean.default_recipe import default_clean_recipe
+
+    return default_clean_recipe(version.roles)
+
+
+def _side(record: ModelRecord, scores: dict[str, Any]) -> dict[str, Any]:
+    keys = ("accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci")
+    return {"id": record.id, "ref": record.ref, "kind": record.kind, **{k: scores.get(k) for k in keys}}
+
+
+def _reason(comparison: dict[str, Any], champion: ModelRecord, challenger: ModelRecord, alpha: float) -> str:
+    a, b = comparison["a"]["accuracy"], comparison["b"]["accuracy"]
+    p = comparison["mcnemar"]["p_value"]
+    boot = comparison["bootstrap"]
+    level = round(100 * (1 - alpha))
+    facts = (f"accuracy {b:.4f} vs {a:.4f}, McNemar p={p:.3g}, {level}% bootstrap interval of the "
+             f"difference [{boot['ci_low']:+.4f}, {boot['ci_high']:+.4f}]")
+    if comparison["winner"] == "b":
+        return f"promoted: challenger {challenger.ref} is significantly more accurate than champion {champion.ref} ({facts})."
+    if comparison["winner"] == "a":
+        return f"kept: champion {champion.ref} is significantly more accurate than challenger {challenger.ref} ({facts})."
+    return (f"kept: challenger {challenger.ref} is not significantly more accurate than champion "
+            f"{champion.ref} at alpha={alpha:g} ({facts}).")
+
+
+def retrain(
+    ws: Workspace,
+    model_name: str,
+    *,
+    model: str = "same",
+    budget: str | float = "10m",
+    alpha: float = 0.05,
+    recipe: Recipe | list[dict[str, Any]] | None = None,
+    feedback: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_promote: Callable[[ModelRecord], None] | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+) -> RetrainDecision:
+    """Retrain model ``model_name`` on its feedback; promote the challenger only if significantly better.
+
+    model: ``same`` (the champion's kind), ``auto`` (select within ``budget``) or a trainer kind.
+    budget: training time budget (``"10m"``, ``"90s"`` or seconds). alpha: significance level of
+    the comparison. recipe: the cleaning recipe (default: the text steps of the default clean
+    recipe). feedback: rows DataFrame[record_id, text, label] to use instead of the feedback
+    store's ready records (their ids are marked consumed in the store all the same).
+    progress: called with one line per stage. on_promote: called with the new champion's record
+    after a promotion was recorded.
+
+    Returns the recorded :class:`RetrainDecision`; its ``figures`` hold ``champion`` /
+    ``challenger`` ({id, ref, kind, accuracy, accuracy_ci, macro_f1, macro_f1_ci} on the frozen
+    test version), ``accuracy_difference``, ``mcnemar_p``, ``bootstrap_ci``, ``significant``,
+    ``alpha``, ``rows`` (test, base, feedback, merged, train), ``dropped_by_reason``,
+    ``versions`` (refs), ``report`` (HTML path) and ``timings_s`` (seconds per stage).
+    """
+    if not 0.0 < alpha < 1.0:
+        raise DatamoatError(f"alpha={alpha!r} must be between 0 and 1.")
+    _champion(models_registry(ws), model_name)  # unknown model / no champion: say so before locking
+    lock_dir = ws.state / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_dir / f"retrain-{model_name}.lock"), timeout=lock_timeout_s)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DatamoatError(f"a retrain of {model_name!r} is already running; wait for it to finish.") from None
+    try:
+        return _retrain_locked(ws, model_name, model=model, budget=budget, alpha=alpha, recipe=recipe,
+                               feedback=feedback, say=progress or (lambda _msg: None), on_promote=on_promote)
+    finally:
+        lock.release()
+
+
+def _retrain_locked(
+    ws: Workspace,
+    name: str,
+    *,
+    model: str,
+    budget: str | float,
+    alpha: float,
+    recipe: Recipe | list[dict[str, Any]] | None,
+    feedback: pd.DataFrame | None,
+    say: Callable[[str], None],
+    on_promote: Callable[[ModelRecord], None] | None,
+) -> RetrainDecision:
+    """:func:`retrain` once the lock is held."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    registry = models_registry(ws)
+    champion = _champion(registry, name)
+    if champion.test_version_id is None:
+        raise DatamoatError(f"champion {champion.ref} has no test version to compare a challenger on.")
+    store = _feedback_store(ws)
+    rows = store.ready_records(name) if feedback is None else feedback
+    if rows is None or len(rows) == 0:
+        raise DatamoatError(
+            f"no new feedback for model {name!r}; retraining needs labelled feedback that is ready "
+            "and not yet used (corrections, confirmed predictions or answered annotations)."
+        )
+    record_ids = [int(r) for r in rows["record_id"]]
+    base_record = _base_record(ws, registry, name, champion)
+    base = ws.version_by_id(base_record.train_version_id)
+    test_v = ws.version_by_id(champion.test_version_id)
+    kind = champion.kind if model == "same" else model
+    fresh, already = split_new_feedback(base, rows)
+    if fresh.empty:
+        # a retrain recorded its decision with these records but stopped before marking them
+        store.mark_consumed(already, base.record.id)
+        raise DatamoatError(
+            f"no new feedback for model {name!r}; the {len(already)} ready records were already in "
+            f"{base.ref} and are now marked as used."
+        )
+    say(f"champion {champion.ref} ({champion.kind}); {len(rows):,} feedback records; base {base.ref}")
+
+    stage = "loading the champion"
+    try:
+        champion_trainer = registry.load(champion.ref)
+        stage = "merging the feedback into the training data"
+        t = time.perf_counter()
+        merged = merge_feedback(ws, base, fresh, model_name=name)
+        timings["merge"] = time.perf_counter() - t
+        say(f"merged {merged.version.ref}: {merged.base_rows:,} base rows + {len(merged.added_record_ids):,} feedback rows")
+
+        stage = "cleaning the merged data"
+        t = time.perf_counter()
+        chosen = recipe if recipe is not None else _default_recipe(merged.version)
+        applied = ws.apply(merged.version.ref, chosen, label="clean")
+        cleaned = ws.version_by_id(applied.version.id)
+        timings["clean"] = time.perf_counter() - t
+        say(f"cleaned {cleaned.ref}: {applied.rows_out:,} of {applied.rows_in:,} rows kept "
+            f"({', '.join(f'{k}: {v}' for k, v in applied.dropped_by_reason.items()) or 'nothing dropped'})")
+
+        stage = "training the challenger"
+        from datamoat.models.training import check_labels_present, train_model, user_frame
+
+        t = time.perf_counter()
+        result = train_model(ws, cleaned.ref, model=kind, name=name, test=test_v.ref, budget=budget,
+                             learning_curve=False, progress=say)
+        challenger = result.record
+        timings["train"] = time.perf_counter() - t
+
+        stage = "comparing challenger and champion"
+        from datamoat.models.compare import compare_models, write_comparison_report
+
+        t = time.perf_counter()
+        test_df = check_labels_present(user_frame(test_v), champion_trainer, test_v.ref)
+        comparison = compare_models(champion_trainer, result.trainer, test_df, alpha=alpha)
+        report = write_comparison_report(
+            comparison, ws.state / "reports" / f"retrain-{name}-{challenger.ordinal}.html",
+            names=(f"{champion.ref} (champion)", f"{challenger.ref} (challenger)"))
+        timings["compare"] = time.perf_counter() - t
+
+        stage = "recording the decision"
+        promoted = comparison["winner"] == "b"
+        timings["total"] = time.perf_counter() - started
+        figures = {
+            "champion": _side(champion, comparison["a"]),
+            "challenger": _side(challenger, comparison["b"]),
+            "accuracy_difference": comparison["accuracy_difference"],
+            "mcnemar_p": comparison["mcnemar"]["p_value"],
+            "mcnemar": comparison["mcnemar"],
+            "bootstrap_ci": [comparison["bootstrap"]["ci_low"], comparison["bootstrap"]["ci_high"]],
+            "bootstrap": comparison["bootstrap"],
+            "agreement": comparison["agreement"],
+            "significant": comparison["significant"],
+            "winner": comparison["winner"],
+            "alpha": alpha,
+            "model": kind,
+            "rows": {"test": comparison["rows"], "base": merged.base_rows,
+                     "feedback": len(merged.added_record_ids), "merged": merged.rows, "train": cleaned.num_rows},
+            "dropped_by_reason": applied.dropped_by_reason,
+            "versions": {"base": base.ref, "merged": merged.version.ref, "train": cleaned.ref, "test": test_v.ref},
+            "report": str(report),
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        }
+        decision = record_decision(
+            ws.catalog, model_name=name, promoted=promoted, reason=_reason(comparison, champion, challenger, alpha),
+            champion_id=champion.id, challenger_id=challenger.id, train_version_id=cleaned.record.id,
+            test_version_id=test_v.record.id, feedback_rows=len(merged.added_record_ids), figures=figures,
+        )
+    except DatamoatError as exc:
+        raise DatamoatError(f"retrain of {name!r} stopped while {stage}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any failure: one sentence, feedback left for the next retrain
+        raise DatamoatError(f"retrain of {name!r} stopped while {stage}: {type(exc).__name__}: {exc}") from exc
+
+    store.mark_consumed(record_ids, cleaned.record.id)
+    say(decision.reason)
+    if promoted and on_promote is not None:
+        new_champion = registry.get_by_id(challenger.id)
+        try:
+            on_promote(new_champion)
+        except Exception as exc:  # noqa: BLE001 - the promotion is recorded; the caller must know the hook failed
+            raise DatamoatError(
+                f"{new_champion.ref} was promoted to champion of {name!r}, but the on_promote callback failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    return decision

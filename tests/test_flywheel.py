@@ -297,3 +297,30 @@ def test_cli_retrain_and_promotions(cli, tmp_path):
     assert code == 0 and "retrain decisions of intent" in out
     code, out, err = cli("retrain", MODEL, "--alpha", "2")
     assert code == 1 and "alpha" in err
+
+
+def test_a_compressed_champion_is_challenged_by_a_compressed_model(workspace, tmp_path):
+    """When the served champion is the int8 model, the challenger is compressed the same way
+    before the comparison, so a promotion keeps the server's speed."""
+    pytest.importorskip("onnxruntime")
+    from datamoat.models.compress import compress_model
+
+    ws = workspace
+    train_v = ingest(ws, make_texts(16, seed=21), "intent-train", tmp_path)
+    test_v = ingest(ws, make_texts(40, seed=22), "intent-test", tmp_path)
+    fp32 = train_model(ws, train_v.ref, model="embed-linear", name=MODEL, test=test_v.ref,
+                       learning_curve=False).record
+    registry = models_registry(ws)
+    small = compress_model(registry.load(fp32.ref), tmp_path / "work", method="onnx-int8")
+    int8 = registry.register(small, MODEL, train_version_id=fp32.train_version_id, test_version_id=fp32.test_version_id,
+                             metrics=fp32.metrics, info={**fp32.info, "compressed_from": fp32.ref,
+                                                         "compression": {"method": "onnx-int8"}})
+    registry.set_alias(MODEL, "champion", int8.id)
+    add_ready(ws, make_texts(24, seed=23))
+    decision = retrain(ws, MODEL, model="same")
+    challenger = registry.get_by_id(decision.challenger_id)
+    assert challenger.info["compression"]["method"] == "onnx-int8"
+    assert challenger.info["compressed_from"] != int8.ref
+    loaded = registry.load(challenger.ref)
+    assert loaded.text_encoder().backend == "onnx"
+    assert "challenger" in challenger.aliases or "champion" in challenger.aliases

@@ -85,6 +85,30 @@ def _default_recipe(version: Version) -> Recipe:
     return default_clean_recipe(version.roles)
 
 
+def _compress_like_champion(ws: Workspace, registry: ModelRegistry, record: ModelRecord, trainer: Any,
+                            method: str) -> tuple[ModelRecord, Any]:
+    """Compress a fitted challenger with ``method`` and register it as the challenger.
+
+    A champion served as an int8 model (``datamoat compress``) is replaced by one in the same
+    form, so a promotion keeps the server's speed; the comparison then judges the model that
+    would really be served.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from datamoat.models.compress import compress_model
+
+    with tempfile.TemporaryDirectory(dir=ws.state / "tmp") as work:
+        small = compress_model(trainer, Path(work), method=method)
+        new = registry.register(
+            small, record.name, train_version_id=record.train_version_id, test_version_id=record.test_version_id,
+            metrics=record.metrics,
+            info={**record.info, "compressed_from": record.ref, "metrics_of": record.ref, "compression": {"method": method}},
+            aliases=["challenger"],
+        )
+    return new, registry.load(new.ref)
+
+
 def _side(record: ModelRecord, scores: dict[str, Any]) -> dict[str, Any]:
     keys = ("accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci")
     return {"id": record.id, "ref": record.ref, "kind": record.kind, **{k: scores.get(k) for k in keys}}
@@ -217,14 +241,22 @@ def _retrain_locked(
         result = train_model(ws, cleaned.ref, model=kind, name=name, test=test_v.ref, budget=budget,
                              learning_curve=False, progress=say)
         challenger = result.record
+        challenger_trainer = result.trainer
         timings["train"] = time.perf_counter() - t
+        method = (champion.info.get("compression") or {}).get("method")
+        if method:
+            stage = f"compressing the challenger ({method}, like the champion)"
+            t = time.perf_counter()
+            challenger, challenger_trainer = _compress_like_champion(ws, registry, challenger, result.trainer, method)
+            timings["compress"] = time.perf_counter() - t
+            say(f"compressed {result.record.ref} -> {challenger.ref} ({method}), as the champion was")
 
         stage = "comparing challenger and champion"
         from datamoat.models.compare import compare_models, write_comparison_report
 
         t = time.perf_counter()
         test_df = check_labels_present(user_frame(test_v), champion_trainer, test_v.ref)
-        comparison = compare_models(champion_trainer, result.trainer, test_df, alpha=alpha)
+        comparison = compare_models(champion_trainer, challenger_trainer, test_df, alpha=alpha)
         report = write_comparison_report(
             comparison, ws.state / "reports" / f"retrain-{name}-{challenger.ordinal}.html",
             names=(f"{champion.ref} (champion)", f"{challenger.ref} (challenger)"))

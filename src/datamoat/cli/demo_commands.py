@@ -162,7 +162,8 @@ def run(
         stdout.print(f"test   {result.test_ref}: {h['rows']:,} rows  accuracy {fmt_ci(h['accuracy'], h['accuracy_ci'])}  "
                      f"macro F1 {fmt_ci(h['macro_f1'], h['macro_f1_ci'])}", highlight=False)
         stdout.print(f"model report: {result.report}", highlight=False)
-    hint = f"   datamoat explain {dataset} \"TEXT\"" if result is not None and text_role else ""
+    hint = (f"   datamoat explain {dataset} \"TEXT\"   datamoat keys create --role admin && datamoat serve"
+            if result is not None and text_role else "")
     stdout.print(f"took {timings['total']:.1f} s.  next: datamoat models{hint}", highlight=False)
 
 

@@ -356,3 +356,70 @@ def test_keys_cli_prints_the_key_once_and_stores_its_hash(cli, tmp_path: Path) -
     assert created["key"].encode() not in db
     code, _, err = cli("keys", "create", "--role", "owner")
     assert code == 1 and "admin" in err
+
+
+def test_chunked_body_over_the_limit_gets_413(served) -> None:
+    def chunks():
+        for _ in range(30):
+            yield b'{"texts": ["' + b"z" * 1000 + b'"]}'[:1000]
+
+    r = httpx.post(f"{served.url}/v1/predict", content=chunks(), headers={**auth(served.keys["client"]),
+                                                                         "content-type": "application/json"})
+    assert r.status_code == 413
+    small = httpx.post(f"{served.url}/v1/predict", content=iter([b'{"text": ', b'"refund please"}']),
+                       headers={**auth(served.keys["client"]), "content-type": "application/json"})
+    assert small.status_code == 200 and small.json()["predictions"][0]["label"] == "refund"
+
+
+def test_validation_errors_are_one_sentence_without_the_input(served) -> None:
+    secret = "jane.roe@example.org"
+    r = httpx.post(f"{served.url}/v1/predict", json={"text": secret, "oops": secret},
+                   headers=auth(served.keys["client"]))
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and detail.startswith("oops:") and secret not in r.text
+
+
+def test_a_client_cannot_answer_for_another_user(served) -> None:
+    pred = _predict(served, "how long does a refund take")
+    r = httpx.post(f"{served.url}/v1/feedback", headers=auth(served.keys["client"]),
+                   json={"prediction_id": pred["prediction_id"], "label": "refund", "user": "annotator-user"})
+    assert r.status_code == 200
+    record = served.app.state.dm.feedback.record(r.json()["record_id"])
+    assert [resp["user"] for resp in record["responses"]] == ["client-user/annotator-user"]
+
+
+def test_the_queue_does_not_grow_on_every_visit(served) -> None:
+    for i in range(12):
+        _predict(served, f"the merchant promised something {i}")
+    served.app.state.dm.predictions.flush()
+    headers = auth(served.keys["annotator"])
+    first = httpx.get(f"{served.url}/v1/queue", params={"limit": 5}, headers=headers).json()
+    again = httpx.get(f"{served.url}/v1/queue", params={"limit": 5}, headers=headers).json()
+    assert len(first["items"]) == 5
+    assert [i["record_id"] for i in again["items"]] == [i["record_id"] for i in first["items"]]
+    assert again["counts"]["pending"] == first["counts"]["pending"]
+
+
+def test_the_micro_batcher_keeps_each_call_within_its_limit() -> None:
+    import asyncio
+
+    from datamoat.serve.batching import MicroBatcher
+
+    sizes: list[int] = []
+
+    def run(items: list[int]) -> list[int]:
+        sizes.append(len(items))
+        return [i * 2 for i in items]
+
+    async def main() -> list[list[int]]:
+        batcher: MicroBatcher[int, int] = MicroBatcher(run, max_texts=10)
+        requests = [list(range(n, n + 3)) for n in range(0, 60, 3)]  # 20 requests of 3 items
+        try:
+            return await asyncio.gather(*(batcher.submit(r) for r in requests))
+        finally:
+            batcher.close()
+
+    results = asyncio.run(main())
+    assert results == [[i * 2 for i in range(n, n + 3)] for n in range(0, 60, 3)]
+    assert max(sizes) <= 10 and sum(sizes) == 60 and len(sizes) < 20

@@ -61,6 +61,14 @@ class NotFoundError(DatamoatError):
     """A dataset, version, model or file that the user named does not exist."""
 
 
+class UnavailableError(DatamoatError):
+    """A service cannot do it right now (a store is overloaded or its database keeps failing); retry later."""
+
+
+class ConflictError(DatamoatError):
+    """The request conflicts with the current state (e.g. answering a record that is already resolved)."""
+
+
 class WorkspaceError(DatamoatError):
     """The workspace is missing, not initialised, or its catalog cannot be opened."""
 

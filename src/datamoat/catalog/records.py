@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def utc_now() -> datetime:
@@ -83,3 +88,21 @@ class VersionRecord:
 def dumps(value: Any) -> str:
     """Canonical JSON for catalog columns (sorted keys, no NaN)."""
     return json.dumps(value, sort_keys=True, allow_nan=False, default=str)
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy types, tuples and paths turned into JSON types; NaN/inf become None.
+
+    Other objects (dates, ...) are left for ``json.dumps(default=str)``.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from datamoat.catalog import Catalog
 from datamoat.catalog.records import as_utc, dumps, utc_now
 from datamoat.catalog.tables import predictions
-from datamoat.errors import DatamoatError
+from datamoat.errors import DatamoatError, UnavailableError
 
 log = logging.getLogger("datamoat.feedback")
 
@@ -206,8 +206,12 @@ class PredictionLog:
             self._thread.start()
 
     # ------------------------------------------------------------ public API
-    def add(self, row: PredictionRow) -> None:
-        """Log one prediction; returns at once (the writer thread commits it shortly after)."""
+    def add(self, row: PredictionRow, *, block: bool = True) -> None:
+        """Log one prediction; returns at once (the writer thread commits it shortly after).
+
+        block: wait while ``max_pending`` rows are queued (False: UnavailableError instead, for
+        an event loop that must not stall).
+        """
         if self._closed:
             raise DatamoatError("the prediction log is closed; open a new PredictionLog to log predictions.")
         params = _params(row)
@@ -216,7 +220,15 @@ class PredictionLog:
             return
         with self._lock:
             self._pending_ids.add(params["id"])
-        self._queue.put(params)
+        try:
+            self._queue.put(params, block=block)
+        except queue.Full as exc:
+            with self._lock:
+                self._pending_ids.discard(params["id"])
+            raise UnavailableError(
+                f"the prediction log has {self._queue.maxsize:,} rows waiting for the database "
+                f"(last database error: {self.last_error or 'none'}); retry later."
+            ) from exc
 
     def flush(self, timeout: float | None = 60.0) -> None:
         """Block until every row added before this call is committed.
@@ -229,7 +241,7 @@ class PredictionLog:
         marker = _Marker()
         self._queue.put(marker)
         if not marker.done.wait(timeout):
-            raise DatamoatError(f"the prediction log could not write its rows within {timeout} s "
+            raise UnavailableError(f"the prediction log could not write its rows within {timeout} s "
                                 f"(last database error: {self.last_error or 'none'}).")
 
     def get(self, prediction_id: str) -> PredictionRow | None:

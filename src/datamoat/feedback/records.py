@@ -43,7 +43,7 @@ from datamoat.catalog.records import as_utc, utc_now
 from datamoat.catalog.tables import feedback_records as records
 from datamoat.catalog.tables import feedback_responses as responses
 from datamoat.catalog.tables import models, predictions
-from datamoat.errors import DatamoatError, NotFoundError
+from datamoat.errors import ConflictError, DatamoatError, NotFoundError, UnavailableError
 from datamoat.feedback.agreement import agreement_report
 from datamoat.feedback.predictions import PredictionLog, PredictionRow, hash_text, row_from_db, to_utc
 from datamoat.feedback.resolution import (
@@ -150,7 +150,7 @@ class FeedbackStore:
                     return self._store_feedback(conn, model_name, user, pred, body, digest, sugg, answer_label, vote)
             except IntegrityError:
                 continue  # lost a race creating the same record or response: look again
-        raise DatamoatError(f"could not store feedback for {prediction_id or 'the text'} after {_RETRIES} attempts.")
+        raise UnavailableError(f"could not store feedback for {prediction_id or 'the text'} after {_RETRIES} attempts.")
 
     def _store_feedback(
         self, conn: sa.Connection, model_name: str, user: str, pred: PredictionRow | None, body: str | None,
@@ -290,7 +290,7 @@ class FeedbackStore:
                     return self._store_answer(conn, int(record_id), user, label, status)
             except IntegrityError:
                 continue
-        raise DatamoatError(f"could not store the answer to record {record_id} after {_RETRIES} attempts.")
+        raise UnavailableError(f"could not store the answer to record {record_id} after {_RETRIES} attempts.")
 
     def _store_answer(self, conn: sa.Connection, record_id: int, user: str, label: str | None,
                       status: str) -> dict[str, Any]:
@@ -298,7 +298,7 @@ class FeedbackStore:
         if rec is None:
             raise NotFoundError(f"no feedback record with id {record_id}.")
         if rec.status not in ("pending", "review"):
-            raise DatamoatError(f"record {record_id} is {rec.status} already; only pending or review records "
+            raise ConflictError(f"record {record_id} is {rec.status} already; only pending or review records "
                                 "take answers.")
         before = conn.execute(sa.select(responses.c.status).where(
             responses.c.record_id == record_id, responses.c.user == user)).scalar()

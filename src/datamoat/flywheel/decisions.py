@@ -11,7 +11,6 @@ says "promoted" always goes with the champion alias pointing at the challenger, 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from datamoat.catalog import Catalog
-from datamoat.catalog.records import as_utc, dumps, utc_now
+from datamoat.catalog.records import as_utc, dumps, json_ready, utc_now
 from datamoat.catalog.tables import flywheel_decisions, model_aliases
 from datamoat.privacy.audit import append_event_in
 
@@ -78,22 +77,6 @@ class RetrainDecision:
             "train_version_id": self.train_version_id, "test_version_id": self.test_version_id,
             "feedback_rows": self.feedback_rows, "report": self.report, "figures": self.figures,
         }
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with NaN / infinity replaced by None and numpy scalars by Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and not isinstance(value, str | bytes):
-        try:
-            value = value.item()
-        except (ValueError, TypeError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def record_decision(

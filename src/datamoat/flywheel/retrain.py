@@ -208,11 +208,15 @@ def _retrain_locked(
     kind = champion.kind if model == "same" else model
     fresh, already = split_new_feedback(base, rows)
     if fresh.empty:
-        # a retrain recorded its decision with these records but stopped before marking them
-        store.mark_consumed(already, base.record.id)
+        # a retrain recorded its decision with these records but stopped before marking them;
+        # without such a decision nothing claims they were used, so they stay ready
+        decided = any(d.train_version_id == base.record.id for d in list_decisions(ws.catalog, name))
+        if decided:
+            store.mark_consumed(already, base.record.id)
         raise DatamoatError(
             f"no new feedback for model {name!r}; the {len(already)} ready records were already in "
-            f"{base.ref} and are now marked as used."
+            f"{base.ref}" + (" and are now marked as used." if decided else
+                             ", which no recorded retrain decision used; they stay ready.")
         )
     say(f"champion {champion.ref} ({champion.kind}); {len(rows):,} feedback records; base {base.ref}")
 

@@ -8,7 +8,6 @@ file renamed into place). :mod:`datamoat.models.compare` reuses the helpers here
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, select_autoescape
 from plotly.offline import get_plotlyjs
 
+from datamoat.catalog.records import json_ready
 from datamoat.errors import DatamoatError
 from datamoat.models.calibration import reliability_figure
 
@@ -39,24 +39,6 @@ def fig_html(fig: go.Figure, **layout: Any) -> str:
     """A figure as an HTML fragment that uses the page's single inlined plotly.js."""
     fig.update_layout(**{**_LAYOUT, **layout})
     return fig.to_html(full_html=False, include_plotlyjs=False, config=_CONFIG)
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with numpy types, tuples and paths turned into JSON types; NaN/inf become None.
-
-    Other objects (dates, ...) are left for ``json.dumps(default=str)``.
-    """
-    if isinstance(value, Mapping):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [json_ready(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def write_atomic(path: Path, text: str) -> None:

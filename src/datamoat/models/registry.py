@@ -187,6 +187,16 @@ class ModelRegistry:
                 return m
         raise NotFoundError(f"model {name!r} has no alias {which!r}.")
 
+    def champion(self, name: str) -> ModelRecord:
+        """The ``champion`` version of model ``name``, or its newest version when none is champion.
+
+        NotFoundError (listing the known names) when there is no model ``name``.
+        """
+        versions = self.list(name)
+        if not versions:
+            self.resolve(name)  # raises NotFoundError naming the known models
+        return next((m for m in versions if "champion" in m.aliases), versions[-1])
+
     def load(self, ref: str) -> Trainer:
         """The fitted trainer of a model version (files must be intact: checked by hash)."""
         record = self.resolve(ref)

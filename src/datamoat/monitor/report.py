@@ -32,12 +32,11 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from datamoat.catalog import Catalog
-from datamoat.catalog.records import as_utc, dumps, utc_now
+from datamoat.catalog.records import as_utc, dumps, json_ready, utc_now
 from datamoat.catalog.tables import monitor_reports
 from datamoat.errors import DatamoatError
 from datamoat.models.registry import ModelRecord
@@ -69,11 +68,7 @@ def champion_record(ws: Workspace, model_name: str) -> ModelRecord:
 
     if not model_name or "@" in model_name:
         raise DatamoatError(f"give a model name such as 'intent' (not {model_name!r}); monitoring follows its champion.")
-    registry = models_registry(ws)
-    versions = registry.list(model_name)
-    if not versions:
-        registry.resolve(model_name)  # raises NotFoundError listing the known names
-    return next((m for m in versions if "champion" in m.aliases), versions[-1])
+    return models_registry(ws).champion(model_name)
 
 
 def monitor_model(
@@ -114,7 +109,7 @@ def monitor_model(
     }
     alerts = [alert for kind in CHECKS if (alert := _alert(kind, checks[kind])) is not None]
     status = "alert" if alerts else ("insufficient_data" if len(preds) < th.min_predictions else "ok")
-    report = _json_ready({
+    report = json_ready({
         "model": model_name, "model_ref": record.ref, "model_id": record.id, "status": status, "alerts": alerts,
         "generated_at": utc_now().isoformat(),
         "window": {"start": start.isoformat(), "end": end.isoformat(), "days": window_days},
@@ -230,14 +225,3 @@ def latest_report(catalog: Catalog, model_name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def _json_ready(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and NaN / infinity as None."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

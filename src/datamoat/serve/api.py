@@ -86,7 +86,8 @@ async def feedback(body: FeedbackRequest, request: Request,
         raise HTTPException(422, "send 'label' (the correct label) or 'vote' ('up' or 'down').")
     if body.text is not None and len(body.text) > dm.settings.max_text_chars:
         raise HTTPException(422, f"'text' has {len(body.text):,} characters; the limit is {dm.settings.max_text_chars:,}.")
-    user = body.user or user_of(key)
+    # the caller may name its own end user, inside its key's namespace: no key can answer for another
+    user = user_of(key) if not body.user else (body.user if key.role == "admin" else f"{user_of(key)}/{body.user}")
     text, suggestion = None, None
     if body.prediction_id is None:
         answer = (await dm.batcher.submit([body.text]))[0]
@@ -115,17 +116,27 @@ def models(request: Request, key: CanRead) -> dict[str, Any]:
 
 @router.get("/metrics", tags=["service"], response_class=Response)
 def metrics(request: Request, key: CanRead) -> Response:
-    """Prometheus metrics in the text exposition format."""
-    m = request.app.state.dm.metrics
-    return Response(content=m.render(), media_type=m.content_type)
+    """Prometheus metrics in the text exposition format (alerts: from the latest monitoring report)."""
+    from datamoat.monitor.report import latest_report
+
+    dm = request.app.state.dm
+    report = latest_report(dm.ws.catalog, dm.model_name)
+    dm.metrics.alerts.labels(dm.model_name).set(len(report.get("alerts", [])) if report else 0)
+    return Response(content=dm.metrics.render(), media_type=dm.metrics.content_type)
 
 
 @router.get("/v1/queue", tags=["annotate"])
 def queue(request: Request, key: CanAnnotate, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
-    """The caller's next items to label, most uncertain first (uncertain predictions are pulled in)."""
+    """The caller's next items to label, most uncertain first.
+
+    Only when fewer than ``limit`` items wait are the most uncertain logged predictions pulled
+    in, and only as many as are missing, so the queue does not grow with every visit.
+    """
     dm = request.app.state.dm
-    dm.feedback.enqueue_uncertain(dm.model_name, limit=limit)
-    return {"items": dm.feedback.queue(dm.model_name, user_of(key), limit=limit),
+    items = dm.feedback.queue(dm.model_name, user_of(key), limit=limit)
+    if len(items) < limit and dm.feedback.enqueue_uncertain(dm.model_name, limit=limit - len(items)):
+        items = dm.feedback.queue(dm.model_name, user_of(key), limit=limit)
+    return {"items": items,
             "counts": dm.feedback.counts(dm.model_name),
             "classes": dm.holder.current().classes}
 
@@ -136,6 +147,8 @@ def annotate(body: AnnotationRequest, request: Request, key: CanAnnotate) -> dic
     dm = request.app.state.dm
     if body.status != "discarded" and not body.label:
         raise HTTPException(422, "a submitted or draft answer needs a 'label'.")
+    if dm.feedback.record(body.record_id).get("model_name") != dm.model_name:
+        raise HTTPException(404, f"record {body.record_id} does not belong to model {dm.model_name!r}.")
     return dm.feedback.respond(body.record_id, user_of(key), label=body.label, status=body.status)
 
 
@@ -153,9 +166,9 @@ def monitor(request: Request, key: CanRead, refresh: bool = False,
     from datamoat.monitor.report import latest_report, monitor_model
 
     dm = request.app.state.dm
-    dm.predictions.flush()
     report = None if refresh else latest_report(dm.ws.catalog, dm.model_name)
     if report is None:
+        dm.predictions.flush()
         report = monitor_model(dm.ws, dm.model_name, window_days=window_days)
     dm.metrics.alerts.labels(dm.model_name).set(len(report.get("alerts", [])))
     return report

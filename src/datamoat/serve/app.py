@@ -13,16 +13,39 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from datamoat import __version__
-from datamoat.errors import DatamoatError, NotFoundError
+from datamoat.errors import ConflictError, DatamoatError, NotFoundError, UnavailableError
 from datamoat.serve.api import router as api_router
 from datamoat.serve.middleware import BodyLimitMiddleware, MetricsMiddleware
 from datamoat.serve.settings import ServeSettings
 from datamoat.serve.state import AppState
 
 log = logging.getLogger("datamoat.serve")
+
+
+def error_status(exc: DatamoatError) -> int:
+    """404 not found, 409 conflict, 503 unavailable (retry later), else 422 (the request is wrong)."""
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConflictError):
+        return 409
+    if isinstance(exc, UnavailableError):
+        return 503
+    return 422
+
+
+def validation_sentence(exc: RequestValidationError) -> str:
+    """One sentence naming where the request body or query is wrong (never echoing the input)."""
+    errors = exc.errors()
+    if not errors:
+        return "the request is not valid."
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{where}: {str(first.get('msg', 'is not valid')).rstrip('.')}{more}."
 
 
 def create_app(workspace_root: str | Path, *, model_name: str | None = None,
@@ -53,7 +76,11 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
 
     @app.exception_handler(DatamoatError)
     async def _datamoat_error(_request: Request, exc: DatamoatError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, NotFoundError) else 422)
+        return JSONResponse({"detail": str(exc)}, status_code=error_status(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_sentence(exc)}, status_code=422)
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,15 +11,15 @@ logs or error messages.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from datamoat.feedback.api_keys import ApiKey, role_allows, verify_key
+from datamoat.feedback.api_keys import ApiKey, hash_key, role_allows, verify_key
 
 if TYPE_CHECKING:
     from datamoat.catalog import Catalog
@@ -38,14 +38,21 @@ class KeyVerifier:
         self._cache: dict[str, tuple[ApiKey | None, float]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, key: str) -> ApiKey | None:
-        """The ApiKey for ``key``, or None when it is unknown, malformed or revoked."""
-        digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-        now = time.monotonic()
+    def cached(self, key: str) -> tuple[bool, ApiKey | None]:
+        """(True, the answer) when ``key`` was verified less than ``cache_s`` ago, else (False, None)."""
         with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+            hit = self._cache.get(hash_key(key))
+        if hit is not None and hit[1] > time.monotonic():
+            return True, hit[0]
+        return False, None
+
+    def verify(self, key: str) -> ApiKey | None:
+        """The ApiKey for ``key``, or None when it is unknown, malformed or revoked (may query the database)."""
+        known, found = self.cached(key)
+        if known:
+            return found
+        digest = hash_key(key)
+        now = time.monotonic()
         found = verify_key(self.catalog, key)
         with self._lock:
             if len(self._cache) > 10_000:
@@ -85,7 +92,10 @@ def require(permission: str):  # noqa: ANN201 - returns a FastAPI dependency
         if not key:
             raise HTTPException(401, "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
                                 headers={"WWW-Authenticate": "Bearer"})
-        found = request.app.state.dm.keys.verify(key)
+        keys = request.app.state.dm.keys
+        known, found = keys.cached(key)
+        if not known:  # the database check runs in a worker thread, never on the event loop
+            found = await run_in_threadpool(keys.verify, key)
         if found is None:
             raise HTTPException(401, "the API key is not valid (unknown or revoked).",
                                 headers={"WWW-Authenticate": "Bearer"})

@@ -11,7 +11,6 @@ over 16 short texts costs little more than over one).
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,10 +38,8 @@ class MicroBatcher(Generic[T, R]):
         self.max_texts = max(1, max_texts)
         self._queue: asyncio.Queue[_Pending[T]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._held: _Pending[T] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datamoat-infer")
-        self._lock = threading.Lock()
-        self.batches = 0
-        self.items = 0
 
     async def submit(self, items: list[T]) -> list[R]:
         """Results for ``items`` (in order), computed together with whatever else is queued."""
@@ -58,10 +55,14 @@ class MicroBatcher(Generic[T, R]):
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            count = len(batch[0].items)
-            while count < self.max_texts and not self._queue.empty():
+            first, self._held = (self._held, None) if self._held is not None else (await self._queue.get(), None)
+            batch = [first]
+            count = len(first.items)
+            while not self._queue.empty():
                 nxt = self._queue.get_nowait()
+                if count + len(nxt.items) > self.max_texts:
+                    self._held = nxt  # starts the next batch: this one stays within max_texts
+                    break
                 batch.append(nxt)
                 count += len(nxt.items)
             flat = [item for pending in batch for item in pending.items]
@@ -72,8 +73,6 @@ class MicroBatcher(Generic[T, R]):
                     if not pending.future.done():
                         pending.future.set_exception(exc)
                 continue
-            self.batches += 1
-            self.items += len(flat)
             start = 0
             for pending in batch:
                 end = start + len(pending.items)

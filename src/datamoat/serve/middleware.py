@@ -15,10 +15,6 @@ from datamoat.serve.metrics import ServerMetrics
 Scope = dict[str, Any]
 
 
-class BodyTooLarge(Exception):
-    """Raised inside the receive wrapper when the body passes the limit."""
-
-
 async def _send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
     body = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
@@ -27,7 +23,12 @@ async def _send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
 
 
 class BodyLimitMiddleware:
-    """Answers 413 when a request body is larger than ``max_bytes`` (declared or streamed)."""
+    """Answers 413 when a request body is larger than ``max_bytes``, declared or streamed.
+
+    A declared Content-Length over the limit is refused before anything is read. A body without
+    one (chunked) is read here, up to the limit, and handed on to the app from memory; one byte
+    more and the client gets the 413 (the app never sees the request).
+    """
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -38,6 +39,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         message = f"the request body is larger than the limit of {self.max_bytes:,} bytes."
+        declared = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -45,32 +47,37 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await _send_json(send, 400, {"detail": "the Content-Length header is not a number."})
                     return
-                if declared > self.max_bytes:
-                    await _send_json(send, 413, {"detail": message})
-                    return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> dict[str, Any]:
-            nonlocal seen
-            msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge()
-            return msg
-
-        async def tracking_send(msg: dict[str, Any]) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+        if declared is not None:
+            if declared > self.max_bytes:
                 await _send_json(send, 413, {"detail": message})
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            msg = await receive()
+            if msg["type"] != "http.request":
+                await self.app(scope, receive, send)  # disconnected: let the app see it
+                return
+            chunk = msg.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await _send_json(send, 413, {"detail": message})
+                return
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class MetricsMiddleware:

@@ -68,7 +68,8 @@ class ModelHolder:
         self.pinned = bool(which)
         self._ref = ref
         self._model = load_model(registry, self._resolve())
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._failed_id: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.swaps = 0
@@ -76,9 +77,7 @@ class ModelHolder:
     def _resolve(self) -> ModelRecord:
         if self.pinned:
             return self.registry.resolve(self._ref)
-        versions = self.registry.list(self.name)
-        champion = next((m for m in versions if "champion" in m.aliases), None)
-        return champion or self.registry.resolve(self.name)
+        return self.registry.champion(self.name)
 
     def current(self) -> LoadedModel:
         """The model to answer the next request with."""
@@ -99,10 +98,23 @@ class ModelHolder:
         return True
 
     def check(self) -> bool:
-        """Swap to the registry's champion when it moved. True when swapped."""
+        """Swap to the registry's champion when it moved. True when swapped.
+
+        The champion is looked up under the swap lock, so a direct :meth:`swap_to` (a retrain's
+        promotion) and the watcher cannot undo each other. A version that failed to load is not
+        retried until the champion moves again.
+        """
         if self.pinned:
             return False
-        return self.swap_to(self._resolve())
+        with self._lock:
+            record = self._resolve()
+            if record.id == self._failed_id:
+                return False
+            try:
+                return self.swap_to(record)
+            except Exception:
+                self._failed_id = record.id
+                raise
 
     def watch(self, interval_s: float) -> None:
         """Start a daemon thread calling :meth:`check` every ``interval_s`` seconds."""

@@ -86,7 +86,7 @@ class AppState:
                 text=answer.redacted if self.settings.log_text else None, text_hash=answer.text_hash,
                 label=answer.label, score=answer.score, margin=answer.margin, scores=answer.scores,
                 latency_ms=latency_ms, pii_count=answer.pii_count, client=client,
-            ))
+            ), block=False)
             self.metrics.predictions.labels(answer.model_ref, answer.label).inc()
             out.append({"prediction_id": pid, "label": answer.label, "score": answer.score, "scores": answer.scores,
                         "model": {"name": answer.model_name, "version": answer.model_version, "ref": answer.model_ref}})

@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader
 
+from datamoat.catalog.records import json_ready
 from datamoat.feedback.api_keys import role_allows
 
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -81,18 +82,7 @@ def when(value: Any) -> str:
 
 def json_attr(value: Any) -> str:
     """``value`` (plain dicts, lists, numbers, strings) as JSON for a ``data-*`` attribute (autoescape escapes it)."""
-    return json.dumps(_finite_only(value), allow_nan=False, default=str)
-
-
-def _finite_only(value: Any) -> Any:
-    """``value`` with NaN and infinities replaced by None (JSON has no such numbers)."""
-    if isinstance(value, dict):
-        return {str(k): _finite_only(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite_only(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return json.dumps(json_ready(value), allow_nan=False, default=str)
 
 
 def _finite(value: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -289,7 +290,7 @@ def test_schemathesis_finds_no_server_errors(served) -> None:
         if operation.path == "/v1/retrain" or operation.path.startswith("/v1/retrain/"):
             continue  # retraining is exercised in the flywheel tests; fuzzing it would start real jobs
 
-        @settings(max_examples=25, deadline=None, database=None,
+        @settings(max_examples=int(os.environ.get("DATAMOAT_FUZZ_EXAMPLES", "25")), deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def run(case) -> None:  # noqa: ANN001

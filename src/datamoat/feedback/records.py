@@ -102,6 +102,7 @@ class FeedbackStore:
         self.confident_score = confident_score
         self.annotators_per_item = annotators_per_item
         self.strategy = strategy
+        self._classes: dict[int, list[str] | None] = {}  # model id -> classes (a version never changes)
 
     # ------------------------------------------------------------ feedback
     def add_feedback(
@@ -156,7 +157,11 @@ class FeedbackStore:
         self, conn: sa.Connection, model_name: str, user: str, pred: PredictionRow | None, body: str | None,
         digest: str, sugg: Suggestion | None, answer_label: str | None, vote: str | None,
     ) -> dict[str, Any]:
-        classes = _model_classes(conn, sugg.model_id) if sugg and sugg.model_id is not None else None
+        classes = None
+        if sugg and sugg.model_id is not None:
+            if sugg.model_id not in self._classes:
+                self._classes[sugg.model_id] = _model_classes(conn, sugg.model_id)
+            classes = self._classes[sugg.model_id]
         now = utc_now()
         rec = None
         if pred is not None:

@@ -33,10 +33,8 @@ CACHE_DIR = ("cache", "monitor")
 def redact_texts(texts: list[str]) -> list[str]:
     """``texts`` with PII rewritten as ``[TYPE]`` placeholders (what the server stores)."""
     from datamoat.privacy.pii.detect import PiiEngine
-    from datamoat.privacy.pii.operators import anonymize
 
-    findings = PiiEngine().analyze_batch(texts)
-    return [anonymize(t, f) if f else t for t, f in zip(texts, findings, strict=True)]
+    return [text for text, _ in PiiEngine().redact_batch(texts)]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ log = logging.getLogger("datamoat.serve")
 
 
 class RetrainJobs:
-    """Queue of retrain jobs. run: ``run(progress, on_promote) -> decision dict``."""
+    """Queue of retrain jobs. run: ``run(progress) -> decision dict`` (progress: a callback taking one message)."""
 
     def __init__(self, run: Callable[[Callable[[str], None]], dict[str, Any]]) -> None:
         self._run = run

@@ -7,13 +7,11 @@ holder's current model once per batch, so every text of a batch gets the same mo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from datamoat.feedback.predictions import hash_text
 from datamoat.privacy.pii.detect import PiiEngine
-from datamoat.privacy.pii.operators import anonymize
 from datamoat.serve.model_holder import ModelHolder
 
 
@@ -52,16 +50,10 @@ class Predictor:
         self.top_k = max(1, top_k)
         self._pii = PiiEngine() if redact else None
 
-    def _redact(self, text: str) -> tuple[str, int]:
-        if self._pii is None:
-            return text, 0
-        findings = self._pii.analyze(text)
-        return (anonymize(text, findings), len(findings)) if findings else (text, 0)
-
     def __call__(self, texts: list[str]) -> list[Answer]:
         model = self.holder.current()
         record = model.record
-        redacted = [self._redact(t) for t in texts]
+        redacted = self._pii.redact_batch(texts) if self._pii is not None else [(t, 0) for t in texts]
         proba = model.predict_proba([r[0] for r in redacted])
         classes = model.classes
         k = min(self.top_k, len(classes))
@@ -79,6 +71,3 @@ class Predictor:
                 model_id=record.id, model_ref=record.ref, model_name=record.name, model_version=record.ordinal,
             ))
         return out
-
-    def describe(self) -> dict[str, Any]:
-        return {"redact": self.redact, "top_k": self.top_k}

@@ -52,7 +52,7 @@ class FeedbackResponse(BaseModel):
 
 class AnnotationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    record_id: int
+    record_id: int = Field(ge=1, le=2**63 - 1, description="A record id from /v1/queue.")
     label: str | None = Field(default=None, max_length=200)
     status: Literal["draft", "submitted", "discarded"] = "submitted"
 

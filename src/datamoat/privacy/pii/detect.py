@@ -128,6 +128,16 @@ class PiiEngine:
         found = [f for f in found if f.score >= self.min_score]
         return [f for f in resolve_overlaps(found) if f.entity_type in self._wanted]
 
+    def redact_batch(self, texts: Sequence[str]) -> list[tuple[str, int]]:
+        """Each text with its PII replaced by ``[TYPE]`` placeholders, and how many spans were replaced.
+
+        What the server stores and predicts on, and what monitoring compares against.
+        """
+        from datamoat.privacy.pii.operators import anonymize
+
+        return [(anonymize(t, f), len(f)) if f else (t, 0)
+                for t, f in zip(texts, self.analyze_batch(texts), strict=True)]
+
     def analyze_batch(self, texts: Iterable[str | None]) -> list[list[Finding]]:
         """:meth:`analyze` for each text, in order; repeated texts are analysed once."""
         out: list[list[Finding]] = []

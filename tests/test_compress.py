@@ -233,3 +233,26 @@ def test_latency_and_report_have_positive_figures(small_trainer: Trainer, small_
     expected = 100 * (report["compressed"]["accuracy"] - report["original"]["accuracy"])
     assert report["accuracy_change_points"] == pytest.approx(expected)
     assert 0.0 <= report["agreement"] <= 1.0
+
+
+def test_compress_cli_registers_the_compressed_models_own_figures(cli, tmp_path: Path) -> None:
+    """`datamoat compress` registers a new version whose metrics are the int8 model's own."""
+    train_csv, test_csv = tmp_path / "train.csv", tmp_path / "test.csv"
+    make_texts(3).to_csv(train_csv, index=False)
+    make_texts(4, per_class=8).to_csv(test_csv, index=False)
+    assert cli("init")[0] == 0
+    assert cli("ingest", str(train_csv), "--name", "t", "--text", "body", "--label", "intent")[0] == 0
+    assert cli("ingest", str(test_csv), "--name", "t-test", "--text", "body", "--label", "intent")[0] == 0
+    code, out, err = cli("train", "t", "--model", "embed-linear", "--test", "t-test", "--json")
+    assert code == 0, err
+    code, out, err = cli("compress", "t@1", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["model"] == "t@2" and report["from"] == "t@1"
+    code, out, _ = cli("models", "--json")
+    versions = {m["ref"]: m for m in json.loads(out)["models"]}
+    int8 = versions["t@2"]
+    assert int8["metrics"]["accuracy"] == pytest.approx(report["compressed"]["accuracy"])
+    low, high = int8["metrics"]["accuracy_ci"]
+    assert low <= int8["metrics"]["accuracy"] <= high
+    assert int8["info"]["compressed_from"] == "t@1" and int8["info"]["compression"]["method"] == "onnx-int8"

@@ -303,7 +303,7 @@ def test_a_compressed_champion_is_challenged_by_a_compressed_model(workspace, tm
     """When the served champion is the int8 model, the challenger is compressed the same way
     before the comparison, so a promotion keeps the server's speed."""
     pytest.importorskip("onnxruntime")
-    from datamoat.models.compress import compress_model
+    from datamoat.models.training import register_compressed
 
     ws = workspace
     train_v = ingest(ws, make_texts(16, seed=21), "intent-train", tmp_path)
@@ -311,10 +311,8 @@ def test_a_compressed_champion_is_challenged_by_a_compressed_model(workspace, tm
     fp32 = train_model(ws, train_v.ref, model="embed-linear", name=MODEL, test=test_v.ref,
                        learning_curve=False).record
     registry = models_registry(ws)
-    small = compress_model(registry.load(fp32.ref), tmp_path / "work", method="onnx-int8")
-    int8 = registry.register(small, MODEL, train_version_id=fp32.train_version_id, test_version_id=fp32.test_version_id,
-                             metrics=fp32.metrics, info={**fp32.info, "compressed_from": fp32.ref,
-                                                         "compression": {"method": "onnx-int8"}})
+    int8, _, _ = register_compressed(registry, fp32, registry.load(fp32.ref), test_v.to_pandas(),
+                                     test_version_id=fp32.test_version_id, work_root=tmp_path, report=False)
     registry.set_alias(MODEL, "champion", int8.id)
     add_ready(ws, make_texts(24, seed=23))
     decision = retrain(ws, MODEL, model="same")

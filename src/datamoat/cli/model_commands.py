@@ -194,8 +194,12 @@ def compress(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Quantise a model's encoder (int8 ONNX), measure size/latency/accuracy, register the result."""
-    from datamoat.models.compress import compress_model, compression_report
-    from datamoat.models.training import models_registry, user_frame
+    from datamoat.models.training import (
+        check_labels_present,
+        models_registry,
+        register_compressed,
+        user_frame,
+    )
 
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
@@ -207,16 +211,9 @@ def compress(
 
             raise DatamoatError(f"model {record.ref} has no test version; give --data NAME@VER.")
         test_v = ws.version(test_ref)
-        import tempfile
-
-        with tempfile.TemporaryDirectory(dir=ws.state / "tmp") as work:
-            small = compress_model(trainer, Path(work), method=method)
-            report = compression_report(trainer, small, user_frame(test_v))
-            new = registry.register(
-                small, record.name, train_version_id=record.train_version_id, test_version_id=test_v.record.id,
-                metrics={**record.metrics, "accuracy": report.get("compressed_acc", report.get("int8_acc"))},
-                info={**record.info, "compressed_from": record.ref, "compression": {"method": method, **report}},
-            )
+        test_df = check_labels_present(user_frame(test_v), trainer, test_v.ref)
+        new, _, report = register_compressed(registry, record, trainer, test_df, test_version_id=test_v.record.id,
+                                             work_root=ws.state / "tmp", method=method)
     out = {"model": new.ref, "from": record.ref, "method": method, "data": test_v.ref, **report}
     if as_json:
         print_json(out)

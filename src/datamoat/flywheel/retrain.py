@@ -85,30 +85,6 @@ def _default_recipe(version: Version) -> Recipe:
     return default_clean_recipe(version.roles)
 
 
-def _compress_like_champion(ws: Workspace, registry: ModelRegistry, record: ModelRecord, trainer: Any,
-                            method: str) -> tuple[ModelRecord, Any]:
-    """Compress a fitted challenger with ``method`` and register it as the challenger.
-
-    A champion served as an int8 model (``datamoat compress``) is replaced by one in the same
-    form, so a promotion keeps the server's speed; the comparison then judges the model that
-    would really be served.
-    """
-    import tempfile
-    from pathlib import Path
-
-    from datamoat.models.compress import compress_model
-
-    with tempfile.TemporaryDirectory(dir=ws.state / "tmp") as work:
-        small = compress_model(trainer, Path(work), method=method)
-        new = registry.register(
-            small, record.name, train_version_id=record.train_version_id, test_version_id=record.test_version_id,
-            metrics=record.metrics,
-            info={**record.info, "compressed_from": record.ref, "metrics_of": record.ref, "compression": {"method": method}},
-            aliases=["challenger"],
-        )
-    return new, registry.load(new.ref)
-
-
 def _side(record: ModelRecord, scores: dict[str, Any]) -> dict[str, Any]:
     keys = ("accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci")
     return {"id": record.id, "ref": record.ref, "kind": record.kind, **{k: scores.get(k) for k in keys}}
@@ -239,7 +215,12 @@ def _retrain_locked(
             f"({', '.join(f'{k}: {v}' for k, v in applied.dropped_by_reason.items()) or 'nothing dropped'})")
 
         stage = "training the challenger"
-        from datamoat.models.training import check_labels_present, train_model, user_frame
+        from datamoat.models.training import (
+            check_labels_present,
+            register_compressed,
+            train_model,
+            user_frame,
+        )
 
         t = time.perf_counter()
         result = train_model(ws, cleaned.ref, model=kind, name=name, test=test_v.ref, budget=budget,
@@ -251,7 +232,12 @@ def _retrain_locked(
         if method:
             stage = f"compressing the challenger ({method}, like the champion)"
             t = time.perf_counter()
-            challenger, challenger_trainer = _compress_like_champion(ws, registry, challenger, result.trainer, method)
+            # a champion served as an int8 model is challenged by one in the same form, so a
+            # promotion keeps the server's speed and the comparison judges what would be served
+            challenger, challenger_trainer, _ = register_compressed(
+                registry, challenger, result.trainer, check_labels_present(user_frame(test_v), result.trainer, test_v.ref),
+                test_version_id=challenger.test_version_id, work_root=ws.state / "tmp", method=method, report=False,
+                aliases=["challenger"])
             timings["compress"] = time.perf_counter() - t
             say(f"compressed {result.record.ref} -> {challenger.ref} ({method}), as the champion was")
 

@@ -298,6 +298,44 @@ def _json_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 
 
+def register_compressed(
+    registry: ModelRegistry,
+    record: ModelRecord,
+    trainer: Trainer,
+    test: pd.DataFrame,
+    *,
+    test_version_id: int | None,
+    work_root: Path,
+    method: str = "onnx-int8",
+    report: bool = True,
+    aliases: list[str] | None = None,
+) -> tuple[ModelRecord, Trainer, dict[str, Any]]:
+    """Compress ``record``'s fitted ``trainer`` and register it as the next version of its name.
+
+    The compressed model is evaluated on ``test`` (its own metrics, with CIs, not the
+    original's); ``report`` adds :func:`~datamoat.models.compress.compression_report` (size,
+    latency, accuracy change: seconds of timing) to its info under ``compression``. work_root:
+    where the temporary encoder files go (the registry copies them). Returns the new record, the
+    compressed trainer loaded from the registry, and the compression report ({} without ``report``).
+    """
+    import tempfile
+
+    from datamoat.models.compress import compress_model, compression_report
+    from datamoat.models.evaluate import evaluate_model
+
+    with tempfile.TemporaryDirectory(dir=work_root) as work:
+        small = compress_model(trainer, Path(work), method=method)
+        figures = compression_report(trainer, small, test) if report else {}
+        evaluation = evaluate_model(small, test)
+        new = registry.register(
+            small, record.name, train_version_id=record.train_version_id, test_version_id=test_version_id,
+            metrics=_json_metrics(evaluation),
+            info={**record.info, "compressed_from": record.ref, "compression": {"method": method, **figures}},
+            aliases=aliases,
+        )
+    return new, registry.load(new.ref), figures
+
+
 def check_labels_present(df: pd.DataFrame, trainer: Trainer, ref: str) -> pd.DataFrame:
     """``df`` without rows lacking a label; DatamoatError when the label column is missing."""
     if trainer.label_column not in df.columns:

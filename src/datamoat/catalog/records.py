@@ -19,8 +19,8 @@ def utc_now() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; every time the catalog stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """``value`` as an aware UTC datetime: naive values (SQLite returns them) are taken to be UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

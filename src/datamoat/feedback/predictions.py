@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -59,11 +59,6 @@ _MAX_BACKOFF_S = 2.0
 def new_prediction_id() -> str:
     """A fresh prediction id: 32 lowercase hex characters (uuid4)."""
     return uuid.uuid4().hex
-
-
-def to_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime (naive values are taken to be UTC already)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def hash_text(text: str) -> str:
@@ -145,7 +140,7 @@ def _params(row: PredictionRow) -> dict[str, Any]:
         raise DatamoatError(f"prediction {row.id}: scores must be finite numbers per class ({exc}).") from exc
     return {
         "id": row.id, "model_name": row.model_name, "model_id": int(row.model_id),
-        "created_at": to_utc(row.created_at), "text": row.text, "text_hash": row.text_hash,
+        "created_at": as_utc(row.created_at), "text": row.text, "text_hash": row.text_hash,
         "label": str(row.label), "score": float(row.score), "margin": float(row.margin),
         "scores_json": scores_json, "latency_ms": float(row.latency_ms), "pii_count": int(row.pii_count),
         "client": str(row.client or "")[:200],
@@ -400,9 +395,9 @@ def prediction_frame(
     """The committed predictions of ``model_name`` in [since, until), oldest first (see PredictionLog.frame)."""
     query = sa.select(predictions).where(predictions.c.model_name == model_name)
     if since is not None:
-        query = query.where(predictions.c.created_at >= to_utc(since))
+        query = query.where(predictions.c.created_at >= as_utc(since))
     if until is not None:
-        query = query.where(predictions.c.created_at < to_utc(until))
+        query = query.where(predictions.c.created_at < as_utc(until))
     with catalog.engine.connect() as conn:
         rows = conn.execute(query.order_by(predictions.c.created_at, predictions.c.id)).all()
     records = [row_from_db(r).__dict__ for r in rows]

@@ -45,7 +45,7 @@ from datamoat.catalog.tables import feedback_responses as responses
 from datamoat.catalog.tables import models, predictions
 from datamoat.errors import ConflictError, DatamoatError, NotFoundError, UnavailableError
 from datamoat.feedback.agreement import agreement_report
-from datamoat.feedback.predictions import PredictionLog, PredictionRow, hash_text, row_from_db, to_utc
+from datamoat.feedback.predictions import PredictionLog, PredictionRow, hash_text, row_from_db
 from datamoat.feedback.resolution import (
     RESPONSE_STATUSES,
     STATUSES,
@@ -406,7 +406,7 @@ class FeedbackStore:
                         records.c.suggestion_label.is_not(None))
                  .order_by(records.c.created_at, records.c.id))
         if since is not None:
-            query = query.where(records.c.created_at >= to_utc(since))
+            query = query.where(records.c.created_at >= as_utc(since))
         with self.catalog.engine.connect() as conn:
             rows = conn.execute(query).all()
         df = pd.DataFrame([tuple(r) for r in rows],

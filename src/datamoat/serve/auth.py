@@ -61,23 +61,17 @@ class KeyVerifier:
         return found
 
 
-def presented_key(request: Request, bearer: HTTPAuthorizationCredentials | None, header: str | None) -> str | None:
-    """The key a request carries (header first, then the UI cookie), or None."""
-    if bearer is not None and bearer.credentials:
-        return bearer.credentials
-    if header:
-        return header
-    return request.cookies.get(COOKIE_NAME) or None
+def presented_key(request: Request) -> str | None:
+    """The key a request carries: ``Authorization: Bearer``, then ``X-API-Key``, then the UI cookie."""
+    auth = request.headers.get("authorization", "")
+    key = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    return key or request.headers.get("x-api-key") or request.cookies.get(COOKIE_NAME) or None
 
 
 def authenticate(request: Request) -> ApiKey | None:
-    """The verified key of ``request`` from any of the three places, or None (for UI pages)."""
-    auth = request.headers.get("authorization", "")
-    key = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-    key = key or request.headers.get("x-api-key") or request.cookies.get(COOKIE_NAME)
-    if not key:
-        return None
-    return request.app.state.dm.keys.verify(key)
+    """The verified key of ``request``, or None (for UI pages, which redirect to the login)."""
+    key = presented_key(request)
+    return request.app.state.dm.keys.verify(key) if key else None
 
 
 def require(permission: str):  # noqa: ANN201 - returns a FastAPI dependency
@@ -88,7 +82,8 @@ def require(permission: str):  # noqa: ANN201 - returns a FastAPI dependency
         bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008 - FastAPI idiom
         header: str | None = Depends(_header),  # noqa: B008 - FastAPI idiom
     ) -> ApiKey:
-        key = presented_key(request, bearer, header)
+        # the two security parameters declare the schemes in the OpenAPI spec; the key is read once, here
+        key = presented_key(request)
         if not key:
             raise HTTPException(401, "an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
                                 headers={"WWW-Authenticate": "Bearer"})

@@ -23,7 +23,7 @@ def overview(request: Request, key: ReadKey) -> HTMLResponse:
     counts = {s: n for s, n in dm.feedback.counts(dm.model_name).items() if s != "total"}
     ordered = [(s, counts[s]) for s in FEEDBACK_STATUSES if s in counts]
     ordered += [(s, n) for s, n in sorted(counts.items()) if s not in FEEDBACK_STATUSES]
-    decisions = list_decisions(dm.ws.catalog, dm.model_name)
+    decisions = list_decisions(dm.ws.catalog, dm.model_name, limit=1)
     return render(request, "overview.html.j2", {
         "served": dm.holder.describe(),
         "counts": ordered,

@@ -275,6 +275,8 @@ def test_reports_static_files_and_json_routes(site: Site) -> None:
         for bad in ("..%2Fcatalog.db", "..%2F..%2Fdatamoat.yaml", "%2Fetc%2Fpasswd", "catalog.db",
                     ".gitignore", "...html", "x.html"):
             assert c.get(f"/ui/reports/{bad}").status_code == 404, bad
+        # ids the database cannot hold are the client's error, not the server's
+        assert c.get("/ui/annotate/ranking", params={"ids": str(2**70)}).status_code == 422
     with site.client("client") as c:
         assert c.get(f"/ui/reports/{MODEL}-1-profile.html").status_code == 403
         assert c.get("/ui/annotate/ranking", params={"ids": "1"}).status_code == 403

@@ -51,6 +51,8 @@ def ranking(request: Request, key: Annotated[ApiKey, Depends(require("annotate")
         raise HTTPException(422, "ids must be comma-separated record ids.") from None
     if len(wanted) > MAX_RANKED_ITEMS:
         raise HTTPException(422, f"at most {MAX_RANKED_ITEMS} ids per request.")
+    if any(not 1 <= rid < 2**63 for rid in wanted):
+        raise HTTPException(422, "record ids are positive 64-bit integers.")
     dm = request.app.state.dm
     texts: dict[int, str] = {}
     for rid in wanted:

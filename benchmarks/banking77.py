@@ -56,7 +56,7 @@ def run_peers(data: Path) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
-    from datamoat.models.encoder import TextEncoder
+    from datamoat.models.trainers.encoder import TextEncoder
 
     train, test = pd.read_csv(data / "train.csv"), pd.read_csv(data / "test.csv")
     out = {}

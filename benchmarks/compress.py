@@ -1,7 +1,7 @@
 """int8 ONNX compression of embed-linear: single-text latency, batch throughput, size, accuracy.
 
 Trains ``embed-linear`` once on ``--train`` (the bundled all-MiniLM-L6-v2 on torch, fp32),
-compresses its encoder with :func:`datamoat.models.compress.compress_model` (ONNX export +
+compresses its encoder with :func:`datamoat.models.export.compress.compress_model` (ONNX export +
 ONNX Runtime dynamic int8 quantisation) and compares the two on ``--test``:
 
 * latency: ``predict_proba`` on one text per call (tokenizer, encoder and head included),
@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datamoat.models.compress import compress_model, measure_latency
-from datamoat.models.trainer import create_trainer
+from datamoat.models.export.compress import compress_model, measure_latency
+from datamoat.models.trainers.contract import create_trainer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "banking77"
 

@@ -1,7 +1,7 @@
 """embed-linear train + evaluate time and accuracy on BANKING77 (official split), no cache.
 
 Fits the ``embed-linear`` trainer (bundled MiniLM, frozen, + logistic regression) on the
-train file and evaluates it on the test file with :func:`datamoat.models.evaluate.evaluate_model`
+train file and evaluates it on the test file with :func:`datamoat.models.evaluation.evaluate.evaluate_model`
 (bootstrap CIs included), in a fresh process without the embedding cache, ``--repeats`` times.
 Target from the issue: train + evaluate within 3 minutes on 2 cores.
 
@@ -27,8 +27,8 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "banking77"
 def one_run(data: Path) -> dict:
     import pandas as pd
 
-    from datamoat.models.evaluate import evaluate_model
-    from datamoat.models.trainer import create_trainer
+    from datamoat.models.evaluation.evaluate import evaluate_model
+    from datamoat.models.trainers.contract import create_trainer
 
     train, test = pd.read_csv(data / "train.csv"), pd.read_csv(data / "test.csv")
     t0 = time.perf_counter()

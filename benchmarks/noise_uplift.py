@@ -32,7 +32,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "banking77"
 
 
 def accuracy(kind: str, train: pd.DataFrame, test: pd.DataFrame) -> float:
-    from datamoat.models.trainer import create_trainer
+    from datamoat.models.trainers.contract import create_trainer
 
     trainer = create_trainer(kind, text_column="text", label_column="category").fit(train)
     return float(np.mean(trainer.predict(test) == test["category"].astype(str).to_numpy()))

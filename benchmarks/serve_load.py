@@ -216,8 +216,8 @@ def run_both(ws: Path, tmp_path: Path, args: argparse.Namespace, texts: list[str
     import joblib
     import sqlalchemy as sa
 
-    from datamoat.models.encoder import bundled_encoder_path
-    from datamoat.models.trainer import Trainer
+    from datamoat.models.trainers.contract import Trainer
+    from datamoat.models.trainers.encoder import bundled_encoder_path
     from datamoat.workspace import Workspace
 
     with Workspace.open(ws) as w:

@@ -173,7 +173,7 @@ class Workspace:
 
     def export(self, ref: str, out: str | Path, internal: bool = False) -> Path:
         """Write a version to ``out`` (.csv, .jsonl or .parquet), atomically; recorded in the audit log."""
-        from datamoat.privacy.audit import append_event
+        from datamoat.catalog.audit import append_event
 
         version = self.version(ref)
         path = export_version(version, Path(out), internal=internal)

@@ -108,8 +108,8 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a registered model on a dataset version: figures with CIs, HTML + JSON report."""
-    from datamoat.models.eval_report import write_evaluation_report
-    from datamoat.models.evaluate import evaluate_model
+    from datamoat.models.evaluation.evaluate import evaluate_model
+    from datamoat.models.evaluation.report import write_evaluation_report
     from datamoat.models.training import check_labels_present, models_registry, user_frame
 
     with open_workspace(ctx) as ws:
@@ -140,7 +140,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Compare two models on the same test set, with McNemar's test and a paired bootstrap."""
-    from datamoat.models.compare import compare_models, write_comparison_report
+    from datamoat.models.evaluation.compare import compare_models, write_comparison_report
     from datamoat.models.training import models_registry, user_frame
 
     with open_workspace(ctx) as ws:
@@ -173,8 +173,8 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show the tokens that pushed a prediction (linear weights, or occlusion for encoders)."""
-    from datamoat.models.explain import explain as explain_text
-    from datamoat.models.explain import format_explanation
+    from datamoat.models.evaluation.explain import explain as explain_text
+    from datamoat.models.evaluation.explain import format_explanation
     from datamoat.models.training import models_registry
 
     with open_workspace(ctx) as ws:
@@ -229,7 +229,7 @@ def export_model(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty folder.")] = False,
 ) -> None:
     """Export a model in Hugging Face format (save_pretrained) with a model card."""
-    from datamoat.models.hf_export import export_hugging_face
+    from datamoat.models.export.hf_export import export_hugging_face
     from datamoat.models.training import card_info, models_registry
 
     with open_workspace(ctx) as ws:

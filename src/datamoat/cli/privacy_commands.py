@@ -20,7 +20,7 @@ audit_app = typer.Typer(help="The hash-chained audit log: exports, decryptions, 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Recompute the hash chain; fail (exit 1) if any event was edited, deleted or reordered."""
-    from datamoat.privacy.audit import verify_chain
+    from datamoat.catalog.audit import verify_chain
 
     ws = open_workspace(ctx)
     check = verify_chain(ws.catalog)
@@ -39,7 +39,7 @@ def audit_log(
     as_json: JsonOpt = False,
 ) -> None:
     """The newest audit events."""
-    from datamoat.privacy.audit import list_events
+    from datamoat.catalog.audit import list_events
 
     ws = open_workspace(ctx)
     events = list_events(ws.catalog, limit=limit)

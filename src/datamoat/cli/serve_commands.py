@@ -59,7 +59,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Make a key; it is printed once and only its hash is kept."""
-    from datamoat.feedback.api_keys import create_key
+    from datamoat.serve.api_keys import create_key
 
     with open_workspace(ctx) as ws:
         key, record = create_key(ws.catalog, role, name)
@@ -76,7 +76,7 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
 ) -> None:
     """List keys (ids, roles, names; never the keys)."""
-    from datamoat.feedback.api_keys import list_keys
+    from datamoat.serve.api_keys import list_keys
 
     with open_workspace(ctx) as ws:
         keys = list_keys(ws.catalog)
@@ -95,7 +95,7 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (from `datamoat keys list`).")],
 ) -> None:
     """Revoke a key; a running server refuses it within its key cache time (5 s)."""
-    from datamoat.feedback.api_keys import revoke_key
+    from datamoat.serve.api_keys import revoke_key
 
     with open_workspace(ctx) as ws:
         revoke_key(ws.catalog, key_id)

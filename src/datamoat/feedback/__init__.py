@@ -1,11 +1,10 @@
-"""Feedback: API keys, the prediction log, feedback records with the annotation queue, agreement.
+"""Feedback: the prediction log, feedback records with the annotation queue, agreement.
 
-Modules: :mod:`~datamoat.feedback.api_keys` (hashed keys with roles),
-:mod:`~datamoat.feedback.predictions` (the batched prediction log),
+Modules: :mod:`~datamoat.feedback.predictions` (the batched prediction log),
 :mod:`~datamoat.feedback.records` (:class:`FeedbackStore`: feedback, queue, answers),
 :mod:`~datamoat.feedback.resolution` (how answers set a record's status) and
 :mod:`~datamoat.feedback.agreement` (Cohen's and Fleiss' kappa). Names are imported lazily so
-``from datamoat.feedback.api_keys import ...`` does not pull in pandas.
+importing one module does not pull in pandas.
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "ApiKey": "api_keys", "ROLES": "api_keys", "ROLE_PERMISSIONS": "api_keys", "create_key": "api_keys",
-    "verify_key": "api_keys", "list_keys": "api_keys", "revoke_key": "api_keys", "role_allows": "api_keys",
     "PredictionLog": "predictions", "PredictionRow": "predictions", "new_prediction_id": "predictions",
     "hash_text": "predictions",
     "FeedbackStore": "records",

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from datamoat.catalog import Catalog
+from datamoat.catalog.audit import append_event_in
 from datamoat.catalog.records import as_utc, dumps, json_ready, utc_now
 from datamoat.catalog.tables import flywheel_decisions, model_aliases
-from datamoat.privacy.audit import append_event_in
 
 AUDIT_ACTION = "retrain"
 _RETRIES = 5

@@ -13,7 +13,7 @@
    cleaned version's exclusions with their reasons.
 4. **Train** the challenger (:func:`datamoat.models.training.train_model`) on the cleaned
    version, tested on the champion's frozen test version; it is registered as ``challenger``.
-5. **Compare** (:func:`datamoat.models.compare.compare_models`) on that test version; the
+5. **Compare** (:func:`datamoat.models.evaluation.compare.compare_models`) on that test version; the
    challenger is promoted only when it wins significantly (McNemar's test and the paired
    bootstrap both at ``alpha``). Comparison report: ``.datamoat/reports/retrain-<model>-<n>.html``
    (n: the challenger's version number).
@@ -242,7 +242,7 @@ def _retrain_locked(
             say(f"compressed {result.record.ref} -> {challenger.ref} ({method}), as the champion was")
 
         stage = "comparing challenger and champion"
-        from datamoat.models.compare import compare_models, write_comparison_report
+        from datamoat.models.evaluation.compare import compare_models, write_comparison_report
 
         t = time.perf_counter()
         test_df = check_labels_present(user_frame(test_v), champion_trainer, test_v.ref)

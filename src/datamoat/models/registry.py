@@ -1,6 +1,6 @@
 """The model registry: model versions in the catalog, their files in ``.datamoat/models``.
 
-A model version is a fitted :class:`~datamoat.models.trainer.Trainer` saved into
+A model version is a fitted :class:`~datamoat.models.trainers.contract.Trainer` saved into
 ``.datamoat/models/<name>/<artifact hash>/`` (written to a staging folder and renamed into
 place, like dataset versions) plus a catalog row with its lineage: the dataset version it was
 trained on, the one it was tested on, its metrics and any extra facts (the recipe, timings).
@@ -27,7 +27,7 @@ from datamoat.catalog import Catalog
 from datamoat.catalog.records import as_utc, dumps, utc_now
 from datamoat.catalog.tables import model_aliases, models
 from datamoat.errors import DatamoatError, NotFoundError
-from datamoat.models.trainer import Trainer
+from datamoat.models.trainers.contract import Trainer
 
 _RETRIES = 5
 

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from datamoat.errors import DatamoatError
-from datamoat.models.ensemble import EnsembleTrainer
-from datamoat.models.evaluate import stratified_folds
-from datamoat.models.metrics import metric_value
-from datamoat.models.trainer import Trainer, create_trainer, label_strings
+from datamoat.models.evaluation.evaluate import stratified_folds
+from datamoat.models.evaluation.metrics import metric_value
+from datamoat.models.trainers.contract import Trainer, create_trainer, label_strings
+from datamoat.models.trainers.ensemble import EnsembleTrainer
 
 TEXT_CANDIDATES = ("tfidf-linear", "embed-linear", "finetune")
 TABULAR_CANDIDATES = ("tabular-linear", "tabular")

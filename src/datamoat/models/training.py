@@ -3,14 +3,14 @@
 :func:`train_model` is what ``datamoat train`` and the main job (``datamoat run``) call:
 
 1. **Split.** Without a test version, the version is split once, leakage-free and stratified
-   (:mod:`datamoat.models.split_step`), into two new versions ``<dataset>-train`` and
+   (:mod:`datamoat.split.step`), into two new versions ``<dataset>-train`` and
    ``<dataset>-test`` whose lineage points at it; the test version is the frozen test set the
    model is judged on (and later compared on). With ``test=REF`` (the user's test file), the
    whole version trains and ``REF`` tests; test labels never seen in training are an error.
 2. **Select and train.** ``model="auto"`` runs :func:`datamoat.models.select.select_model`
    within the budget; a kind (``tfidf-linear``, ``embed-linear``, ``finetune``, ``ensemble``,
    ``tabular``, ``tabular-linear``) trains that trainer with its defaults.
-3. **Evaluate** on the test version (:func:`datamoat.models.evaluate.evaluate_model`), with
+3. **Evaluate** on the test version (:func:`datamoat.models.evaluation.evaluate.evaluate_model`), with
    the selection's cross-validation figures and a learning curve for cheap models.
 4. **Register** in the model registry with lineage to both versions; the first model of a
    name becomes its ``champion``, later ones ``challenger`` (promotion is a decision made by
@@ -33,7 +33,7 @@ import pandas as pd
 from datamoat.errors import DatamoatError
 from datamoat.models.registry import ModelRecord, ModelRegistry
 from datamoat.models.select import parse_budget, select_model
-from datamoat.models.trainer import SYSTEM_PREFIX, Trainer, create_trainer
+from datamoat.models.trainers.contract import SYSTEM_PREFIX, Trainer, create_trainer
 
 if TYPE_CHECKING:
     from datamoat.data.version import Version
@@ -201,8 +201,8 @@ def train_model(
     timings["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    from datamoat.models.evaluate import evaluate_model
-    from datamoat.models.evaluate import learning_curve as curve
+    from datamoat.models.evaluation.evaluate import evaluate_model
+    from datamoat.models.evaluation.evaluate import learning_curve as curve
 
     evaluation = evaluate_model(trainer, test_df, slice_columns=list(slice_columns), seed=seed)
     chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
@@ -241,7 +241,7 @@ def train_model(
         trainer, model_name, train_version_id=train_v.record.id, test_version_id=test_v.record.id,
         metrics=_json_metrics(evaluation), info=info, aliases=["challenger" if has_champion else "champion"],
     )
-    from datamoat.models.eval_report import write_evaluation_report
+    from datamoat.models.evaluation.report import write_evaluation_report
 
     report = write_evaluation_report(
         evaluation, ws.state / "reports" / f"model-{record.name}-{record.ordinal}.html",
@@ -250,7 +250,7 @@ def train_model(
     )
     run_id = None
     try:
-        from datamoat.models.mlflow_log import log_run
+        from datamoat.models.export.mlflow_log import log_run
 
         run_id = log_run(ws.state, run_name=record.ref, params={"kind": record.kind, **record.params},
                          metrics=_json_metrics(evaluation), tags={"train": train_v.ref, "test": test_v.ref},
@@ -313,15 +313,15 @@ def register_compressed(
     """Compress ``record``'s fitted ``trainer`` and register it as the next version of its name.
 
     The compressed model is evaluated on ``test`` (its own metrics, with CIs, not the
-    original's); ``report`` adds :func:`~datamoat.models.compress.compression_report` (size,
+    original's); ``report`` adds :func:`~datamoat.models.export.compress.compression_report` (size,
     latency, accuracy change: seconds of timing) to its info under ``compression``. work_root:
     where the temporary encoder files go (the registry copies them). Returns the new record, the
     compressed trainer loaded from the registry, and the compression report ({} without ``report``).
     """
     import tempfile
 
-    from datamoat.models.compress import compress_model, compression_report
-    from datamoat.models.evaluate import evaluate_model
+    from datamoat.models.evaluation.evaluate import evaluate_model
+    from datamoat.models.export.compress import compress_model, compression_report
 
     with tempfile.TemporaryDirectory(dir=work_root) as work:
         small = compress_model(trainer, Path(work), method=method)

@@ -97,7 +97,7 @@ def reference_confidences(ws: Workspace, record: ModelRecord) -> np.ndarray | No
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass  # no cache yet, or a damaged one: compute it again
     scores = _predict_confidences(ws, record)
-    from datamoat.models.eval_report import write_atomic
+    from datamoat.models.evaluation.report import write_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps({**key, "rows": len(scores), "confidences": [round(float(s), 6) for s in scores]}))

@@ -24,7 +24,7 @@ BUILTIN_STEP_MODULES: tuple[str, ...] = (
     "datamoat.privacy.pii.step",
     "datamoat.privacy.tabular.anonymize",
     "datamoat.privacy.encryption",
-    "datamoat.models.split_step",
+    "datamoat.split.step",
 )
 """Modules whose steps every recipe can use. They are named, not imported, here: the cleaning
 and privacy layers sit above the pipeline and register their steps into it when loaded (the

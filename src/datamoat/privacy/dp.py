@@ -42,10 +42,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from datamoat.catalog import Catalog
+from datamoat.catalog.audit import append_event_in
 from datamoat.catalog.records import utc_now
 from datamoat.catalog.tables import dp_budgets, dp_releases
 from datamoat.errors import DatamoatError
-from datamoat.privacy.audit import append_event_in
 
 if TYPE_CHECKING:
     from datamoat.data.version import Version

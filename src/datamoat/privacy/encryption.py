@@ -45,11 +45,11 @@ import pyarrow.compute as pc
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from datamoat.catalog.audit import append_event
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError, StepError
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import Step, check_column_list, set_column
-from datamoat.privacy.audit import append_event
 from datamoat.privacy.keys import KEY_BYTES, load_key
 
 if TYPE_CHECKING:

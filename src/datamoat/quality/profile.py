@@ -120,7 +120,7 @@ def profile_version(
     prof.freshness = _freshness(version)
     prof.score = quality_score(prof.checks)
     if truth is not None:
-        from datamoat.quality.truth_score import score_against_truth
+        from datamoat.demo.truth_score import score_against_truth
 
         prof.truth = score_against_truth(prof.results, truth)
     timings["total"] = time.perf_counter() - t0

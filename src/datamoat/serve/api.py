@@ -1,6 +1,6 @@
 """The JSON API under ``/v1`` plus ``/health`` and ``/metrics``.
 
-Permissions per route (roles in :mod:`datamoat.feedback.api_keys`): predict and feedback for
+Permissions per route (roles in :mod:`datamoat.serve.api_keys`): predict and feedback for
 every role; reading models, metrics, monitoring and agreement for annotators and admins;
 annotating for annotators and admins; retraining for admins. ``/health`` needs no key.
 """
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from datamoat.feedback.api_keys import ApiKey
+from datamoat.serve.api_keys import ApiKey
 from datamoat.serve.auth import require
 from datamoat.serve.schemas import (
     AnnotationRequest,

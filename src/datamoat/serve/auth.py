@@ -2,7 +2,7 @@
 
 A key arrives as ``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or, for the web UI, the
 ``datamoat_key`` cookie (HttpOnly, SameSite=Strict, set by the login form). Keys are checked
-against the catalog (only their sha256 is stored there; :mod:`datamoat.feedback.api_keys`), and
+against the catalog (only their sha256 is stored there; :mod:`datamoat.serve.api_keys`), and
 a verified key is trusted for ``key_cache_s`` seconds so a busy server does not query the
 database on every request; the cache is keyed by the key's sha256, never the key. A missing or
 unknown key is 401, a key whose role lacks the route's permission is 403. Keys never appear in
@@ -19,7 +19,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from datamoat.feedback.api_keys import ApiKey, hash_key, role_allows, verify_key
+from datamoat.serve.api_keys import ApiKey, hash_key, role_allows, verify_key
 
 if TYPE_CHECKING:
     from datamoat.catalog import Catalog

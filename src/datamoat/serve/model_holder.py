@@ -20,7 +20,7 @@ import pandas as pd
 
 from datamoat.errors import DatamoatError
 from datamoat.models.registry import ModelRecord, ModelRegistry
-from datamoat.models.trainer import Trainer
+from datamoat.models.trainers.contract import Trainer
 
 log = logging.getLogger("datamoat.serve")
 

@@ -125,6 +125,6 @@ def _limit_threads(threads: int) -> None:
     """Cap the threads torch and ONNX Runtime use per model call (read by models.encoder.cpu_threads)."""
     import os
 
-    from datamoat.models.encoder import THREADS_ENV
+    from datamoat.models.trainers.encoder import THREADS_ENV
 
     os.environ[THREADS_ENV] = str(threads)

@@ -15,12 +15,12 @@ from typing import Any
 import pyarrow as pa
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.demo.truth_score import SCORERS
 from datamoat.errors import DatamoatError
 from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PiiEngine, check_entities
 from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.operators import Anonymizer
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
-from datamoat.quality.truth_score import SCORERS
 
 WINDOW = 40
 

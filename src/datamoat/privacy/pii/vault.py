@@ -24,10 +24,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.exc import IntegrityError
 
+from datamoat.catalog.audit import append_event
 from datamoat.catalog.records import utc_now
 from datamoat.catalog.tables import pii_vault
 from datamoat.errors import DatamoatError, NotFoundError
-from datamoat.privacy.audit import append_event
 from datamoat.privacy.pii.operators import derive_key
 
 NONCE_BYTES = 12

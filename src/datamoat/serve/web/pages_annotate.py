@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from datamoat.errors import NotFoundError
-from datamoat.feedback.api_keys import ApiKey
+from datamoat.serve.api_keys import ApiKey
 from datamoat.serve.auth import require
 from datamoat.serve.web.session import AnnotateKey
 from datamoat.serve.web.templating import render

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from datamoat.feedback.api_keys import ApiKey, role_allows
+from datamoat.serve.api_keys import ApiKey, role_allows
 from datamoat.serve.auth import COOKIE_NAME, authenticate
 from datamoat.serve.web.templating import PAGE_HEADERS, render
 

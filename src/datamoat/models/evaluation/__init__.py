@@ -1,0 +1,1 @@
+"""Evaluation: metrics with confidence intervals, calibration, significance tests, comparison, explanations, HTML reports."""

@@ -1,0 +1,1 @@
+"""Export: int8/ONNX compression, Hugging Face export with a model card, MLflow logging."""

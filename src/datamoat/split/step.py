@@ -1,0 +1,87 @@
+"""``take_split`` (global step): keep the rows of one split of a leakage-free, stratified split.
+
+The split is :func:`datamoat.split.assign.split_indices` over the whole input (given ``split``
+role values, groups, exact and near duplicates kept together, stratified by label). The rows of
+the other splits are dropped with the reason ``"split: <name>"``, so a ``-train`` version and a
+``-test`` version made from the same input with the same parameters are disjoint, cover every
+row, and each one records where the other rows went (``datamoat excluded``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.errors import StepError
+from datamoat.pipeline.registry import register
+from datamoat.pipeline.step import Step, add_reasons, bad_param
+from datamoat.split.assign import DEFAULT_NEAR_DUP_THRESHOLD, SPLITS, split_indices
+
+
+@register
+class TakeSplit(Step):
+    """Keep one split (``train``, ``valid`` or ``test``) of the input rows (global step).
+
+    keep: the split to keep. test_size, valid_size: shares of rows for test and valid.
+    seed: the split's random seed. near_dup_threshold: Jaccard at which texts count as near
+    duplicates and stay on one side (None: exact duplicates and groups only).
+    """
+
+    name = "take_split"
+    kind = "global"
+
+    def __init__(
+        self,
+        *,
+        keep: str = "train",
+        test_size: float = 0.2,
+        valid_size: float = 0.0,
+        seed: int = 0,
+        near_dup_threshold: float | None = DEFAULT_NEAR_DUP_THRESHOLD,
+    ) -> None:
+        if keep not in SPLITS:
+            raise bad_param(self.name, "keep", f"must be one of {', '.join(SPLITS)}, got {keep!r}")
+        for pname, value in (("test_size", test_size), ("valid_size", valid_size)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+                raise bad_param(self.name, pname, f"must be a number in [0, 1), got {value!r}")
+        self.keep = keep
+        self.test_size = float(test_size)
+        self.valid_size = float(valid_size)
+        self.seed = int(seed)
+        self.near_dup_threshold = near_dup_threshold
+        self._roles: ColumnRoles | None = None
+        self._drop: dict[str, str] = {}
+
+    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
+        """Remember the roles (text, label, group, split decide the split); needs row ids."""
+        if ROW_ID_COLUMN not in schema.names:
+            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column to tell rows apart.")
+        self._roles = roles
+
+    def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
+        """Split the whole input once; remember the ids of rows outside the kept split."""
+        assert self._roles is not None
+        collected = list(batches)
+        if not collected:
+            return
+        table = pa.Table.from_batches(collected)
+        if table.num_rows == 0:
+            return
+        idx = split_indices(
+            table, self._roles, test_size=self.test_size, valid_size=self.valid_size,
+            seed=self.seed, near_dup_threshold=self.near_dup_threshold,
+        )
+        keep_code = SPLITS.index(self.keep)
+        ids = table.column(ROW_ID_COLUMN).cast(pa.string()).to_pylist()
+        self._drop = {rid: SPLITS[code] for rid, code in zip(ids, idx.tolist(), strict=True) if code != keep_code}
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Mark rows of the other splits with ``"split: <their split>"``."""
+        ids = batch.column(ROW_ID_COLUMN).cast(pa.string()).to_pylist()
+        reasons = pa.array([f"split: {self._drop[i]}" if i in self._drop else None for i in ids], pa.string())
+        return add_reasons(batch, reasons)
+
+
+

@@ -1,0 +1,103 @@
+"""Model selection: budgets, folds, candidates, ensembles and the refitted winner."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datamoat.errors import DatamoatError
+from datamoat.models.evaluation.evaluate import stratified_folds
+from datamoat.models.select import parse_budget, select_model
+
+WORDS = {
+    "billing": ["refund", "charge", "invoice", "payment", "money back"],
+    "shipping": ["parcel", "delivery", "courier", "tracking", "package"],
+    "account": ["password", "login", "username", "sign in", "locked out"],
+}
+
+
+def intents(n_per_class: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    fillers = ["please help", "I need help with", "question about my", "hello, about the", "urgent:"]
+    for label, words in WORDS.items():
+        for i in range(n_per_class):
+            w = words[i % len(words)]
+            rows.append({"text": f"{fillers[rng.integers(len(fillers))]} {w} number {rng.integers(1000)}", "intent": label})
+    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("90s", 90), ("90", 90), ("1h30m", 5400), (45, 45)])
+def test_parse_budget(text, seconds):
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["ten minutes", "", "0", "-5", "m"])
+def test_parse_budget_rejects(bad):
+    with pytest.raises(DatamoatError, match="budget"):
+        parse_budget(bad)
+
+
+def test_stratified_folds_lowers_k_to_the_smallest_class():
+    labels = np.array(["a"] * 10 + ["b"] * 2)
+    folds, k, _notes = stratified_folds(labels, 5, seed=0)
+    assert k == 2 and len(folds) == 2
+    for train, test in folds:
+        assert set(labels[test]) == {"a", "b"}
+        assert not set(train) & set(test)
+    covered = np.sort(np.concatenate([t for _, t in folds]))
+    assert covered.tolist() == list(range(len(labels)))
+
+
+def test_selection_scores_every_candidate_and_ensembles_from_oof():
+    data = intents(30)
+    sel = select_model(data, label_column="intent", text_column="text", budget_s=600,
+                       candidates=("tfidf-linear", "embed-linear"), search=False)
+    names = [c.name for c in sel.candidates]
+    assert names[:2] == ["tfidf-linear", "embed-linear"]
+    ens = [c for c in sel.candidates if c.kind == "ensemble"]
+    assert len(ens) == 1 and ens[0].members == ("tfidf-linear", "embed-linear")
+    scored = [c for c in sel.candidates if c.status == "scored"]
+    assert all(len(c.scores) == sel.folds == 3 for c in scored)
+    best = max(scored, key=lambda c: c.mean)
+    assert sel.candidates[[c.name for c in sel.candidates].index(sel.chosen)].mean == pytest.approx(best.mean)
+    # the winner is fitted on all the rows and predicts the obvious cases
+    pred = sel.trainer.predict(["I want a refund of the charge", "where is my parcel delivery"])
+    assert list(pred) == ["billing", "shipping"]
+    d = sel.to_dict()
+    assert d["chosen"] == sel.chosen and all("oof" not in str(k) for c in d["candidates"] for k in c)
+
+
+def test_spent_budget_skips_later_candidates_but_scores_the_first():
+    data = intents(12)
+    sel = select_model(data, label_column="intent", text_column="text", budget_s=1e-6,
+                       candidates=("tfidf-linear", "embed-linear"), search=False)
+    first, second = sel.candidates[:2]
+    assert first.status == "scored"
+    assert second.status == "skipped" and "budget" in second.reason
+    assert sel.chosen == "tfidf-linear"
+
+
+def test_optuna_search_adds_a_searched_candidate():
+    pytest.importorskip("optuna")
+    data = intents(20)
+    sel = select_model(data, label_column="intent", text_column="text", budget_s=600,
+                       candidates=("tfidf-linear",), search=True)
+    searched = [c for c in sel.candidates if "searched" in c.name]
+    assert len(searched) == 1 and "C" in searched[0].params and searched[0].status == "scored"
+
+
+def test_tabular_selection():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    df = pd.DataFrame({"x": x, "colour": rng.choice(["red", "blue"], 200), "y": np.where(x > 0, "hi", "lo")})
+    sel = select_model(df, label_column="y", budget_s=600, search=False)
+    assert [c.name for c in sel.candidates][:2] == ["tabular-linear", "tabular"]
+    assert sel.trainer.predict(pd.DataFrame({"x": [3.0, -3.0], "colour": ["red", "red"]})).tolist() == ["hi", "lo"]
+
+
+def test_one_class_is_a_clear_error():
+    df = pd.DataFrame({"text": ["a b c", "d e f", "g h i"], "intent": ["x", "x", "x"]})
+    with pytest.raises(DatamoatError, match="one class"):
+        select_model(df, label_column="intent", text_column="text")

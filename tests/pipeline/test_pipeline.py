@@ -1,0 +1,635 @@
+"""Tests of the pipeline core: registry, recipes, the basic steps and the local executor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import pickle
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.errors import StepError
+from datamoat.pipeline import (
+    DROP_COLUMN,
+    EXCLUSION_SCHEMA,
+    STEPS,
+    LocalExecutor,
+    Recipe,
+    Step,
+    create_step,
+    register,
+    rows_from_exclusions,
+)
+from datamoat.pipeline.plan import apply_chain, bind_recipe, split_segments
+
+ROLES = ColumnRoles.from_dict({"text": "text", "label": "label"})
+
+
+def batch(
+    texts: list, labels: list | None = None, ids: list[str] | None = None, **extra: list
+) -> pa.RecordBatch:
+    """A batch with _dm_row_id, text, label (and extra columns)."""
+    n = len(texts)
+    data = {
+        ROW_ID_COLUMN: ids if ids is not None else [f"r{i}" for i in range(n)],
+        "text": pa.array(texts, pa.string()),
+        "label": pa.array(labels if labels is not None else ["x"] * n, pa.string()),
+    }
+    data.update(extra)
+    return pa.record_batch(data)
+
+
+def run_step(step: Step, b: pa.RecordBatch, roles: ColumnRoles = ROLES) -> pa.RecordBatch:
+    """Bind a row step to ``b`` and apply it (the raw output, with _dm_drop)."""
+    step.bind(roles, b.schema)
+    return step.apply(b)
+
+
+def reasons(out: pa.RecordBatch) -> list[str | None]:
+    return out.column(DROP_COLUMN).to_pylist()
+
+
+def run_local(recipe: Recipe, batches: list[pa.RecordBatch], roles: ColumnRoles = ROLES, **kwargs):
+    """Run in-process; return (output table, exclusions table, run)."""
+    run = LocalExecutor(workers=kwargs.pop("workers", 1), **kwargs).run(recipe, roles, lambda: iter(batches))
+    out = run.to_table()
+    return out, run.exclusions_table(), run
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+
+def test_builtin_steps_are_registered():
+    assert {"drop_missing", "strip_whitespace", "length_filter", "exact_dedup"} <= set(STEPS)
+    assert STEPS["exact_dedup"].kind == "global"
+    assert STEPS["length_filter"].kind == "row"
+
+
+def test_unknown_step_lists_known_ones():
+    with pytest.raises(StepError, match="unknown step 'lenght_filter'.*length_filter"):
+        create_step("lenght_filter", {})
+
+
+def test_unknown_param_is_named_with_accepted_ones():
+    with pytest.raises(StepError, match="unknown parameter 'min_len'.*min_chars"):
+        create_step("length_filter", {"min_len": 3})
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"min_chars": -1}, "'min_chars' must be at least 0"),
+        ({"min_chars": "5"}, "'min_chars' must be a whole number"),
+        ({"min_chars": True}, "'min_chars' must be a whole number"),
+        ({}, "'min_chars' or 'max_chars' must be given"),
+        ({"min_chars": 5, "max_chars": 2}, "larger than max_chars"),
+    ],
+)
+def test_bad_param_values_are_named(params, match):
+    with pytest.raises(StepError, match=match):
+        create_step("length_filter", params)
+
+
+def test_bad_columns_and_flags():
+    with pytest.raises(StepError, match="'columns' must be a list of column names"):
+        create_step("drop_missing", {"columns": []})
+    with pytest.raises(StepError, match="'ignore_case' must be true or false"):
+        create_step("exact_dedup", {"ignore_case": "yes"})
+
+
+def test_params_are_json_and_recreate_the_step():
+    step = create_step("drop_missing", {"columns": ("text",)})
+    assert step.params() == {"columns": ["text"], "blank_is_missing": True}
+    json.dumps(step.params())
+    again = create_step(step.name, step.params())
+    assert again.params() == step.params()
+
+
+def test_register_rejects_a_taken_name_and_bad_kind():
+    with pytest.raises(ValueError, match="taken"):
+
+        @register
+        class Other(Step):
+            name = "length_filter"
+
+    with pytest.raises(ValueError, match="kind"):
+
+        @register
+        class Weird(Step):
+            name = "weird_kind_step"
+            kind = "batch"
+
+    assert "weird_kind_step" not in STEPS
+
+
+# --- recipes --------------------------------------------------------------------------------------
+
+RECIPE_YAML = """\
+# cleaning recipe
+- step: drop_missing
+  columns: [text]
+- step: strip_whitespace
+- step: length_filter
+  min_chars: 3
+  max_chars: 200
+- step: exact_dedup
+  ignore_case: true
+"""
+
+
+def test_recipe_yaml_round_trip():
+    recipe = Recipe.from_yaml(RECIPE_YAML)
+    assert [s.name for s in recipe] == ["drop_missing", "strip_whitespace", "length_filter", "exact_dedup"]
+    assert recipe.labels() == ["1:drop_missing", "2:strip_whitespace", "3:length_filter", "4:exact_dedup"]
+    again = Recipe.from_yaml(recipe.to_yaml())
+    assert again.to_list() == recipe.to_list()
+    assert again.to_list(full=True) == recipe.to_list(full=True)
+    assert recipe.to_list()[2] == {"step": "length_filter", "min_chars": 3, "max_chars": 200}
+    assert recipe.to_list(full=True)[2] == {
+        "step": "length_filter",
+        "column": None,
+        "min_chars": 3,
+        "max_chars": 200,
+    }
+
+
+def test_recipe_from_list_and_steps_mapping():
+    entries = [{"step": "drop_missing", "columns": ["text"]}, {"step": "length_filter", "min_chars": 1}]
+    assert Recipe.from_list(entries).to_list() == entries
+    mapped = Recipe.from_yaml(
+        "steps:\n  - step: drop_missing\n    columns: [text]\n  - step: length_filter\n    min_chars: 1\n"
+    )
+    assert mapped.to_list() == entries
+    assert len(Recipe.from_yaml("")) == 0
+
+
+def test_recipe_from_file(tmp_path: Path):
+    path = tmp_path / "clean.yaml"
+    path.write_text(RECIPE_YAML, encoding="utf-8")
+    assert len(Recipe.from_yaml(path)) == 4
+    assert len(Recipe.from_yaml(str(path))) == 4
+    other = tmp_path / "recipe.txt"
+    other.write_text(RECIPE_YAML, encoding="utf-8")
+    assert len(Recipe.from_yaml(str(other))) == 4
+    with pytest.raises(StepError, match="not found"):
+        Recipe.from_yaml(str(tmp_path / "missing.yml"))
+
+
+def test_malformed_yaml_names_the_line():
+    text = "- step: drop_missing\n- step: length_filter\n  min_chars: [3\n"
+    with pytest.raises(StepError, match=r"invalid YAML at line \d"):
+        Recipe.from_yaml(text)
+    with pytest.raises(StepError, match="invalid YAML at line 2"):
+        Recipe.from_yaml("- step: a\n  bad: : :\n")
+
+
+def test_entry_without_step_names_entry_and_line():
+    text = "- step: drop_missing\n\n- min_chars: 3\n"
+    with pytest.raises(StepError, match=r"entry 2 \(line 3\): no 'step' key"):
+        Recipe.from_yaml(text)
+    with pytest.raises(StepError, match="entry 1: expected a mapping"):
+        Recipe.from_list(["drop_missing"])  # type: ignore[list-item]
+    with pytest.raises(StepError, match=r"entry 2 \(line 2\).*unknown parameter 'min'"):
+        Recipe.from_yaml("- step: drop_missing\n- {step: length_filter, min: 3}\n")
+    with pytest.raises(StepError, match="expected a list of steps"):
+        Recipe.from_yaml("step: drop_missing\n")
+
+
+# --- drop_missing ---------------------------------------------------------------------------------
+
+
+def test_drop_missing_defaults_to_text_and_label_roles():
+    b = batch(["a", None, "  \u00a0\u3000", "", "b"], ["x", "y", "z", "w", None])
+    out = run_step(create_step("drop_missing"), b)
+    assert reasons(out) == [None, "missing text", "missing text", "missing text", "missing label"]
+    assert out.num_rows == b.num_rows
+
+
+def test_drop_missing_first_missing_column_wins_and_nan_is_missing():
+    b = batch([None, "a", "b"], [None, "y", "z"], score=pa.array([1.0, float("nan"), None]))
+    out = run_step(create_step("drop_missing", {"columns": ["label", "score", "text"]}), b)
+    assert reasons(out) == ["missing label", "missing score", "missing score"]
+
+
+def test_drop_missing_blank_is_missing_off():
+    b = batch(["", " ", None])
+    out = run_step(create_step("drop_missing", {"columns": ["text"], "blank_is_missing": False}), b)
+    assert reasons(out) == [None, None, "missing text"]
+
+
+def test_drop_missing_bind_errors():
+    b = batch(["a"])
+    with pytest.raises(StepError, match="step 'drop_missing': no column 'body'"):
+        create_step("drop_missing", {"columns": ["body"]}).bind(ROLES, b.schema)
+    with pytest.raises(StepError, match="no columns given and the dataset has no text or label role"):
+        create_step("drop_missing").bind(ColumnRoles(), b.schema)
+
+
+# --- strip_whitespace -----------------------------------------------------------------------------
+
+
+def test_strip_whitespace_unicode_and_nulls():
+    texts = [
+        "  hello   world ",
+        "a\u00a0\u00a0b\u3000c",
+        "tab\tand\nnew\r\nline\u2028x",
+        None,
+        "",
+        "\u200bzero-width",
+    ]
+    b = batch(texts, ids=["a", "b", "c", "d", "e", "f"])
+    out = run_step(create_step("strip_whitespace"), b)
+    assert out.column("text").to_pylist() == [
+        "hello world",
+        "a b c",
+        "tab and new line x",
+        None,
+        "",
+        "\u200bzero-width",
+    ]
+    assert out.column(ROW_ID_COLUMN).to_pylist() == ["a", "b", "c", "d", "e", "f"]
+    assert DROP_COLUMN not in out.schema.names
+    assert out.column("label").to_pylist() == b.column("label").to_pylist()
+
+
+def test_strip_whitespace_matches_python_split_join():
+    import sys
+
+    spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    text = f"{spaces}a{spaces}b{spaces}"
+    out = run_step(create_step("strip_whitespace"), batch([text]))
+    assert out.column("text").to_pylist() == [" ".join(text.split())]
+
+
+def test_strip_whitespace_keeps_large_string_and_handles_empty_batch():
+    b = pa.record_batch({ROW_ID_COLUMN: ["1"], "text": pa.array([" x "], pa.large_string())})
+    out = run_step(create_step("strip_whitespace"), b)
+    assert out.schema.field("text").type == pa.large_string()
+    assert out.column("text").to_pylist() == ["x"]
+    empty = batch([])
+    assert run_step(create_step("strip_whitespace"), empty).num_rows == 0
+
+
+def test_strip_whitespace_rejects_non_text_column():
+    b = pa.record_batch({"text": [1, 2]})
+    with pytest.raises(StepError, match="'text' holds int64, not text"):
+        create_step("strip_whitespace").bind(ROLES, b.schema)
+
+
+# --- length_filter --------------------------------------------------------------------------------
+
+
+def test_length_filter_bounds_are_inclusive_and_count_code_points():
+    texts = ["ab", "abc", "héllo", "👍👍👍", "x" * 10, "x" * 11, None]
+    out = run_step(create_step("length_filter", {"min_chars": 3, "max_chars": 10}), batch(texts))
+    assert out.column("_dm_len").to_pylist() == [2, 3, 5, 3, 10, 11, None]
+    assert out.schema.field("_dm_len").type == pa.int64()
+    assert reasons(out) == ["shorter than 3 chars", None, None, None, None, "longer than 10 chars", None]
+
+
+def test_length_filter_only_max_and_empty_batch():
+    out = run_step(create_step("length_filter", {"max_chars": 0}), batch(["", "a"]))
+    assert reasons(out) == [None, "longer than 0 chars"]
+    empty = run_step(create_step("length_filter", {"min_chars": 1}), batch([]))
+    assert empty.num_rows == 0 and "_dm_len" in empty.schema.names
+
+
+def test_length_filter_missing_text_role():
+    with pytest.raises(StepError, match="no column given and the dataset has no 'text' role"):
+        create_step("length_filter", {"min_chars": 1}).bind(ColumnRoles(), batch(["a"]).schema)
+
+
+# --- exact_dedup ----------------------------------------------------------------------------------
+
+
+def dedup(step: Step, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    step.bind(ROLES, batches[0].schema)
+    step.fit(batches)
+    return [step.apply(b) for b in batches]
+
+
+def test_exact_dedup_keeps_first_across_batches():
+    b1 = batch(["a", "b", "a", None], ids=["1", "2", "3", "4"])
+    b2 = batch(["b", "c", None, "a"], ids=["5", "6", "7", "8"])
+    o1, o2 = dedup(create_step("exact_dedup"), [b1, b2])
+    assert reasons(o1) == [None, None, "exact duplicate", None]
+    assert reasons(o2) == ["exact duplicate", None, None, "exact duplicate"]
+    assert o1.column("_dm_dup_of").to_pylist() == [None, None, "1", None]
+    assert o2.column("_dm_dup_of").to_pylist() == ["2", None, None, "1"]
+
+
+def test_exact_dedup_normalisation_options():
+    b = batch(["Hello  World", "hello world", " HELLO WORLD\u00a0", "Hello World"], ids=list("abcd"))
+    (plain,) = dedup(create_step("exact_dedup"), [b])
+    assert reasons(plain) == [None, None, None, None]
+    (case,) = dedup(create_step("exact_dedup", {"ignore_case": True}), [b])
+    assert reasons(case) == [None, None, None, "exact duplicate"]
+    assert case.column("_dm_dup_of").to_pylist() == [None, None, None, "b"]
+    (both,) = dedup(create_step("exact_dedup", {"ignore_case": True, "ignore_whitespace": True}), [b])
+    assert reasons(both) == [None, "exact duplicate", "exact duplicate", "exact duplicate"]
+    assert both.column("_dm_dup_of").to_pylist() == [None, "a", "a", "a"]
+
+
+def test_exact_dedup_no_duplicates_and_empty_input():
+    (out,) = dedup(create_step("exact_dedup"), [batch(["a", "b"])])
+    assert reasons(out) == [None, None]
+    step = create_step("exact_dedup")
+    step.bind(ROLES, batch([]).schema)
+    step.fit([])
+    assert step.apply(batch([])).num_rows == 0
+
+
+def test_exact_dedup_needs_row_ids():
+    b = pa.record_batch({"text": ["a", "a"]})
+    with pytest.raises(StepError, match="needs the _dm_row_id column"):
+        create_step("exact_dedup").bind(ROLES, b.schema)
+    same_id = batch(["a", "a"], ids=["1", "1"])
+    with pytest.raises(StepError, match="share the _dm_row_id '1'"):
+        dedup(create_step("exact_dedup"), [same_id])
+
+
+def test_steps_pickle_after_fit():
+    step = create_step("exact_dedup")
+    b = batch(["a", "a", "b"], ids=["1", "2", "3"])
+    (expected,) = dedup(step, [b])
+    copy = pickle.loads(pickle.dumps(step))
+    assert copy.apply(b).equals(expected)
+
+
+# --- executor -------------------------------------------------------------------------------------
+
+CLEAN = Recipe.from_list(
+    [
+        {"step": "drop_missing"},
+        {"step": "length_filter", "min_chars": 2, "max_chars": 20},
+        {"step": "exact_dedup"},
+    ]
+)
+
+
+def mixed_batches() -> list[pa.RecordBatch]:
+    """Three batches with every kind of drop and several column types."""
+    out = []
+    for k in range(3):
+        texts = ["hello", None, "x", "hello", f"unique {k}", "y" * 30, "héllo wörld", "zz"]
+        labels = ["a", "b", "g", "c", "d", "e", "f", None]
+        n = len(texts)
+        out.append(
+            batch(
+                texts,
+                labels,
+                ids=[f"{k}-{i}" for i in range(n)],
+                n=pa.array([2**62 + i for i in range(n)], pa.int64()),
+                score=pa.array([0.1 * i if i != 3 else float("nan") for i in range(n)]),
+                flag=pa.array([i % 2 == 0 for i in range(n)]),
+                at=pa.array(
+                    [dt.datetime(2024, 1, 1 + i, 12, 30, 15, 123456) for i in range(n)], pa.timestamp("us")
+                ),
+                day=pa.array([dt.date(2024, 2, 1 + i) for i in range(n)]),
+                blob=pa.array([bytes([i, 255, 0]) for i in range(n)], pa.binary()),
+                tags=pa.array([["t", str(i)] for i in range(n)]),
+            )
+        )
+    return out
+
+
+def test_nothing_is_lost_and_exclusions_round_trip():
+    batches = mixed_batches()
+    out, excl, run = run_local(CLEAN, batches)
+    assert run.rows_in == 24
+    assert run.rows_in == run.rows_out + excl.num_rows == out.num_rows + run.rows_dropped
+    assert excl.schema.equals(EXCLUSION_SCHEMA)
+    assert run.dropped_by_step == {"1:drop_missing": 6, "2:length_filter": 6, "3:exact_dedup": 7}
+    assert run.dropped_by_reason == {
+        "missing text": 3,
+        "missing label": 3,
+        "shorter than 2 chars": 3,
+        "longer than 20 chars": 3,
+        "exact duplicate": 7,
+    }
+    assert run.drop_counts["2:length_filter"] == {"shorter than 2 chars": 3, "longer than 20 chars": 3}
+    # every input row is either in the output or in the exclusions, exactly once
+    source = pa.Table.from_batches(batches)
+    kept_ids = out.column(ROW_ID_COLUMN).to_pylist()
+    excl_ids = excl.column(ROW_ID_COLUMN).to_pylist()
+    assert sorted(kept_ids + excl_ids) == sorted(source.column(ROW_ID_COLUMN).to_pylist())
+    # each excluded row round-trips to the original values
+    originals = {r[ROW_ID_COLUMN]: r for r in source.to_pylist()}
+    data_schema = pa.schema([f for f in source.schema if f.name != ROW_ID_COLUMN])
+    for row in rows_from_exclusions(excl, data_schema, with_row_id=True):
+        original = originals[row[ROW_ID_COLUMN]]
+        assert set(row) == set(original)
+        for key, value in original.items():
+            if isinstance(value, float) and math.isnan(value):
+                assert math.isnan(row[key])
+            else:
+                assert row[key] == value and type(row[key]) is type(value), key
+
+
+def test_exclusions_encode_tricky_types_losslessly():
+    import decimal
+
+    from datamoat.pipeline import make_exclusions
+
+    rows = pa.record_batch(
+        {
+            ROW_ID_COLUMN: pa.array([7, 8], pa.int64()),
+            "big": pa.array([2**64 - 1, 0], pa.uint64()),
+            "f": pa.array([1e-310, float("inf")]),
+            "s": ['quote " \\ \n é 👍', None],
+            "utc": pa.array([dt.datetime(2024, 5, 1, 8, tzinfo=dt.UTC), None], pa.timestamp("ms", tz="UTC")),
+            "ns": pa.array([1_700_000_000_123_456_789, 0], pa.timestamp("ns")),
+            "dec": pa.array([decimal.Decimal("12345678901234567890.123"), None], pa.decimal128(23, 3)),
+            "t": pa.array([dt.time(1, 2, 3, 4), None]),
+            "st": pa.array([{"a": 1, "b": [1.5]}, None]),
+            "_dm_len": [3, 4],
+        }
+    )
+    excl = make_exclusions(rows, "9:custom", pa.array(["r1", "r2"]))
+    assert excl.schema.equals(EXCLUSION_SCHEMA)
+    assert excl.column(ROW_ID_COLUMN).to_pylist() == ["7", "8"]
+    assert json.loads(excl.column("_dm_stats")[1].as_py()) == {"_dm_len": 4}
+    data_schema = pa.schema([f for f in rows.schema if not f.name.startswith("_dm_")])
+    back = rows_from_exclusions(excl, data_schema)
+    expected = rows.select(data_schema.names).to_pylist()
+    assert back == expected
+    assert rows_from_exclusions(excl)[0]["dec"] == "12345678901234567890.123"
+
+
+def test_exclusion_records_step_reason_and_stats():
+    _, excl, _ = run_local(CLEAN, mixed_batches())
+    rows = excl.to_pylist()
+    short = next(r for r in rows if r["_dm_reason"] == "shorter than 2 chars")
+    assert short["_dm_step"] == "2:length_filter"
+    assert json.loads(short["_dm_stats"]) == {"_dm_len": 1}
+    dup = next(r for r in rows if r[ROW_ID_COLUMN] == "1-0")
+    assert dup["_dm_reason"] == "exact duplicate" and dup["_dm_step"] == "3:exact_dedup"
+    assert json.loads(dup["_dm_stats"])["_dm_dup_of"] == "0-0"
+    assert json.loads(dup["_dm_row"])["text"] == "hello"
+
+
+def test_output_order_is_stable_and_stats_optional():
+    out, _, _ = run_local(CLEAN, mixed_batches())
+    assert out.column(ROW_ID_COLUMN).to_pylist() == ["0-0", "0-4", "0-6", "1-4", "2-4"]
+    assert out.schema.names[-2:] == ["_dm_len", "_dm_dup_of"]
+    run = LocalExecutor(workers=1).run(CLEAN, ROLES, lambda: iter(mixed_batches()), keep_stats=False)
+    lean = run.to_table()
+    assert lean.schema.equals(run.schema)
+    assert [n for n in lean.schema.names if n.startswith("_dm_")] == [ROW_ID_COLUMN]
+    assert lean.column(ROW_ID_COLUMN).equals(out.column(ROW_ID_COLUMN))
+
+
+def test_two_processes_give_the_same_output_as_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pools = []
+    real_map_pool = LocalExecutor._map_pool
+
+    def counting_map_pool(self, steps, batches):
+        pools.append([label for label, _ in steps])
+        return real_map_pool(self, steps, batches)
+
+    monkeypatch.setattr(LocalExecutor, "_map_pool", counting_map_pool)
+    recipe = Recipe.from_list(
+        [
+            {"step": "strip_whitespace"},
+            {"step": "length_filter", "min_chars": 2},
+            {"step": "exact_dedup"},
+            {"step": "drop_missing"},
+        ]
+    )
+    batches = mixed_batches() * 2
+    batches = [
+        b.set_column(0, ROW_ID_COLUMN, pa.array([f"{j}:{x}" for x in b.column(0).to_pylist()]))
+        for j, b in enumerate(batches)
+    ]
+    serial, serial_excl, serial_run = run_local(recipe, batches)
+    parallel, parallel_excl, parallel_run = run_local(recipe, batches, workers=2, scratch_dir=tmp_path)
+    assert parallel.equals(serial)
+    assert parallel_excl.equals(serial_excl)
+    assert parallel_run.drop_counts == serial_run.drop_counts
+    assert pools == [["1:strip_whitespace", "2:length_filter"], ["3:exact_dedup", "4:drop_missing"]]
+    parallel_run.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+class RecordingFit(Step):
+    """A global step that records which rows its fit saw and marks nothing."""
+
+    name = "recording_fit"
+    kind = "global"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.passes = 0
+
+    def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
+        for _ in range(2):  # fit may read its input more than once
+            self.passes += 1
+            self.seen = [i for b in batches for i in b.column(ROW_ID_COLUMN).to_pylist()]
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return batch
+
+
+def test_global_step_sees_only_rows_kept_by_earlier_steps():
+    recorder = RecordingFit()
+    recipe = Recipe([create_step("length_filter", {"min_chars": 2}), recorder, create_step("exact_dedup")])
+    b1 = batch(["a", "hello"], ids=["1", "2"])
+    b2 = batch(["bb", "a"], ids=["3", "4"])
+    out, excl, run = run_local(recipe, [b1, b2])
+    assert recorder.seen == ["2", "3"] and recorder.passes == 2
+    assert out.column(ROW_ID_COLUMN).to_pylist() == ["2", "3"]
+    # "a" dropped by the length filter never reaches exact_dedup: no duplicate reported
+    assert run.dropped_by_step == {"1:length_filter": 2}
+
+
+def test_dropped_row_never_counts_as_first_copy():
+    recipe = Recipe.from_list([{"step": "drop_missing"}, {"step": "exact_dedup"}])
+    b = batch(["same", "same", "same"], [None, "y", "z"], ids=["1", "2", "3"])
+    out, excl, _ = run_local(recipe, [b])
+    assert out.column(ROW_ID_COLUMN).to_pylist() == ["2"]
+    assert excl.column("_dm_reason").to_pylist() == ["missing label", "exact duplicate"]
+    assert json.loads(excl.column("_dm_stats")[1].as_py())["_dm_dup_of"] == "2"
+
+
+def test_recipe_starting_with_a_global_step():
+    recipe = Recipe.from_list([{"step": "exact_dedup"}, {"step": "length_filter", "min_chars": 2}])
+    out, _, run = run_local(recipe, [batch(["ab", "c"], ids=["1", "2"]), batch(["ab", "de"], ids=["3", "4"])])
+    assert out.column(ROW_ID_COLUMN).to_pylist() == ["1", "4"]
+    assert run.dropped_by_step == {"1:exact_dedup": 1, "2:length_filter": 1}
+
+
+def test_everything_dropped_and_empty_source():
+    out, excl, run = run_local(CLEAN, [batch([None, None])])
+    assert out.num_rows == 0 and excl.num_rows == 2 and out.schema.equals(run.schema)
+    assert "_dm_len" in out.schema.names
+    out, excl, run = run_local(CLEAN, [])
+    assert (out.num_rows, excl.num_rows, run.rows_in, run.rows_out) == (0, 0, 0, 0)
+
+
+def test_empty_recipe_passes_rows_through():
+    batches = mixed_batches()
+    out, excl, run = run_local(Recipe(), batches)
+    source = pa.Table.from_batches(batches)
+    assert out.schema.equals(source.schema) and excl.num_rows == 0
+    assert out.drop_columns(["score"]).equals(source.drop_columns(["score"]))  # NaN != NaN
+
+
+def test_counts_need_the_output_consumed_first(tmp_path: Path):
+    run = LocalExecutor(workers=1, scratch_dir=tmp_path).run(CLEAN, ROLES, lambda: iter(mixed_batches()))
+    with pytest.raises(RuntimeError, match="consumed"):
+        _ = run.rows_out
+    with pytest.raises(RuntimeError, match="consumed"):
+        list(run.exclusions())
+    with run:
+        run.drain()
+        assert run.rows_out == 5
+        assert sum(b.num_rows for b in run.exclusions()) == 19
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bind_errors_are_raised_by_run_before_any_work():
+    recipe = Recipe.from_list([{"step": "length_filter", "column": "body", "min_chars": 1}])
+    with pytest.raises(StepError, match="step 'length_filter': no column 'body'"):
+        LocalExecutor(workers=1).run(recipe, ROLES, lambda: iter([batch(["a"])]))
+
+
+class Deleter(Step):
+    name = "deleter"
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return batch.slice(1)
+
+
+class Renumberer(Step):
+    name = "renumberer"
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        ids = pa.array([f"new{i}" for i in range(batch.num_rows)])
+        return batch.set_column(batch.schema.get_field_index(ROW_ID_COLUMN), ROW_ID_COLUMN, ids)
+
+
+def test_executor_enforces_the_step_contract():
+    for step, match in [
+        (Deleter(), "returned 1 rows for 2"),
+        (Renumberer(), "changed or removed _dm_row_id"),
+    ]:
+        segments = split_segments(Recipe([step]))
+        bind_recipe(segments, ROLES, batch([]).schema)
+        with pytest.raises(StepError, match=match):
+            apply_chain(segments[0].steps, batch(["a", "b"]))
+
+
+def test_example_recipes_parse():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "recipes"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for path in files:
+        recipe = Recipe.from_yaml(path)
+        assert len(recipe) >= 1

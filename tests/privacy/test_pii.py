@@ -67,6 +67,8 @@ def catalog(tmp_path: Path):
         ("v6 address 2001:db8::8a2e:370:7334 seen", "IP_ADDRESS", "2001:db8::8a2e:370:7334"),
         ("see https://example.com/a?b=1 for details", "URL", "https://example.com/a?b=1"),
         ("My SSN is 536-22-1234.", "US_SSN", "536-22-1234"),
+        ("the sample SSN 078-05-1120 is a real number", "US_SSN", "078-05-1120"),  # published, still issued
+        ("ssn 219-09-9999 from the ad", "US_SSN", "219-09-9999"),
         ("I was born on 14/07/1985 in Lyon.", "DATE_OF_BIRTH", "14/07/1985"),
         ("DOB: March 3, 1990", "DATE_OF_BIRTH", "March 3, 1990"),
         ("Please ship it to 221B Baker Street, London.", "STREET_ADDRESS", "221B Baker Street"),

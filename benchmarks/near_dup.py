@@ -36,7 +36,8 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from datamoat.quality.minhash import find_near_duplicates, jaccard_pairs, shingle_hashes
+from datamoat.quality.minhash import shingle_hashes
+from datamoat.quality.near_dup_verify import find_near_duplicates, jaccard_pairs
 
 LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
 

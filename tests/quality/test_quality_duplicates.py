@@ -24,17 +24,13 @@ from datamoat.pipeline import DROP_COLUMN, LocalExecutor, Recipe, create_step
 from datamoat.quality.check import CHECKS, create_check
 from datamoat.quality.duplicates import ExactDuplicates
 from datamoat.quality.leakage import SplitLeakage, leakage_between
-from datamoat.quality.minhash import (
-    MinHasher,
-    candidate_pairs,
-    collision_probability,
+from datamoat.quality.lsh import candidate_pairs, collision_probability, lsh_params
+from datamoat.quality.minhash import MinHasher, shingle_hashes, word_hashes
+from datamoat.quality.near_dup_verify import (
     connected_clusters,
     exact_jaccard,
     find_near_duplicates,
     jaccard_pairs,
-    lsh_params,
-    shingle_hashes,
-    word_hashes,
 )
 from datamoat.quality.near_duplicates import NearDuplicates
 

@@ -44,16 +44,9 @@ from datamoat.pipeline.step import (
     require_text_column,
     set_column,
 )
-from datamoat.quality.minhash import (
-    DEFAULT_NUM_PERM,
-    DEFAULT_SHINGLE,
-    MinHasher,
-    band_keys,
-    candidate_pairs,
-    lsh_params,
-    shingle_hashes,
-    verify_and_cluster,
-)
+from datamoat.quality.lsh import band_keys, candidate_pairs, lsh_params
+from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, MinHasher, shingle_hashes
+from datamoat.quality.near_dup_verify import verify_and_cluster
 
 NEAR_DUP_OF_COLUMN = "_dm_near_dup_of"
 NEAR_DUPLICATE_REASON = "near duplicate"

@@ -4,7 +4,7 @@ A test or validation row that also appears in the training data - identical, or 
 words changed - inflates evaluation scores. :func:`leakage_between` finds, for each text of
 one collection (``test``), the most similar text of another (``train``) with word-shingle
 Jaccard >= ``threshold`` (MinHash LSH candidates, exact Jaccard verification, as in
-:mod:`datamoat.quality.minhash`); texts that are identical after whitespace collapsing and
+:mod:`datamoat.quality.near_dup_verify`); texts that are identical after whitespace collapsing and
 lower-casing always match (similarity 1.0), even when they have no words.
 
 The ``split_leakage`` check uses the ``split`` role column: rows whose split value is in
@@ -30,16 +30,9 @@ from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
 from datamoat.quality.duplicates import normalise, text_column
-from datamoat.quality.minhash import (
-    DEFAULT_NUM_PERM,
-    DEFAULT_SHINGLE,
-    MinHasher,
-    band_keys,
-    candidate_pairs,
-    jaccard_pairs,
-    lsh_params,
-    shingle_hashes,
-)
+from datamoat.quality.lsh import band_keys, candidate_pairs, lsh_params
+from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, MinHasher, shingle_hashes
+from datamoat.quality.near_dup_verify import jaccard_pairs
 from datamoat.quality.near_duplicates import DEFAULT_THRESHOLD, check_params
 
 

@@ -42,7 +42,8 @@ from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check
 from datamoat.quality.duplicates import exact_groups, group_codes, text_column
-from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, find_near_duplicates
+from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE
+from datamoat.quality.near_dup_verify import find_near_duplicates
 
 DEFAULT_THRESHOLD = 0.7
 

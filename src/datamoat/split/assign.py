@@ -17,7 +17,7 @@
      ``_dm_row_id`` and the ``id``, ``split``, ``label`` and ``group`` role columns (so the
      same features with a different label still count as one row);
    * near duplicates (text only): the same cluster of
-     :func:`datamoat.quality.minhash.find_near_duplicates` at ``near_dup_threshold``.
+     :func:`datamoat.quality.near_dup_verify.find_near_duplicates` at ``near_dup_threshold``.
 
    A component with some given-split rows takes the most common given split of those rows
    (ties: train, then valid, then test) for its unassigned rows; given values are never
@@ -61,7 +61,7 @@ from datamoat.errors import DatamoatError
 from datamoat.quality.duplicate_rows import row_keys
 from datamoat.quality.duplicates import exact_groups, normalise
 from datamoat.quality.leakage import leakage_between
-from datamoat.quality.minhash import connected_clusters, find_near_duplicates
+from datamoat.quality.near_dup_verify import connected_clusters, find_near_duplicates
 
 SPLITS: tuple[str, str, str] = ("train", "valid", "test")
 """The split names, in index order (0 = train, 1 = valid, 2 = test)."""

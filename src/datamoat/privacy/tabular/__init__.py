@@ -2,6 +2,7 @@
 
 * :mod:`~datamoat.privacy.tabular.measure`: :func:`measure` a table's equivalence classes.
 * :mod:`~datamoat.privacy.tabular.generalize`: value hierarchies (ranges, trees, masks).
+* :mod:`~datamoat.privacy.tabular.search`: the generalisation search (:func:`plan_anonymization`).
 * :mod:`~datamoat.privacy.tabular.anonymize`: :func:`anonymize_table` and the global pipeline
   step ``k_anonymize``.
 """

@@ -424,3 +424,92 @@ def test_the_micro_batcher_keeps_each_call_within_its_limit() -> None:
     results = asyncio.run(main())
     assert results == [[i * 2 for i in range(n, n + 3)] for n in range(0, 60, 3)]
     assert max(sizes) <= 10 and sum(sizes) == 60 and len(sizes) < 20
+
+
+SURROGATE_BODY = b'{"text": "bad \\ud800 text"}'
+"""JSON that parses to a str with a lone surrogate, which no UTF-8 encoder takes."""
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/v1/predict", SURROGATE_BODY),
+    ("/v1/predict", b'{"texts": ["fine", "bad \\udfff"]}'),
+    ("/v1/feedback", SURROGATE_BODY[:-1] + b', "label": "card"}'),
+    ("/v1/feedback", b'{"text": "fine", "label": "ca\\ud800rd"}'),
+    ("/v1/annotations", b'{"record_id": 1, "label": "\\ud800"}'),
+])
+def test_text_that_is_not_utf8_is_a_422_naming_the_field(served, path: str, body: bytes) -> None:
+    key = served.keys["admin"]
+    r = httpx.post(f"{served.url}{path}", content=body,
+                   headers={**auth(key), "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert "not valid UTF-8" in detail and detail.endswith(".") and detail.count(". ") == 0
+    assert detail.split(":")[0] in ("text", "texts.1", "label")
+
+
+def test_a_client_sending_surrogates_fails_no_other_client(served) -> None:
+    texts = [t for t in intent_rows(8, seed=7)["text"]]
+    ok: list[int] = []
+    bad: list[int] = []
+
+    def good_client(i: int) -> None:
+        with httpx.Client(base_url=served.url, headers=auth(served.keys["client"]), timeout=30) as http:
+            for n in range(20):
+                text = texts[(i + n) % len(texts)]
+                body = {"text": text} if n % 2 else {"texts": [text, texts[n % len(texts)]]}
+                ok.append(http.post("/v1/predict", json=body).status_code)
+
+    def bad_client() -> None:
+        with httpx.Client(base_url=served.url, headers=auth(served.keys["client"]),
+                          timeout=30) as http:
+            for n in range(40):
+                path = "/v1/predict" if n % 2 else "/v1/feedback"
+                body = SURROGATE_BODY if n % 2 else SURROGATE_BODY[:-1] + b', "label": "card"}'
+                bad.append(http.post(path, content=body, headers={"Content-Type": "application/json"}).status_code)
+
+    threads = [threading.Thread(target=good_client, args=(i,)) for i in range(6)] + [threading.Thread(target=bad_client)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert ok == [200] * 120
+    assert bad == [422] * 40
+
+
+def test_a_failing_item_fails_only_its_own_request_in_a_batch() -> None:
+    import asyncio
+
+    from datamoat.serve.batching import MicroBatcher
+
+    calls: list[list[str]] = []
+    first_call = threading.Event()
+    release = threading.Event()
+
+    def run(items: list[str]) -> list[str]:
+        calls.append(list(items))
+        if len(calls) == 1:  # hold the first call so the others queue up into one batch
+            first_call.set()
+            release.wait(5)
+        if "bad" in items:
+            raise TypeError("the tokenizer cannot take this item")
+        return [i.upper() for i in items]
+
+    async def main() -> list[object]:
+        batcher: MicroBatcher[str, str] = MicroBatcher(run, max_texts=64)
+        try:
+            head = asyncio.ensure_future(batcher.submit(["head"]))
+            await asyncio.get_running_loop().run_in_executor(None, first_call.wait, 5)
+            rest = [asyncio.ensure_future(batcher.submit(items))
+                    for items in (["a", "b"], ["c", "bad"], ["d"], ["e"])]
+            await asyncio.sleep(0.05)  # all four are queued behind the held call
+            release.set()
+            return await asyncio.gather(head, *rest, return_exceptions=True)
+        finally:
+            batcher.close()
+
+    results = asyncio.run(main())
+    assert results[0] == ["HEAD"] and results[1] == ["A", "B"] and results[3] == ["D"] and results[4] == ["E"]
+    assert isinstance(results[2], TypeError)
+    # the four queued requests went as one call; after it failed, each ran on its own
+    assert calls[1] == ["a", "b", "c", "bad", "d", "e"]
+    assert sorted(map(tuple, calls[2:])) == [("a", "b"), ("c", "bad"), ("d",), ("e",)]

@@ -5,7 +5,8 @@ several requests at once). While it works on a batch, new requests wait in a que
 free it takes everything queued (up to ``max_texts`` texts) as the next batch. Nothing waits
 for a timer: a lone request is run at once, and under load batches grow by themselves, which is
 where the throughput over a one-request-at-a-time server comes from (a transformer forward pass
-over 16 short texts costs little more than over one).
+over 16 short texts costs little more than over one). A batch whose call fails is run again
+request by request, so only the request that made it fail gets the error.
 """
 
 from __future__ import annotations
@@ -65,20 +66,31 @@ class MicroBatcher(Generic[T, R]):
                     break
                 batch.append(nxt)
                 count += len(nxt.items)
-            flat = [item for pending in batch for item in pending.items]
-            try:
-                results = await loop.run_in_executor(self._executor, self._run, flat)
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                for pending in batch:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
-                continue
-            start = 0
+            await self._answer(loop, batch)
+
+    async def _answer(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending[T]]) -> None:
+        """Run ``batch`` as one call; when that call fails, run each request of it on its own.
+
+        So a request the model cannot take (one bad text) fails alone and the others sharing
+        its batch are still answered: one extra call per request, only after a failure.
+        """
+        flat = [item for pending in batch for item in pending.items]
+        try:
+            results = await loop.run_in_executor(self._executor, self._run, flat)
+        except Exception as exc:  # noqa: BLE001 - handed to the request(s) that caused it
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
             for pending in batch:
-                end = start + len(pending.items)
-                if not pending.future.done():
-                    pending.future.set_result(results[start:end])
-                start = end
+                await self._answer(loop, [pending])
+            return
+        start = 0
+        for pending in batch:
+            end = start + len(pending.items)
+            if not pending.future.done():
+                pending.future.set_result(results[start:end])
+            start = end
 
     def close(self) -> None:
         """Stop the consumer task and the inference thread."""

@@ -2,17 +2,67 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from datamoat.privacy.pii.identifiers import pii_in_identifier
+
+
+def utf8_text(value: str) -> str:
+    """``value`` unchanged when it can be written as UTF-8; a 422 naming the field otherwise.
+
+    JSON may carry lone surrogates (``"\\ud800"``) that no tokenizer, log or database can take;
+    they are refused here, at the edge, before they reach a shared model call.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "utf8", "is not valid UTF-8 text (it holds a lone surrogate such as \\ud800)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(utf8_text)]
+"""A string that is valid UTF-8 (every text-taking request field uses it)."""
+
+
+USER_PATTERN = r"^[A-Za-z._-]*(?:[0-9][A-Za-z._-]*){0,6}$"
+"""A user id: letters, '.', '_', '-' and at most 6 digits (so never an e-mail or a phone number)."""
+
+
+def _present(name: str, schema: dict) -> dict:
+    return {"required": [name], "properties": {name: schema}}
+
+
+def _predict_rules(schema: dict) -> None:
+    schema["oneOf"] = [_present("text", {"type": "string"}), _present("texts", {"type": "array"})]
+
+
+def _feedback_rules(schema: dict) -> None:
+    schema["allOf"] = [
+        {"anyOf": [_present("prediction_id", {"type": "string"}),
+                   _present("text", {"type": "string", "pattern": "\\S"})]},
+        {"anyOf": [_present("label", {"type": "string"}), _present("vote", {"enum": ["up", "down"]})]},
+    ]
+    for option in schema["properties"]["user"].get("anyOf", [schema["properties"]["user"]]):
+        if option.get("type") == "string":
+            option["pattern"] = USER_PATTERN
+
+
+def _annotation_rules(schema: dict) -> None:
+    schema["allOf"] = [{"anyOf": [_present("status", {"const": "discarded"}),
+                                  _present("label", {"type": "string", "pattern": "\\S"})]}]
 
 
 class PredictRequest(BaseModel):
     """Either ``text`` (one) or ``texts`` (a batch), not both."""
 
-    model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(default=None, description="One text to classify.")
-    texts: list[str] | None = Field(default=None, description="Several texts (at most the server's batch limit).")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_predict_rules)
+    text: Text | None = Field(default=None, description="One text to classify.")
+    texts: list[Text] | None = Field(default=None, description="Several texts (at most the server's batch limit).")
 
 
 class ModelRef(BaseModel):
@@ -35,25 +85,42 @@ class PredictResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    """A correction or a vote on a prediction (``prediction_id``), or a labelled ``text``."""
+    """A correction or a vote on a prediction (``prediction_id``), or a labelled ``text``.
 
-    model_config = ConfigDict(extra="forbid")
-    prediction_id: str | None = Field(default=None, max_length=64)
-    text: str | None = None
-    label: str | None = Field(default=None, max_length=200, description="The correct label.")
+    ``label`` must be one of the served model's labels, unless an admin key sets ``new_class``.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_feedback_rules)
+    new_class: bool = Field(default=False, description="The label is a new class on purpose (admin keys only).")
+
+    @field_validator("user")
+    @classmethod
+    def _user_is_no_personal_data(cls, value: str | None) -> str | None:
+        if value and (not re.fullmatch(USER_PATTERN, value) or pii_in_identifier(value)):
+            raise PydanticCustomError("user_id", "is not a user id: use letters, '.', '_', '-' and at most 6 "
+                                                 "digits, never an e-mail address or a phone number")
+        return value
+    prediction_id: Text | None = Field(default=None, max_length=64)
+    text: Text | None = None
+    label: Text | None = Field(default=None, max_length=200, description="The correct label.")
     vote: Literal["up", "down"] | None = Field(default=None, description="Thumbs up (right) or down (wrong).")
-    user: str | None = Field(default=None, max_length=200, description="Who gave it (default: the key's name).")
+    user: Text | None = Field(default=None, max_length=200, description="Who gave it (default: the key's name).")
 
 
 class FeedbackResponse(BaseModel):
     record_id: int
     status: str = Field(description="ready (goes into the next retrain) | review | pending | discarded.")
+    updated: bool = Field(default=False, description="True when this replaced the caller's earlier answer.")
+    previous_label: str | None = Field(default=None, description="The label the replaced answer stood for.")
 
 
 class AnnotationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An answer to a queue item; ``label`` as in :class:`FeedbackRequest` (``new_class``: admins only)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_annotation_rules)
+    new_class: bool = Field(default=False, description="The label is a new class on purpose (admin keys only).")
     record_id: int = Field(ge=1, le=2**63 - 1, description="A record id from /v1/queue.")
-    label: str | None = Field(default=None, max_length=200)
+    label: Text | None = Field(default=None, max_length=200)
     status: Literal["draft", "submitted", "discarded"] = "submitted"
 
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from datamoat.catalog.audit import list_events, verify_chain
 from datamoat.catalog.tables import dp_releases
 from datamoat.errors import DatamoatError
-from datamoat.privacy.dp import dp_statistic, list_releases, release, remaining_budget, set_budget
+from datamoat.privacy.dp_ledger import list_releases, remaining_budget, set_budget, spend
+from datamoat.privacy.dp_release import dp_statistic, release
 
 KEY = "0f" * 32
 
@@ -90,18 +91,18 @@ def test_bad_requests_are_refused():
 
 def test_release_spends_the_budget_and_is_recorded_and_audited(ws):
     with pytest.raises(DatamoatError, match="no privacy budget"):
-        release(ws, "people@latest", "count", "age", epsilon=0.5)
+        release(ws.catalog, ws.version("people@latest"), "count", "age", epsilon=0.5)
     budget = set_budget(ws.catalog, "people", 1.0)
     assert budget.epsilon_remaining == 1.0
 
-    first = release(ws, "people@latest", "count", "age", epsilon=0.4)
+    first = release(ws.catalog, ws.version("people@latest"), "count", "age", epsilon=0.4)
     assert abs(first.result.value - len(truth(ws, "age"))) < 60
-    second = release(ws, "people", "mean", "income", epsilon=0.4, bounds=(0, 250_000))
+    second = release(ws.catalog, ws.version("people"), "mean", "income", epsilon=0.4, bounds=(0, 250_000))
     assert 0 <= second.result.value <= 250_000
     assert remaining_budget(ws.catalog, "people").epsilon_remaining == pytest.approx(0.2)
 
     with pytest.raises(DatamoatError) as refused:
-        release(ws, "people", "sum", "income", epsilon=0.4, bounds=(0, 250_000))
+        release(ws.catalog, ws.version("people"), "sum", "income", epsilon=0.4, bounds=(0, 250_000))
     assert str(refused.value) == "release needs ε=0.4, but only ε=0.2 of the dataset's budget of 1 remains."
 
     rows = list_releases(ws.catalog, "people")
@@ -120,8 +121,8 @@ def test_release_spends_the_budget_and_is_recorded_and_audited(ws):
 def test_histogram_release_and_gaussian_delta_budget(ws):
     set_budget(ws.catalog, "people", 5.0, delta=1e-5)
     result = release(
-        ws,
-        "people",
+        ws.catalog,
+        ws.version("people"),
         "histogram",
         "region",
         epsilon=4.0,
@@ -132,7 +133,7 @@ def test_histogram_release_and_gaussian_delta_budget(ws):
     regions = truth(ws, "region")
     assert result.result.value["north"] == pytest.approx(regions.count("north"), abs=15)
     with pytest.raises(DatamoatError, match="release needs δ=1e-05, but only δ=5e-06"):
-        release(ws, "people", "count", "age", epsilon=0.5, delta=1e-5, mechanism="gaussian")
+        release(ws.catalog, ws.version("people"), "count", "age", epsilon=0.5, delta=1e-5, mechanism="gaussian")
     with pytest.raises(DatamoatError, match="already spent"):
         set_budget(ws.catalog, "people", 1.0, delta=1e-5)
     assert verify_chain(ws.catalog).ok
@@ -141,5 +142,28 @@ def test_histogram_release_and_gaussian_delta_budget(ws):
 def test_release_of_an_unknown_column_names_the_columns(ws):
     set_budget(ws.catalog, "people", 1.0)
     with pytest.raises(DatamoatError, match="no column 'salary'"):
-        release(ws, "people", "count", "salary", epsilon=0.1)
+        release(ws.catalog, ws.version("people"), "count", "salary", epsilon=0.1)
     assert remaining_budget(ws.catalog, "people").releases == 0
+
+
+def test_spend_inside_the_callers_transaction_commits_and_rolls_back_with_it(ws):
+    set_budget(ws.catalog, "people", 1.0, delta=1e-5)
+    version_id = ws.version("people").record.id
+    with ws.catalog.engine.begin() as conn:
+        spent = spend(
+            conn, version_id, 0.3, 1e-6, statistic="dp_training", column="region", details={"model": "m"},
+            what="DP training",
+        )
+        assert spent.budget.epsilon_remaining == pytest.approx(0.7)
+    assert remaining_budget(ws.catalog, "people").epsilon_spent == pytest.approx(0.3)
+    assert list_releases(ws.catalog, "people")[0]["result"] == {"model": "m"}
+
+    with pytest.raises(RuntimeError), ws.catalog.engine.begin() as conn:
+        spend(conn, version_id, 0.5, statistic="dp_training", column="region")
+        raise RuntimeError("the registration failed")  # the caller's transaction rolls back
+    assert remaining_budget(ws.catalog, "people").releases == 1
+
+    with pytest.raises(DatamoatError) as refused, ws.catalog.engine.begin() as conn:
+        spend(conn, version_id, 0.8, statistic="dp_training", column="region", what="DP training")
+    assert str(refused.value) == "DP training needs ε=0.8, but only ε=0.7 of the dataset's budget of 1 remains."
+    assert remaining_budget(ws.catalog, "people").epsilon_spent == pytest.approx(0.3)

@@ -120,7 +120,7 @@ def test_encrypt_a_version_then_decrypt_with_audit(tmp_path: Path, monkeypatch: 
     ws = Workspace.init(tmp_path / "ws")
     try:
         v = ws.ingest(csv, name="patients", id="id", roles={"sensitive": ["diagnosis"]})
-        result = encrypt_version(ws, v.ref, workers=1)
+        result = encrypt_version(ws.catalog, ws.store, v, workers=1)
         enc = ws.version(result.version.ref)
         assert enc.schema.field("diagnosis").type == pa.binary()
         assert enc.to_arrow().column("age").to_pylist() == [34, 51, 29]
@@ -128,14 +128,14 @@ def test_encrypt_a_version_then_decrypt_with_audit(tmp_path: Path, monkeypatch: 
             assert b"secret" not in path.read_bytes()
         assert "a1a1" not in str(enc.manifest())
 
-        back = decrypt_column(ws, enc.ref, "diagnosis")
+        back = decrypt_column(ws.catalog, enc, "diagnosis", workspace_root=ws.root)
         original = v.to_arrow(["_dm_row_id", "diagnosis"])
         assert back.column("diagnosis").to_pylist() == original.column("diagnosis").to_pylist()
         assert back.column("_dm_row_id").to_pylist() == original.column("_dm_row_id").to_pylist()
 
         monkeypatch.setenv("DATAMOAT_KEY", OTHER_KEY_HEX)
         with pytest.raises(DatamoatError, match="wrong key"):
-            decrypt_column(ws, enc.ref, "diagnosis")
+            decrypt_column(ws.catalog, enc, "diagnosis", workspace_root=ws.root)
 
         events = [e for e in list_events(ws.catalog) if e["action"] == "decrypt"]
         assert [e["details"]["ok"] for e in events] == [False, True]  # newest first
@@ -162,6 +162,6 @@ def test_key_file_inside_the_workspace_is_refused_for_decryption(
         csv.write_text("id,s\n1,x\n", encoding="utf-8")
         v = ws.ingest(csv, name="t", id="id")
         with pytest.raises(DatamoatError, match="inside the workspace"):
-            decrypt_column(ws, v.ref, "s")
+            decrypt_column(ws.catalog, v, "s", workspace_root=ws.root)
     finally:
         ws.close()

@@ -197,7 +197,7 @@ def dp_budget(
     as_json: JsonOpt = False,
 ) -> None:
     """Set a dataset's total privacy budget."""
-    from datamoat.privacy.dp import set_budget
+    from datamoat.privacy.dp_ledger import set_budget
 
     ws = open_workspace(ctx)
     budget = set_budget(ws.catalog, dataset, epsilon, delta)
@@ -212,7 +212,7 @@ def dp_status(
     ctx: typer.Context, dataset: Annotated[str, typer.Argument(help="Dataset name.")], as_json: JsonOpt = False
 ) -> None:
     """What a dataset's budget is, what releases spent, and what remains."""
-    from datamoat.privacy.dp import list_releases, remaining_budget
+    from datamoat.privacy.dp_ledger import list_releases, remaining_budget
 
     ws = open_workspace(ctx)
     budget = remaining_budget(ws.catalog, dataset)
@@ -239,7 +239,7 @@ def dp_release(
     as_json: JsonOpt = False,
 ) -> None:
     """Release one differentially private statistic; refused if it would exceed the budget."""
-    from datamoat.privacy.dp import release
+    from datamoat.privacy.dp_release import release
 
     ws = open_workspace(ctx)
     parsed_bounds = None
@@ -250,7 +250,7 @@ def dp_release(
             raise DatamoatError(f"--bounds takes LO,HI, got {bounds!r}.") from exc
         parsed_bounds = (lo, hi)
     cats = [c.strip() for c in categories.split(",")] if categories else None
-    out = release(ws, ref, stat, column, epsilon=epsilon, delta=delta, mechanism=mechanism,
+    out = release(ws.catalog, ws.version(ref), stat, column, epsilon=epsilon, delta=delta, mechanism=mechanism,
                   bounds=parsed_bounds, categories=cats)
     if as_json:
         print_json(out.to_dict())
@@ -272,7 +272,7 @@ def encrypt(
 
     ws = open_workspace(ctx)
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    result = encrypt_version(ws, ref, cols)
+    result = encrypt_version(ws.catalog, ws.store, ws.version(ref), cols)
     v = ws.version_by_id(result.version.id)
     if as_json:
         print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal})
@@ -295,7 +295,7 @@ def decrypt(
     from datamoat.privacy.encryption import decrypt_column
 
     ws = open_workspace(ctx)
-    table = decrypt_column(ws, ref, column)
+    table = decrypt_column(ws.catalog, ws.version(ref), column, workspace_root=ws.root)
     if out is None:
         print_table(f"{column} (decrypted)", table.column_names, [list(r.values()) for r in table.slice(0, rows).to_pylist()])
         return

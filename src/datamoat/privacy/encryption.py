@@ -53,9 +53,12 @@ from datamoat.pipeline.step import Step, check_column_list, set_column
 from datamoat.privacy.keys import KEY_BYTES, load_key
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from datamoat.catalog import Catalog
+    from datamoat.data.object_store import ObjectStore
     from datamoat.data.version import Version
     from datamoat.pipeline.apply import ApplyResult
-    from datamoat.workspace import Workspace
 
 FORMAT_VERSION = b"\x01"
 NONCE_BYTES = 12
@@ -195,51 +198,60 @@ class EncryptColumns(Step):
 
 
 def encrypt_version(
-    workspace: Workspace,
-    ref: str,
+    catalog: Catalog,
+    store: ObjectStore,
+    version: Version,
     columns: Sequence[str] | None = None,
     *,
     output: str | None = None,
     workers: int | None = None,
 ) -> ApplyResult:
-    """Apply ``encrypt_columns`` to version ``ref`` (a new version); audit ``key_use``."""
+    """Apply ``encrypt_columns`` to ``version`` (a new version in ``catalog``/``store``); audit ``key_use``.
+
+    columns: the columns to encrypt (default: the ``sensitive`` role). output: dataset name of
+    the result (default: the same dataset). workers: worker processes (default: one per CPU).
+    """
+    from datamoat.pipeline.apply import apply_recipe
+    from datamoat.pipeline.executor_local import LocalExecutor
     from datamoat.pipeline.recipe import Recipe
 
     entry: dict[str, Any] = {"step": "encrypt_columns"}
     if columns:
         entry["columns"] = list(columns)
     recipe = Recipe.from_list([entry])
-    result = workspace.apply(ref, recipe, output=output, workers=workers, label="encrypt")
+    executor = LocalExecutor(workers=workers, scratch_dir=store.tmp)
+    result = apply_recipe(catalog, store, version, recipe, output=output, executor=executor, label="encrypt")
     append_event(
-        workspace.catalog,
+        catalog,
         "key_use",
         result.version.ref,
-        {"purpose": "encrypt", "input": ref, "columns": list(columns or [])},
+        {"purpose": "encrypt", "input": version.ref, "columns": list(columns or [])},
     )
     return result
 
 
 def decrypt_column(
-    workspace: Workspace,
-    version: str | Version,
+    catalog: Catalog,
+    version: Version,
     column: str,
     *,
+    workspace_root: Path | None = None,
     key: bytes | None = None,
     type: pa.DataType | None = None,  # noqa: A002 - as in pyarrow
 ) -> pa.Table:
     """The decrypted ``column`` of ``version`` with its row ids (columns ``_dm_row_id``, ``column``).
 
-    key: the 32-byte key (default: :func:`~datamoat.privacy.keys.load_key`). type: cast the
-    values to this Arrow type. Appends a ``decrypt`` audit event (``ok`` false for a failed
-    attempt). Raises DatamoatError for a wrong key or altered/moved values.
+    catalog: where ``version`` is recorded (the audit log). workspace_root: the workspace's
+    folder; a key file inside it is refused. key: the 32-byte key (default:
+    :func:`~datamoat.privacy.keys.load_key`). type: cast the values to this Arrow type.
+    Appends a ``decrypt`` audit event (``ok`` false for a failed attempt). Raises
+    DatamoatError for a wrong key or altered/moved values.
     """
-    from datamoat.data.version import Version as _Version
-
-    v = version if isinstance(version, _Version) else workspace.version(version)
+    v = version
     if column not in v.schema.names:
         shown = ", ".join(n for n in v.schema.names if not n.startswith("_dm_"))
         raise DatamoatError(f"{v.ref}: no column {column!r}; the columns are: {shown}.")
-    key = key if key is not None else load_key(workspace.root)
+    key = key if key is not None else load_key(workspace_root)
     table = v.to_arrow([ROW_ID_COLUMN, column])
     values = (
         table.column(column).combine_chunks()
@@ -250,10 +262,10 @@ def decrypt_column(
     try:
         plain = decrypt_values(values, ids, column, key, type)
     except DatamoatError as err:
-        append_event(workspace.catalog, "decrypt", v.ref, {"column": column, "ok": False, "error": str(err)})
+        append_event(catalog, "decrypt", v.ref, {"column": column, "ok": False, "error": str(err)})
         raise
     append_event(
-        workspace.catalog,
+        catalog,
         "decrypt",
         v.ref,
         {

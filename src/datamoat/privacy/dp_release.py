@@ -1,4 +1,4 @@
-"""Differentially private statistics with OpenDP, and a per-dataset privacy budget.
+"""Differentially private statistics with OpenDP, released against a dataset's budget.
 
 Statistics (each over one column of a dataset version)
     ``count``      non-missing values (sensitivity 1);
@@ -18,18 +18,15 @@ Mechanisms: ``laplace`` (pure ε-DP; OpenDP's discrete Laplace for counts) or ``
 ``binary_search_param`` so that OpenDP's own privacy map reports at most the ε (δ) asked for,
 and the results carry that ε (δ) and the noise scale(s).
 
-Budget: :func:`set_budget` gives a dataset a total (ε, δ); every release over any of its
-versions spends from it (basic composition: the ε's and δ's add up). :func:`release` checks the
-remaining budget, runs the mechanism, records the release in ``dp_releases`` and appends a
-``dp_release`` audit event, all in ONE catalog transaction: the write lock is taken at BEGIN
-(SQLite ``BEGIN IMMEDIATE``; ``SELECT ... FOR UPDATE`` on the budget row elsewhere), so two
-concurrent releases cannot both spend the last of a budget, and a refused or failed release
-spends nothing and leaves no trace but the error.
+:func:`dp_statistic` computes a statistic without a budget. :func:`release` spends from the
+dataset's budget (:mod:`datamoat.privacy.dp_ledger`): it checks the remaining budget, runs the
+mechanism, records the spend and appends a ``dp_release`` audit event, all in ONE catalog
+transaction, so two concurrent releases cannot both spend the last of a budget, and a refused
+or failed release spends nothing and leaves no trace but the error.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,24 +35,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from datamoat.catalog import Catalog
 from datamoat.catalog.audit import append_event_in
-from datamoat.catalog.records import utc_now
-from datamoat.catalog.tables import dp_budgets, dp_releases
 from datamoat.errors import DatamoatError
+from datamoat.privacy.dp_ledger import Budget, check_epsilon_delta, check_remaining, read_budget, spend
 
 if TYPE_CHECKING:
     from datamoat.data.version import Version
-    from datamoat.workspace import Workspace
 
 STATISTICS = ("count", "sum", "mean", "histogram")
 MECHANISMS = ("laplace", "gaussian")
 OTHER_BIN = "other"
-_SLACK = 1e-9
-"""Relative tolerance when comparing ε/δ (OpenDP's maps round up in the last digits)."""
 
 
 @dataclass(frozen=True)
@@ -84,32 +76,6 @@ class DPResult:
 
 
 @dataclass(frozen=True)
-class Budget:
-    """A dataset's privacy budget: totals, what releases spent, and what remains."""
-
-    dataset: str
-    epsilon_total: float
-    delta_total: float
-    epsilon_spent: float
-    delta_spent: float
-    releases: int
-
-    @property
-    def epsilon_remaining(self) -> float:
-        return max(self.epsilon_total - self.epsilon_spent, 0.0)
-
-    @property
-    def delta_remaining(self) -> float:
-        return max(self.delta_total - self.delta_spent, 0.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["epsilon_remaining"] = self.epsilon_remaining
-        data["delta_remaining"] = self.delta_remaining
-        return data
-
-
-@dataclass(frozen=True)
 class DPRelease:
     """A recorded release: the result, its catalog id, the version and the budget left after."""
 
@@ -127,9 +93,6 @@ class DPRelease:
         }
 
 
-# --- mechanisms --------------------------------------------------------------------------------
-
-
 def _dp() -> Any:
     import opendp.prelude as dp  # heavy: imported on first use
 
@@ -140,15 +103,12 @@ def _dp() -> Any:
 def _check_privacy(epsilon: float, delta: float, mechanism: str) -> tuple[float, float]:
     if mechanism not in MECHANISMS:
         raise DatamoatError(f"unknown mechanism {mechanism!r}; mechanisms: {', '.join(MECHANISMS)}.")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not (0 < epsilon < math.inf):
-        raise DatamoatError(f"epsilon must be a positive number, got {epsilon!r}.")
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not (0 <= delta < 1):
-        raise DatamoatError(f"delta must be a number in [0, 1), got {delta!r}.")
+    epsilon, delta = check_epsilon_delta(epsilon, delta)
     if mechanism == "laplace" and delta != 0:
         raise DatamoatError("the Laplace mechanism is pure ε-DP; give delta=0 or use mechanism='gaussian'.")
     if mechanism == "gaussian" and delta == 0:
         raise DatamoatError("the Gaussian mechanism needs delta > 0 (e.g. 1e-6).")
-    return float(epsilon), float(delta)
+    return epsilon, delta
 
 
 def _check_bounds(bounds: Sequence[float] | None, statistic: str) -> tuple[float, float]:
@@ -334,97 +294,9 @@ def _plan(
     return run_mean
 
 
-# --- the budget --------------------------------------------------------------------------------
-
-
-def set_budget(catalog: Catalog, dataset: str, epsilon: float, delta: float = 0.0) -> Budget:
-    """Give ``dataset`` a total privacy budget (replacing an earlier one); audit ``dp_budget``.
-
-    Raises DatamoatError for an unknown dataset, a bad ε/δ, or a total below what releases
-    have already spent.
-    """
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not (0 < epsilon < math.inf):
-        raise DatamoatError(f"the budget's epsilon must be a positive number, got {epsilon!r}.")
-    if isinstance(delta, bool) or not isinstance(delta, int | float) or not (0 <= delta < 1):
-        raise DatamoatError(f"the budget's delta must be a number in [0, 1), got {delta!r}.")
-    ds = catalog.get_dataset(dataset)
-    with catalog.engine.begin() as conn:
-        eps_spent, delta_spent, _ = _spent(conn, ds.id)
-        if eps_spent > epsilon * (1 + _SLACK) or delta_spent > delta * (1 + _SLACK) + 1e-15:
-            raise DatamoatError(
-                f"dataset {dataset!r} has already spent ε={eps_spent:g}, δ={delta_spent:g}; "
-                f"a budget of ε={epsilon:g}, δ={delta:g} would be overdrawn."
-            )
-        exists = conn.execute(
-            sa.select(dp_budgets.c.dataset_id).where(dp_budgets.c.dataset_id == ds.id)
-        ).first()
-        values = {"epsilon_total": float(epsilon), "delta_total": float(delta)}
-        if exists:
-            conn.execute(dp_budgets.update().where(dp_budgets.c.dataset_id == ds.id).values(**values))
-        else:
-            conn.execute(dp_budgets.insert().values(dataset_id=ds.id, created_at=utc_now(), **values))
-        append_event_in(
-            conn, "dp_budget", dataset, {"epsilon_total": float(epsilon), "delta_total": float(delta)}
-        )
-    return remaining_budget(catalog, dataset)
-
-
-def remaining_budget(catalog: Catalog, dataset: str) -> Budget:
-    """The dataset's budget and what is left; DatamoatError if it has none."""
-    ds = catalog.get_dataset(dataset)
-    with catalog.engine.connect() as conn:
-        return _budget(conn, ds.id, dataset)
-
-
-def list_releases(catalog: Catalog, dataset: str) -> list[dict[str, Any]]:
-    """Every release over ``dataset``, oldest first, JSON-ready."""
-    ds = catalog.get_dataset(dataset)
-    with catalog.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(dp_releases).where(dp_releases.c.dataset_id == ds.id).order_by(dp_releases.c.id)
-        ).all()
-    return [
-        {
-            "id": r.id,
-            "version_id": r.version_id,
-            "at": r.at.isoformat(),
-            "statistic": r.statistic,
-            "column": r.column_name,
-            "epsilon": r.epsilon,
-            "delta": r.delta,
-            "result": json.loads(r.result_json),
-        }
-        for r in rows
-    ]
-
-
-def _spent(conn: sa.Connection, dataset_id: int) -> tuple[float, float, int]:
-    row = conn.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(dp_releases.c.epsilon), 0.0),
-            sa.func.coalesce(sa.func.sum(dp_releases.c.delta), 0.0),
-            sa.func.count(dp_releases.c.id),
-        ).where(dp_releases.c.dataset_id == dataset_id)
-    ).one()
-    return float(row[0]), float(row[1]), int(row[2])
-
-
-def _budget(conn: sa.Connection, dataset_id: int, dataset: str, lock: bool = False) -> Budget:
-    query = sa.select(dp_budgets).where(dp_budgets.c.dataset_id == dataset_id)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    row = conn.execute(query).first()
-    if row is None:
-        raise DatamoatError(
-            f"dataset {dataset!r} has no privacy budget; set one first (datamoat.privacy.dp.set_budget)."
-        )
-    eps_spent, delta_spent, count = _spent(conn, dataset_id)
-    return Budget(dataset, float(row.epsilon_total), float(row.delta_total), eps_spent, delta_spent, count)
-
-
 def release(
-    workspace: Workspace,
-    version: str | Version,
+    catalog: Catalog,
+    version: Version,
     statistic: str,
     column: str,
     *,
@@ -436,19 +308,18 @@ def release(
 ) -> DPRelease:
     """Release a DP ``statistic`` of ``column`` of ``version``, spending from its dataset's budget.
 
+    catalog: the catalog ``version`` belongs to (it holds the budget and the audit log).
     In one transaction: check the remaining budget (DatamoatError "release needs ε=..., but
     only ε=... of the dataset's budget of ... remains" when it does not suffice), run the
-    mechanism, insert the ``dp_releases`` row and append a ``dp_release`` audit event. The
-    ε/δ checked and recorded are those OpenDP's privacy map reports for the measurement.
+    mechanism, record the spend (:func:`datamoat.privacy.dp_ledger.spend`) and append a
+    ``dp_release`` audit event. The ε/δ checked and recorded are those OpenDP's privacy map
+    reports for the measurement.
     """
-    from datamoat.data.version import Version as _Version
-
-    v = version if isinstance(version, _Version) else workspace.version(version)
-    if column not in v.schema.names:
-        shown = ", ".join(n for n in v.schema.names if not n.startswith("_dm_"))
-        raise DatamoatError(f"{v.ref}: no column {column!r}; the columns are: {shown}.")
-    ds = workspace.catalog.get_dataset(v.dataset)
-    values = v.to_arrow([column]).column(column)
+    if column not in version.schema.names:
+        shown = ", ".join(n for n in version.schema.names if not n.startswith("_dm_"))
+        raise DatamoatError(f"{version.ref}: no column {column!r}; the columns are: {shown}.")
+    ds = catalog.get_dataset(version.dataset)
+    values = version.to_arrow([column]).column(column)
     run = _plan(
         statistic,
         values,
@@ -461,62 +332,36 @@ def release(
     )
     for attempt in range(5):
         try:
-            with workspace.catalog.engine.begin() as conn:
-                budget = _budget(conn, ds.id, v.dataset, lock=True)
-                _check_remaining(budget, float(epsilon), float(delta))
+            with catalog.engine.begin() as conn:
+                check_remaining(read_budget(conn, ds.id, version.dataset, lock=True), float(epsilon), float(delta))
                 result = run()
-                _check_remaining(budget, result.epsilon, result.delta)
-                payload = result.to_dict()
-                release_id = conn.execute(
-                    dp_releases.insert().values(
-                        dataset_id=ds.id,
-                        version_id=v.record.id,
-                        at=utc_now(),
-                        statistic=statistic,
-                        column_name=column,
-                        epsilon=result.epsilon,
-                        delta=result.delta,
-                        result_json=json.dumps(payload, sort_keys=True),
-                    )
-                ).inserted_primary_key[0]
-                after = Budget(
-                    v.dataset,
-                    budget.epsilon_total,
-                    budget.delta_total,
-                    budget.epsilon_spent + result.epsilon,
-                    budget.delta_spent + result.delta,
-                    budget.releases + 1,
+                spent = spend(
+                    conn,
+                    version.record.id,
+                    result.epsilon,
+                    result.delta,
+                    statistic=statistic,
+                    column=column,
+                    details=result.to_dict(),
+                    what="release",
                 )
                 append_event_in(
                     conn,
                     "dp_release",
-                    v.ref,
+                    version.ref,
                     {
-                        "release_id": int(release_id),
+                        "release_id": spent.id,
                         "statistic": statistic,
                         "column": column,
                         "mechanism": mechanism,
                         "epsilon": result.epsilon,
                         "delta": result.delta,
-                        "epsilon_remaining": after.epsilon_remaining,
-                        "delta_remaining": after.delta_remaining,
+                        "epsilon_remaining": spent.budget.epsilon_remaining,
+                        "delta_remaining": spent.budget.delta_remaining,
                     },
                 )
-            return DPRelease(int(release_id), v.ref, result, after)
+            return DPRelease(spent.id, version.ref, result, spent.budget)
         except IntegrityError:
             if attempt == 4:
                 raise
     raise AssertionError("unreachable")
-
-
-def _check_remaining(budget: Budget, epsilon: float, delta: float) -> None:
-    if epsilon > budget.epsilon_remaining * (1 + _SLACK) + 1e-12:
-        raise DatamoatError(
-            f"release needs ε={epsilon:g}, but only ε={budget.epsilon_remaining:g} of the dataset's "
-            f"budget of {budget.epsilon_total:g} remains."
-        )
-    if delta > budget.delta_remaining * (1 + _SLACK) + 1e-15:
-        raise DatamoatError(
-            f"release needs δ={delta:g}, but only δ={budget.delta_remaining:g} of the dataset's "
-            f"budget of {budget.delta_total:g} remains."
-        )

@@ -25,6 +25,7 @@ def serve(
     reload_interval: Annotated[float, typer.Option(help="Seconds between checks for a new champion (0: never).")] = 2.0,
     annotators_per_item: Annotated[int, typer.Option(help="Answers an annotation item needs (1, or 2 for agreement).")] = 1,
     retrain_budget: Annotated[str, typer.Option(help="Time budget of a retrain started from the API or UI, e.g. 10m.")] = "10m",
+    retrain_margin: Annotated[float, typer.Option(help="Seconds beyond --retrain-budget after which such a retrain's worker process is killed and the retrain reported as failed.")] = 300.0,
     ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Serve the web UI under /ui.")] = True,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")] = True,
 ) -> None:
@@ -38,10 +39,15 @@ def serve(
         raise DatamoatError(f"serving needs the serve extra ({exc.name} is missing): pip install 'datamoat[serve]'.") from exc
     if annotators_per_item not in (1, 2):
         raise DatamoatError(f"--annotators-per-item is {annotators_per_item}; use 1 or 2.")
+    if not retrain_margin >= 0:
+        raise DatamoatError(f"--retrain-margin is {retrain_margin}; use 0 or more seconds.")
+    from datamoat.budget import parse_budget
+
+    parse_budget(retrain_budget)  # a bad --retrain-budget is an error now, not at the first retrain
     settings = ServeSettings(max_body_bytes=max_body_bytes, max_batch=max_batch, max_text_chars=max_text_chars,
                              log_text=log_text, redact=redact, reload_interval_s=reload_interval,
                              inference_threads=threads, annotators_per_item=annotators_per_item,
-                             retrain_budget=retrain_budget)
+                             retrain_budget=retrain_budget, retrain_margin_s=retrain_margin)
     app = create_app(workspace_dir(ctx), model_name=model, settings=settings, web=ui)
     served = app.state.dm.holder.current().record
     stdout.print(f"serving {served.ref} ({served.kind}) on http://{host}:{port}  (docs: /docs, UI: /ui)", highlight=False)

@@ -270,7 +270,9 @@ def find_label_issues(
         remap = np.full(len(found_classes), -1)
         remap[present] = np.arange(len(present))
         y = remap[given]
-        flagged = np.asarray(cleanlab.filter.find_label_issues(y, sub, filter_by=filter_by), dtype=bool)
+        # n_jobs=1: cleanlab would otherwise fork a multiprocessing Pool, and a fork of a
+        # threaded process (a server, a joblib worker) can hang on a lock some thread held
+        flagged = np.asarray(cleanlab.filter.find_label_issues(y, sub, filter_by=filter_by, n_jobs=1), dtype=bool)
         quality = cleanlab.rank.get_label_quality_scores(y, sub, method="self_confidence")
         estimated = int(cleanlab.count.num_label_issues(y, sub))
     return LabelFindings(

@@ -176,7 +176,10 @@ def monitor(request: Request, key: CanRead, refresh: bool = False,
 
 @router.post("/v1/retrain", status_code=202, tags=["flywheel"])
 async def retrain(request: Request, key: IsAdmin, body: RetrainRequest | None = None) -> dict[str, Any]:
-    """Start a retrain on the submitted feedback (admin); promotion swaps the served model."""
+    """Start a retrain on the submitted feedback (admin); promotion swaps the served model.
+
+    It runs in a worker process, killed (and the job failed) after the retrain budget plus a margin.
+    """
     import asyncio
 
     dm = request.app.state.dm

@@ -1,8 +1,9 @@
 """Retrains started from the API or the web UI, run one at a time in a background thread.
 
-A job runs :func:`datamoat.flywheel.retrain.retrain` and, when it promotes, swaps the served
-model at once (the watcher would find it within ``reload_interval_s`` anyway). Jobs live in
-memory; every decision itself is recorded in the catalog by the flywheel.
+A job runs the server's retrain (:func:`datamoat.flywheel.retrain.retrain` in a worker process
+with a hard timeout, see :mod:`datamoat.serve.retrain_process`) and, when it promotes, swaps the
+served model at once (the watcher would find it within ``reload_interval_s`` anyway). Jobs live
+in memory; every decision itself is recorded in the catalog by the flywheel.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ class ServeSettings:
         label-issue review instead of training.
     annotators_per_item: answers an annotation item needs before it resolves (1 or 2).
     retrain_budget: time budget of a retrain started from the API or UI (e.g. ``"10m"``).
+    retrain_margin_s: such a retrain runs in a worker process that is killed, and the retrain
+        reported as failed, when it is still running ``retrain_budget`` + this many seconds
+        after it started (seconds; the margin covers merging, cleaning and comparing).
     """
 
     max_body_bytes: int = 1_000_000
@@ -41,3 +44,4 @@ class ServeSettings:
     confident_score: float = 0.9
     annotators_per_item: int = 1
     retrain_budget: str = "10m"
+    retrain_margin_s: float = 300.0

@@ -1,4 +1,7 @@
-"""Everything one server process holds: workspace, model holder, stores, batcher, metrics, jobs."""
+"""Everything one server process holds: workspace, model holder, stores, batcher, metrics, jobs.
+
+Retrains run out of process (:mod:`datamoat.serve.retrain_process`), never in this threaded one.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ class AppState:
         self.predictor = Predictor(self.holder, redact=settings.redact, top_k=settings.top_k)
         self.batcher: MicroBatcher[str, Answer] = MicroBatcher(self._run_batch, max_texts=settings.max_inference_batch)
         self.jobs = RetrainJobs(self._retrain)
+        self._retrain_worker: Any = None
         self._seen_model_id = self.holder.current().record.id
         self._publish_model()
         self.holder.watch(settings.reload_interval_s)
@@ -101,21 +105,36 @@ class AppState:
 
     # ----------------------------------------------------------------- retraining
     def _retrain(self, progress: Any) -> dict[str, Any]:
-        from datamoat.flywheel.retrain import retrain
+        """Retrain in a worker process (see :mod:`datamoat.serve.retrain_process`); swap on promotion.
 
-        def promote(record: Any) -> None:
-            if self.holder.swap_to(record):
+        Killed, and failed with one sentence, ``retrain_budget`` + ``retrain_margin_s`` seconds
+        after it started.
+        """
+        from datamoat.budget import parse_budget
+        from datamoat.serve.retrain_process import RetrainProcess
+
+        def promote(model_id: int) -> None:
+            if self.holder.swap_to(self.registry.get_by_id(model_id)):
                 self.metrics.model_swaps.inc()
                 self._publish_model()
 
-        decision = retrain(self.ws, self.model_name, budget=self.settings.retrain_budget, progress=progress,
-                           on_promote=promote)
-        return decision.to_dict()
+        budget = self.settings.retrain_budget
+        worker = RetrainProcess(self.ws.root, self.model_name, budget=budget,
+                                timeout_s=parse_budget(budget) + self.settings.retrain_margin_s,
+                                progress=progress, on_promote=promote)
+        self._retrain_worker = worker
+        try:
+            return worker.run()
+        finally:
+            self._retrain_worker = None
 
     def close(self) -> None:
         """Stop background work and flush the prediction log."""
         self.holder.stop()
         self.batcher.close()
+        worker = self._retrain_worker
+        if worker is not None:
+            worker.kill()
         self.jobs.close()
         self.predictions.close()
         self.ws.close()

@@ -71,7 +71,7 @@ def main() -> None:
         t1 = time.perf_counter()
         applied = ws.apply(raw.ref, default_clean_recipe(raw.roles), label="clean")
         clean_seconds = time.perf_counter() - t1
-        cleaned = ws.version_by_id(applied.version.id).to_pandas()
+        cleaned = applied.version.to_pandas()
         ws.close()
     kept = set(cleaned.index)
     dropped = set(noisy["row"]) - kept

@@ -137,7 +137,8 @@ def test_recipe_makes_a_child_version_and_keeps_what_it_drops(workspace: Workspa
     src = write(tmp_path / "t.csv", 'id,text,label\n1,"  hello   world ",a\n2,,b\n3,hello world,a\n4,ok,\n')
     v1 = workspace.ingest(src, name="t", id="id", text="text", label="label")
     result = workspace.apply(v1.ref, [{"step": "drop_missing"}, {"step": "strip_whitespace"}, {"step": "exact_dedup"}])
-    v2 = workspace.version_by_id(result.version.id)
+    v2 = result.version
+    assert workspace.version_by_id(v2.id).ref == v2.ref  # callers still holding the id find it
     assert v2.record.parents == [v1.record.id] and v2.ordinal == 2 and v2.record.step == "recipe"
     assert v2.to_pandas()["text"].tolist() == ["hello world"]
     assert result.rows_in == 4 and result.rows_out == 1

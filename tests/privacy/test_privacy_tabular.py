@@ -262,7 +262,7 @@ def test_k_anonymize_step_in_a_workspace(tmp_path: Path):
             }
         ]
         result = ws.apply(v.ref, recipe, workers=1)
-        out = ws.version(result.version.ref)
+        out = result.version
         table = out.to_arrow().to_pandas()
         qi = ["age", "zip", "sex"]
         counts = class_counts(table, qi)

@@ -1,5 +1,9 @@
-"""Row filters: ``language_filter`` and ``min_words``.
+"""Row filters: ``length_filter``, ``language_filter`` and ``min_words``.
 
+``length_filter`` (row step)
+    Drops texts shorter than ``min_chars`` or longer than ``max_chars`` characters (Unicode
+    code points); reasons ``"shorter than N chars"`` / ``"longer than N chars"``. Stats column
+    ``_dm_len`` (int64, null for a null text, which is kept).
 ``language_filter`` (row step)
     Detects each text's language with lingua (see :mod:`datamoat.quality.language`; the
     detector is built once per process, not pickled with the step) and drops rows whose
@@ -20,30 +24,66 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datamoat.data.roles import ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import (
-    Step,
     add_reasons,
     as_text,
     bad_param,
     check_bool,
-    check_column_name,
     check_int,
     drop_where,
-    require_text_column,
     set_column,
 )
+from datamoat.pipeline.text_step import TextColumnStep
 from datamoat.quality.language import DEFAULT_LANGUAGES, check_languages, detect_languages
 
+LEN_COLUMN = "_dm_len"
 LANGUAGE_COLUMN = "_dm_language"
 WORDS_COLUMN = "_dm_words"
 WORD_RE = r"[\p{L}\p{N}]+"
 
 
 @register
-class LanguageFilter(Step):
+class LengthFilter(TextColumnStep):
+    """Drop texts outside a length range, in characters (Unicode code points).
+
+    column: the text column; None means the ``text`` role column.
+    min_chars: drop texts with fewer characters; None for no minimum.
+    max_chars: drop texts with more characters; None for no maximum.
+    Null texts are kept (``drop_missing`` handles them).
+    """
+
+    name = "length_filter"
+    kind = "row"
+
+    def __init__(
+        self, *, column: str | None = None, min_chars: int | None = None, max_chars: int | None = None
+    ) -> None:
+        super().__init__(column=column)
+        self.min_chars = check_int(self.name, "min_chars", min_chars)
+        self.max_chars = check_int(self.name, "max_chars", max_chars)
+        if self.min_chars is None and self.max_chars is None:
+            raise bad_param(self.name, "min_chars", "or 'max_chars' must be given")
+        if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
+            raise bad_param(
+                self.name, "min_chars", f"({self.min_chars}) is larger than max_chars ({self.max_chars})"
+            )
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Add ``_dm_len`` and mark too short / too long texts."""
+        lengths = pc.utf8_length(as_text(batch.column(self._resolved))).cast(pa.int64())
+        reasons = pa.nulls(batch.num_rows, pa.string())
+        if self.min_chars is not None:
+            reasons = drop_where(pc.less(lengths, self.min_chars), f"shorter than {self.min_chars} chars")
+        if self.max_chars is not None:
+            longer = drop_where(pc.greater(lengths, self.max_chars), f"longer than {self.max_chars} chars")
+            reasons = pc.coalesce(reasons, longer)
+        return add_reasons(set_column(batch, LEN_COLUMN, lengths), reasons)
+
+
+@register
+class LanguageFilter(TextColumnStep):
     """Drop rows whose text is confidently in a language not in ``allowed``.
 
     column: the text column; None means the ``text`` role column.
@@ -68,7 +108,7 @@ class LanguageFilter(Step):
         max_chars: int = 300,
         min_letters: int = 10,
     ) -> None:
-        self.column = check_column_name(self.name, "column", column)
+        super().__init__(column=column)
         try:
             self.allowed = check_languages(allowed, what="allowed")
             self.languages = check_languages(languages)
@@ -84,11 +124,6 @@ class LanguageFilter(Step):
         self.keep_undetected = check_bool(self.name, "keep_undetected", keep_undetected)
         self.max_chars = check_int(self.name, "max_chars", max_chars, minimum=1, optional=False)
         self.min_letters = check_int(self.name, "min_letters", min_letters, minimum=1, optional=False)
-        self._resolved = ""
-
-    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
-        """Resolve the text column; StepError if absent or not text."""
-        self._resolved = require_text_column(self.name, schema, self.column, roles)
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Add ``_dm_language``; mark rows in other languages with ``"language xx"``."""
@@ -116,7 +151,7 @@ class LanguageFilter(Step):
 
 
 @register
-class MinWords(Step):
+class MinWords(TextColumnStep):
     """Drop texts with fewer than ``min_words`` words.
 
     column: the text column; None means the ``text`` role column.
@@ -127,13 +162,8 @@ class MinWords(Step):
     kind = "row"
 
     def __init__(self, *, column: str | None = None, min_words: int = 3) -> None:
-        self.column = check_column_name(self.name, "column", column)
+        super().__init__(column=column)
         self.min_words = check_int(self.name, "min_words", min_words, minimum=1, optional=False)
-        self._resolved = ""
-
-    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
-        """Resolve the text column; StepError if absent or not text."""
-        self._resolved = require_text_column(self.name, schema, self.column, roles)
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Add ``_dm_words``; mark texts with too few words."""

@@ -35,15 +35,14 @@ from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import StepError
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import (
-    Step,
     add_reasons,
     bad_param,
     check_column_name,
     check_int,
     require_column,
-    require_text_column,
     set_column,
 )
+from datamoat.pipeline.text_step import TextColumnStep
 from datamoat.quality.label_issues import FILTER_METHODS, find_label_issues, judged_mask
 
 QUALITY_COLUMN = "_dm_label_quality"
@@ -62,7 +61,7 @@ def issue_reason(given: str, likely: str) -> str:
 
 
 @register
-class LabelIssuesStep(Step):
+class LabelIssuesStep(TextColumnStep):
     """Find label errors over the whole input; drop them or relabel the confident ones.
 
     text_column, label_column: default to the ``text`` and ``label`` roles.
@@ -75,6 +74,7 @@ class LabelIssuesStep(Step):
 
     name = "label_issues"
     kind = "global"
+    column_param = "text_column"
 
     def __init__(
         self,
@@ -90,7 +90,7 @@ class LabelIssuesStep(Step):
         filter_by: str = "prune_by_noise_rate",
         n_jobs: int = 1,
     ) -> None:
-        self.text_column = check_column_name(self.name, "text_column", text_column)
+        super().__init__(column=text_column)
         self.label_column = check_column_name(self.name, "label_column", label_column)
         if action not in ACTIONS:
             raise bad_param(self.name, "action", f"must be one of {', '.join(ACTIONS)}, got {action!r}")
@@ -118,7 +118,6 @@ class LabelIssuesStep(Step):
         self.c = float(c)
         self.filter_by = filter_by
         self.n_jobs = check_int(self.name, "n_jobs", n_jobs, minimum=1, optional=False)
-        self._text = ""
         self._label = ""
         self._label_type: pa.DataType = pa.string()
         self._index = pd.Index([], dtype=object)
@@ -130,7 +129,7 @@ class LabelIssuesStep(Step):
 
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
         """Resolve the text and label columns; StepError if absent or no row id column."""
-        self._text = require_text_column(self.name, schema, self.text_column, roles)
+        super().bind(roles, schema)
         self._label = require_column(self.name, schema, self.label_column, roles, "label")
         self._label_type = schema.field(self._label).type
         if not (
@@ -152,12 +151,12 @@ class LabelIssuesStep(Step):
         texts: list[str] = []
         labels: list[str] = []
         for batch in batches:
-            mask = judged_mask(batch.column(self._text), batch.column(self._label))
+            mask = judged_mask(batch.column(self._resolved), batch.column(self._label))
             if not mask.any():
                 continue
             keep = pa.array(mask)
             ids.extend(batch.column(ROW_ID_COLUMN).filter(keep).cast(pa.string()).to_pylist())
-            texts.extend(batch.column(self._text).filter(keep).cast(pa.string()).to_pylist())
+            texts.extend(batch.column(self._resolved).filter(keep).cast(pa.string()).to_pylist())
             labels.extend(batch.column(self._label).filter(keep).cast(pa.string()).to_pylist())
         index = pd.Index(ids, dtype=object)
         if not index.is_unique:

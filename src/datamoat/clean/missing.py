@@ -1,12 +1,17 @@
-"""``impute_missing``: fill missing values of one column (rows are kept, values change).
+"""Missing values: ``drop_missing`` removes incomplete rows, ``impute_missing`` fills them.
 
-``drop_missing`` (in :mod:`datamoat.pipeline.steps.basic`) removes incomplete rows; this step
-fills them instead. It is a global step because the ``most_frequent`` strategy needs the mode
-of the whole column before the first batch is filled (with ``strategy: constant`` fit does
-nothing, but the executor still cuts the recipe there and spools the input to a scratch file).
+``drop_missing`` (row step)
+    Drop rows where any of ``columns`` is missing (null, NaN, or, for text, empty or only
+    whitespace when ``blank_is_missing``). Reason ``"missing <col>"`` for the first such column.
 
-A value is missing when it is null, a float NaN, or (strings, with ``blank_is_missing``) empty
-or whitespace-only. ``strategy``:
+``impute_missing`` (global step)
+    Fill missing values of one column (rows are kept, values change). It is a global step
+    because the ``most_frequent`` strategy needs the mode of the whole column before the first
+    batch is filled (with ``strategy: constant`` fit does nothing, but the executor still cuts
+    the recipe there and spools the input to a scratch file).
+
+For ``impute_missing`` a value is missing when it is null, a float NaN, or (strings, with
+``blank_is_missing``) empty or whitespace-only. ``strategy``:
 
 * ``constant``: fill with ``value`` (required; cast to the column's type, StepError at bind
   if it cannot be, or if the column is typed null, i.e. held only nulls at ingest);
@@ -30,10 +35,72 @@ import pyarrow.compute as pc
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import StepError
 from datamoat.pipeline.registry import register
-from datamoat.pipeline.step import Step, bad_param, check_bool, check_column_name, require_column, set_column
+from datamoat.pipeline.step import (
+    Step,
+    add_reasons,
+    bad_param,
+    check_bool,
+    check_column_list,
+    check_column_name,
+    drop_where,
+    require_column,
+    set_column,
+)
 from datamoat.quality.missing import missing_mask
+from datamoat.quality.whitespace import collapse_whitespace
 
 STRATEGIES: tuple[str, ...] = ("constant", "most_frequent")
+
+
+def _is_text(typ: pa.DataType) -> bool:
+    return pa.types.is_string(typ) or pa.types.is_large_string(typ)
+
+
+@register
+class DropMissing(Step):
+    """Drop rows with a missing value in any of the given columns.
+
+    columns: the columns that must be present; None means the ``text`` and ``label`` role
+        columns the dataset has.
+    blank_is_missing: count empty and whitespace-only strings as missing.
+    """
+
+    name = "drop_missing"
+    kind = "row"
+
+    def __init__(self, *, columns: list[str] | None = None, blank_is_missing: bool = True) -> None:
+        self.columns = check_column_list(self.name, "columns", columns)
+        self.blank_is_missing = check_bool(self.name, "blank_is_missing", blank_is_missing)
+        self._resolved: list[str] = []
+
+    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
+        """Resolve the columns; StepError if one is absent or none is given and no role applies."""
+        if self.columns is not None:
+            self._resolved = [require_column(self.name, schema, c, roles, "text") for c in self.columns]
+            return
+        self._resolved = [c for role in ("text", "label") for c in roles.columns(role)]
+        if not self._resolved:
+            raise StepError(
+                f"step {self.name!r}: no columns given and the dataset has no text or label role."
+            )
+        for column in self._resolved:
+            require_column(self.name, schema, column, roles, "text")
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Mark rows with a missing value; reason ``"missing <col>"``."""
+        reasons = pa.nulls(batch.num_rows, pa.string())
+        for column in self._resolved:
+            missing = self._missing(batch.column(column))
+            reasons = pc.coalesce(reasons, drop_where(missing, f"missing {column}"))
+        return add_reasons(batch, reasons)
+
+    def _missing(self, values: pa.Array) -> pa.Array:
+        """Boolean array, true where a value counts as missing."""
+        missing = pc.is_null(values, nan_is_null=True)
+        if self.blank_is_missing and _is_text(values.type):
+            blank = pc.equal(collapse_whitespace(values), "")
+            missing = pc.or_(missing, pc.fill_null(blank, False))
+        return missing
 
 
 @register

@@ -1,4 +1,4 @@
-"""Text normalisation steps: ``normalize_text`` and ``lowercase``.
+"""Text normalisation steps: ``normalize_text``, ``strip_whitespace`` and ``lowercase``.
 
 ``normalize_text`` (row step)
     Repairs the text column in this order, each part switchable:
@@ -18,6 +18,9 @@
     stats count the changed rows per fix. Rows are never dropped; changed rows keep their
     ``_dm_row_id``. Pure-ASCII texts without ``&`` or control characters are passed through
     untouched without any Python work, so clean data costs little.
+``strip_whitespace`` (row step)
+    Collapses each run of whitespace (any Unicode whitespace, as Python's ``str.isspace``) to
+    one space and strips both ends, in the text column. Changed rows keep their row id.
 ``lowercase`` (row step)
     Lower-cases the text column (Unicode-aware). Optional: most modern models want the case.
 """
@@ -29,18 +32,11 @@ import unicodedata
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datamoat.data.roles import ColumnRoles
 from datamoat.pipeline.registry import register
-from datamoat.pipeline.step import (
-    Step,
-    as_text,
-    bad_param,
-    check_bool,
-    check_column_name,
-    require_text_column,
-    set_column,
-)
+from datamoat.pipeline.step import as_text, bad_param, check_bool, set_column
+from datamoat.pipeline.text_step import TextColumnStep
 from datamoat.quality.encoding import CONTROL_RE, fix_mojibake, remove_control_chars, unescape_entities
+from datamoat.quality.whitespace import collapse_whitespace
 
 NORMALIZED_COLUMN = "_dm_normalized"
 FIXES: tuple[str, ...] = ("html", "mojibake", "control", "nfkc")
@@ -74,7 +70,7 @@ def _same_type(values: pa.Array, original: pa.DataType) -> pa.Array:
 
 
 @register
-class NormalizeText(Step):
+class NormalizeText(TextColumnStep):
     """Repair encoding damage and normalise Unicode in a text column (no rows dropped).
 
     column: the text column; None means the ``text`` role column.
@@ -93,18 +89,13 @@ class NormalizeText(Step):
         remove_control: bool = True,
         nfkc: bool = True,
     ) -> None:
-        self.column = check_column_name(self.name, "column", column)
+        super().__init__(column=column)
         self.unescape_html = check_bool(self.name, "unescape_html", unescape_html)
         self.fix_mojibake = check_bool(self.name, "fix_mojibake", fix_mojibake)
         self.remove_control = check_bool(self.name, "remove_control", remove_control)
         self.nfkc = check_bool(self.name, "nfkc", nfkc)
         if not (unescape_html or fix_mojibake or remove_control or nfkc):
             raise bad_param(self.name, "nfkc", "or another fix must be enabled; all four are off")
-        self._resolved = ""
-
-    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
-        """Resolve the text column; StepError if absent or not text."""
-        self._resolved = require_text_column(self.name, schema, self.column, roles)
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """The batch with the text repaired and ``_dm_normalized`` added."""
@@ -132,7 +123,26 @@ class NormalizeText(Step):
 
 
 @register
-class Lowercase(Step):
+class StripWhitespace(TextColumnStep):
+    """Collapse whitespace runs to one space and strip the ends of a text column.
+
+    column: the text column; None means the ``text`` role column.
+    """
+
+    name = "strip_whitespace"
+    kind = "row"
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The batch with the text column cleaned (same type); no rows dropped."""
+        values = batch.column(self._resolved)
+        cleaned = collapse_whitespace(values)
+        if not pa.types.is_null(values.type):
+            cleaned = cleaned.cast(values.type)
+        return set_column(batch, self._resolved, cleaned)
+
+
+@register
+class Lowercase(TextColumnStep):
     """Lower-case a text column (no rows dropped; row ids kept).
 
     column: the text column; None means the ``text`` role column.
@@ -140,14 +150,6 @@ class Lowercase(Step):
 
     name = "lowercase"
     kind = "row"
-
-    def __init__(self, *, column: str | None = None) -> None:
-        self.column = check_column_name(self.name, "column", column)
-        self._resolved = ""
-
-    def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
-        """Resolve the text column; StepError if absent or not text."""
-        self._resolved = require_text_column(self.name, schema, self.column, roles)
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """The batch with the text column lower-cased."""

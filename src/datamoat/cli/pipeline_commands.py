@@ -22,7 +22,7 @@ def apply(
     """Run a recipe (a YAML list of steps) over a version; dropped rows go to its exclusions."""
     ws = open_workspace(ctx)
     result = ws.apply(ref, recipe, output=output, workers=workers)
-    v = ws.version_by_id(result.version.id)
+    v = result.version
     summary = {
         "input": result.input_ref,
         "output": v.ref,

@@ -111,7 +111,7 @@ def pii_redact(
     if mode == "reversible":
         params["catalog_url"] = ws.catalog_url
     result = ws.apply(ref, [{"step": "pii_redact", **params}], label="pii_redact")
-    v = ws.version_by_id(result.version.id)
+    v = result.version
     if as_json:
         print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal, "mode": mode, "rows": v.num_rows})
         return
@@ -167,7 +167,7 @@ def anonymize(
             raise DatamoatError(f"{hierarchies}: cannot read the hierarchies ({exc}).") from exc
     step = create_step("k_anonymize", params)
     result = ws.apply(ref, Recipe([step]), label="anonymize")
-    v = ws.version_by_id(result.version.id)
+    v = result.version
     stats = getattr(step, "stats", {}) or {}
     summary = {"input": result.input_ref, "output": v.ref, "version": v.ordinal, "rows_out": result.rows_out,
                "suppressed": result.rows_in - result.rows_out, **stats}
@@ -273,7 +273,7 @@ def encrypt(
     ws = open_workspace(ctx)
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     result = encrypt_version(ws.catalog, ws.store, ws.version(ref), cols)
-    v = ws.version_by_id(result.version.id)
+    v = result.version
     if as_json:
         print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal})
     else:

@@ -90,7 +90,7 @@ def clean(
     ws = open_workspace(ctx)
     chosen: Any = recipe if recipe is not None else default_clean_recipe(ws.version(ref).roles)
     result = ws.apply(ref, chosen, output=output, label="clean")
-    v = ws.version_by_id(result.version.id)
+    v = result.version
     summary = {"input": result.input_ref, "output": v.ref, "version": v.ordinal, "created": result.created,
                "rows_in": result.rows_in, "rows_out": result.rows_out, "dropped": result.dropped_by_reason,
                "dropped_by_step": result.dropped_by_step}

@@ -35,6 +35,11 @@ class Version:
 
     # ------------------------------------------------------------ identity
     @property
+    def id(self) -> int:
+        """The version's catalog id (as found in lineage and in model records)."""
+        return self.record.id
+
+    @property
     def dataset(self) -> str:
         """The dataset's name."""
         return self.record.dataset

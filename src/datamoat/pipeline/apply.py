@@ -9,14 +9,14 @@ is the input version; its manifest records the recipe.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from datamoat.catalog import Catalog, VersionRecord
+from datamoat.catalog import Catalog
 from datamoat.catalog.records import utc_now
 from datamoat.data.object_store import ObjectStore
 from datamoat.data.register import register_version
 from datamoat.data.version import Version
 from datamoat.data.version_writer import VersionWriter
+from datamoat.pipeline.executor import Executor
 from datamoat.pipeline.executor_local import LocalExecutor
 from datamoat.pipeline.recipe import Recipe
 
@@ -25,11 +25,11 @@ RECIPE_STEP = "recipe"
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """version: the output version; input_ref: the version it was made from; created: False if
-    identical content existed already; rows_in / rows_out: row counts; dropped_by_reason /
-    dropped_by_step: what was dropped."""
+    """version: the output version, ready to read; input_ref: the version it was made from;
+    created: False if identical content existed already; rows_in / rows_out: row counts;
+    dropped_by_reason / dropped_by_step: what was dropped."""
 
-    version: VersionRecord
+    version: Version
     created: bool
     rows_in: int
     rows_out: int
@@ -45,14 +45,14 @@ def apply_recipe(
     recipe: Recipe,
     *,
     output: str | None = None,
-    executor: Any | None = None,
+    executor: Executor | None = None,
     keep_stats: bool = True,
     label: str = RECIPE_STEP,
 ) -> ApplyResult:
     """Run ``recipe`` over ``version`` and register the result as a new version.
 
     output: dataset name of the result (default: the input's dataset).
-    executor: anything with LocalExecutor's ``run`` signature (default: LocalExecutor()).
+    executor: what runs the recipe (default: a LocalExecutor with its scratch in the store).
     label: the step name recorded in the catalog (``recipe``, ``clean`` ...).
     """
     started = utc_now()
@@ -76,4 +76,6 @@ def apply_recipe(
         run_params={"input": version.ref, **params},
         summary={"rows_in": rows_in, "rows_out": rows_out, "dropped_by_reason": by_reason},
     )
-    return ApplyResult(record, created, rows_in, rows_out, by_reason, by_step, input_ref=version.ref)
+    return ApplyResult(
+        Version(record, store), created, rows_in, rows_out, by_reason, by_step, input_ref=version.ref
+    )

@@ -1,7 +1,8 @@
 """The step registry: a plain dict from step name to step class.
 
-Step modules register their classes with the :func:`register` decorator when imported;
-``import datamoat.pipeline`` imports the built-in steps. Recipes create steps by name with
+Step modules register their classes with the :func:`register` decorator when imported. The
+built-in steps live in higher layers (cleaning, privacy, split) and are imported on the first
+lookup by name (see :data:`BUILTIN_STEP_MODULES`). Recipes create steps by name with
 :func:`create_step`.
 """
 
@@ -14,10 +15,9 @@ from datamoat.pipeline.step import STEP_KINDS, Step, param_defaults, param_names
 from datamoat.plugins import Registry
 
 BUILTIN_STEP_MODULES: tuple[str, ...] = (
-    "datamoat.pipeline.steps.basic",
+    "datamoat.clean.missing",
     "datamoat.clean.normalize",
     "datamoat.clean.filters",
-    "datamoat.clean.missing",
     "datamoat.clean.labels",
     "datamoat.clean.rebalance",
     "datamoat.clean.dedup",

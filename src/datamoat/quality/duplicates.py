@@ -29,8 +29,8 @@ import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
-from datamoat.pipeline.steps.basic import collapse_whitespace
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
+from datamoat.quality.whitespace import collapse_whitespace
 
 
 def text_column(check: str, column: str | None, roles: ColumnRoles, table: pa.Table) -> pa.Array:

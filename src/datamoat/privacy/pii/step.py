@@ -96,11 +96,9 @@ class PiiRedact(Step):
         return state
 
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
-        """Resolve the columns; load the key now (fail early) for keyed modes."""
-        if self.columns is None:
-            self._resolved = [require_text_column(self.name, schema, None, roles)]
-        else:
-            self._resolved = [require_text_column(self.name, schema, c, roles) for c in self.columns]
+        """Resolve the columns (each must hold text; none given: the ``text`` role column); load
+        the key now (fail early) for keyed modes."""
+        self._resolved = [require_text_column(self.name, schema, c, roles) for c in self.columns or [None]]
         if self.mode in KEYED_MODES:
             try:
                 self._key = load_key()

@@ -21,9 +21,8 @@ Choices worth knowing:
   user adds an answer (disagreeing labels send the record to review).
 * A record already consumed by a retrain keeps its status and final label, and so does a record
   annotators discarded; later answers are stored but change nothing.
-* Queue order: ``review`` records first (each already holds a human label that is kept out of
-  training until one more person looks at it, and one answer resolves it), then ``pending``
-  records; within each, the most uncertain first, then the oldest.
+* Which records the annotation queue holds and in what order is in
+  :mod:`datamoat.feedback.queue`.
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ from datamoat.catalog.tables import models, predictions
 from datamoat.errors import ConflictError, DatamoatError, NotFoundError, UnavailableError
 from datamoat.feedback.agreement import agreement_report
 from datamoat.feedback.predictions import PredictionLog, PredictionRow, hash_text, row_from_db
+from datamoat.feedback.queue import enqueue_uncertain, next_records
 from datamoat.feedback.resolution import (
     RESPONSE_STATUSES,
     STATUSES,
@@ -216,64 +216,19 @@ class FeedbackStore:
             return 0
         if self.predictions is not None:
             self.predictions.flush()
-        order = predictions.c.margin if self.strategy == "margin" else predictions.c.score
-        query = (sa.select(predictions)
-                 .outerjoin(records, records.c.prediction_id == predictions.c.id)
-                 .where(records.c.id.is_(None), predictions.c.model_name == model_name,
-                        predictions.c.text.is_not(None), predictions.c.text != "")
-                 .order_by(order, predictions.c.created_at.desc(), predictions.c.id).limit(limit))
         for _ in range(_RETRIES):
             try:
                 with self.catalog.engine.begin() as conn:
-                    now = utc_now()
-                    rows = [{
-                        "model_name": p.model_name, "prediction_id": p.id, "text": p.text, "text_hash": p.text_hash,
-                        "suggestion_label": p.label, "suggestion_score": p.score, "suggestion_model_id": p.model_id,
-                        "uncertainty": uncertainty(self.strategy, p.score, p.margin), "status": "pending",
-                        "final_label": None, "source": "queue", "created_at": now, "updated_at": now,
-                    } for p in conn.execute(query).all()]
-                    if rows:
-                        conn.execute(records.insert(), rows)
-                    return len(rows)
+                    return enqueue_uncertain(conn, model_name, self.strategy, limit)
             except IntegrityError:
                 continue  # another process queued some of them at the same time
         raise DatamoatError(f"could not queue predictions of {model_name!r} after {_RETRIES} attempts.")
 
     def queue(self, model_name: str, user: str, limit: int = 20) -> list[dict[str, Any]]:
-        """The next records for ``user`` to annotate (order: see module docstring).
-
-        Pending and review records of ``model_name`` that the user has not submitted or
-        discarded and that still need answers. Each: record_id, text, suggestion_label,
-        suggestion_score, status, uncertainty, responses_so_far (submitted labels), draft_label
-        (the user's saved draft or None), prediction_id, created_at. Other users' labels are not
-        shown, so annotators do not anchor on each other.
-        """
+        """The next records for ``user`` to annotate (see :func:`datamoat.feedback.queue.next_records`)."""
         user = _required(user, "a user")
-        n_submitted = (sa.select(sa.func.count()).select_from(responses)
-                       .where(responses.c.record_id == records.c.id, responses.c.status == "submitted",
-                              responses.c.label.is_not(None))
-                       .scalar_subquery())
-        answered = sa.exists().where(responses.c.record_id == records.c.id, responses.c.user == user,
-                                     responses.c.status.in_(("submitted", "discarded")))
-        query = (sa.select(records, n_submitted.label("n_submitted"))
-                 .where(records.c.model_name == model_name, records.c.status.in_(("pending", "review")),
-                        ~answered,
-                        sa.or_(records.c.status == "review", n_submitted < self.annotators_per_item))
-                 .order_by(sa.case((records.c.status == "review", 0), else_=1), records.c.uncertainty.desc(),
-                           records.c.created_at, records.c.id)
-                 .limit(max(0, limit)))
         with self.catalog.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            drafts = dict(conn.execute(
-                sa.select(responses.c.record_id, responses.c.label)
-                .where(responses.c.user == user, responses.c.status == "draft",
-                       responses.c.record_id.in_([r.id for r in rows]))).all()) if rows else {}
-        return [{
-            "record_id": r.id, "text": r.text, "suggestion_label": r.suggestion_label,
-            "suggestion_score": r.suggestion_score, "status": r.status, "uncertainty": r.uncertainty,
-            "responses_so_far": int(r.n_submitted), "draft_label": drafts.get(r.id),
-            "prediction_id": r.prediction_id, "created_at": as_utc(r.created_at).isoformat(),
-        } for r in rows]
+            return next_records(conn, model_name, user, self.annotators_per_item, limit)
 
     def respond(self, record_id: int, user: str, label: str | None = None, status: str = "submitted") -> dict[str, Any]:
         """Save an annotator's answer to a pending or review record; committed when this returns.

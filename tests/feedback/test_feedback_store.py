@@ -275,6 +275,47 @@ def test_same_user_updates_their_answer_and_others_add_one(served) -> None:
     log.close()
 
 
+def test_a_replaced_answer_is_an_update_with_its_previous_label_audited(served) -> None:
+    from datamoat.catalog.audit import list_events
+
+    ws, record = served
+    log = PredictionLog(ws.catalog, background=False)
+    store = FeedbackStore(ws.catalog, log)
+    row = _row(record, "parcel money back", {"refund": 0.6, "delivery": 0.4})
+    log.add(row)
+    first = store.add_feedback(model_name="intent", user="ann", prediction_id=row.id, label="delivery")
+    assert (first["updated"], first["previous_label"]) == (False, None)
+    again = store.add_feedback(model_name="intent", user="ann", prediction_id=row.id, label="refund")
+    assert (again["updated"], again["previous_label"], again["final_label"]) == (True, "delivery", "refund")
+    events = [e for e in list_events(ws.catalog) if e["action"] == "feedback_update"]
+    assert len(events) == 1 and events[0]["subject"] == f"feedback_record:{first['record_id']}"
+    assert events[0]["details"]["previous"]["label"] == "delivery" and events[0]["details"]["now"]["label"] == "refund"
+    assert events[0]["actor"] == "ann"
+    queued = _row(record, "late parcel again", {"refund": 0.5, "delivery": 0.5})
+    log.add(queued)
+    store.enqueue_uncertain("intent")
+    rid = next(i["record_id"] for i in store.queue("intent", "bob") if i["prediction_id"] == queued.id)
+    draft = store.respond(rid, "bob", label="refund", status="draft")
+    assert draft["updated"] is False
+    submitted = store.respond(rid, "bob", label="delivery")
+    assert (submitted["updated"], submitted["previous_label"]) == (False, None)  # a draft is no answer yet
+    log.close()
+
+
+def test_user_ids_that_look_like_personal_data_are_refused(served) -> None:
+    ws, record = served
+    log = PredictionLog(ws.catalog, background=False)
+    store = FeedbackStore(ws.catalog, log)
+    row = _row(record, "refund please", {"refund": 0.8, "delivery": 0.2})
+    log.add(row)
+    for user, kind in (("jane.roe@example.org", "EMAIL"), ("client/+1 415 555 2671", "PHONE"),
+                       ("078-05-1120", "US_SSN"), ("4111 1111 1111 1111", "CREDIT_CARD")):
+        with pytest.raises(DatamoatError, match=f"personal data \\({kind}\\)"):
+            store.add_feedback(model_name="intent", user=user, prediction_id=row.id, label="refund")
+    assert _count(ws.catalog, feedback_records) == 0
+    log.close()
+
+
 def test_feedback_is_committed_when_add_feedback_returns(served, catalog_url: str, tmp_path: Path) -> None:
     ws, record = served
     log = PredictionLog(ws.catalog, flush_interval_s=30)  # the prediction is still queued

@@ -15,10 +15,15 @@ Choices worth knowing:
 * A prediction logged without text (text logging off) can still get feedback: the record is
   stored as ``discarded`` (never trained on or queued) with the label as final label, so live
   accuracy still counts it; the answer says so in ``reason``.
-* A label the model does not know is allowed (a new class; the next retrain learns it); the
-  answer's ``new_class`` says whether the label is outside the suggesting model's classes.
-* The same user giving feedback on one prediction twice replaces their earlier answer; another
-  user adds an answer (disagreeing labels send the record to review).
+* A label the model does not know is allowed here (a new class; the next retrain learns it);
+  the answer's ``new_class`` says whether the label is outside the suggesting model's classes.
+  The HTTP API only lets admins send one (:mod:`datamoat.serve.labels`).
+* User ids that look like personal data (an e-mail, phone, card or SSN ...) are refused: they
+  would be stored as given and shown beside every answer.
+* The same user answering one record twice updates their answer: the answer says ``updated``
+  and gives the ``previous_label``, and an audit event ``feedback_update`` keeps what was
+  replaced (label, vote, status). Another user adds an answer (disagreeing labels send the
+  record to review). A saved draft replaced by the answer is not an update.
 * A record already consumed by a retrain keeps its status and final label, and so does a record
   annotators discarded; later answers are stored but change nothing.
 * Which records the annotation queue holds and in what order is in
@@ -38,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from datamoat.catalog import Catalog
+from datamoat.catalog.audit import append_event_in
 from datamoat.catalog.records import as_utc, utc_now
 from datamoat.catalog.tables import feedback_records as records
 from datamoat.catalog.tables import feedback_responses as responses
@@ -57,6 +63,7 @@ from datamoat.feedback.resolution import (
     feedback_status,
     uncertainty,
 )
+from datamoat.privacy.pii.identifiers import pii_in_identifier
 
 _RETRIES = 5
 _MAX_LABEL = 200
@@ -122,10 +129,11 @@ class FeedbackStore:
         ``suggestion`` = {"label", "score", "model_id"[, "margin"]} is what the model said, if
         known), and ``label`` and/or ``vote`` ("up" | "down"). Returns {record_id, status,
         response_id, final_label, new_class, reason, prediction_id}. DatamoatError for unusable
-        input; NotFoundError for an unknown prediction id.
+        input; NotFoundError for an unknown prediction id; ConflictError when ``vote`` contradicts
+        ``label`` given what the model said. ``updated`` / ``previous_label``: see the module docstring.
         """
         model_name = _required(model_name, "a model name")
-        user = _required(user, "a user")
+        user = _user(user)
         label = _label(label)
         if vote is not None and vote not in VOTES:
             raise DatamoatError(f"vote must be 'up' or 'down', got {vote!r}.")
@@ -177,7 +185,7 @@ class FeedbackStore:
             consumed = False
         else:
             record_id, consumed = rec.id, rec.consumed_version_id is not None
-        response_id = _upsert_response(conn, record_id, user, answer_label, vote, "submitted", now)
+        response_id, previous = _upsert_response(conn, record_id, user, answer_label, vote, "submitted", now)
         current = conn.execute(sa.select(records).where(records.c.id == record_id)).one()
         if consumed:
             outcome = Outcome(current.status, current.final_label,
@@ -191,7 +199,7 @@ class FeedbackStore:
             _set_status(conn, record_id, outcome, now)
         return {"record_id": record_id, "status": outcome.status, "response_id": response_id,
                 "final_label": outcome.final_label, "reason": outcome.reason,
-                "prediction_id": pred.id if pred else None,
+                "prediction_id": pred.id if pred else None, **_update_fields(previous),
                 "new_class": None if classes is None or answer_label is None else answer_label not in classes}
 
     def _prediction(self, prediction_id: str) -> PredictionRow:
@@ -235,10 +243,10 @@ class FeedbackStore:
 
         status: draft (saved, resolves nothing) | submitted (needs a label) | discarded. Returns
         {record_id, response_id, status (the record's), final_label, reason (None when the record
-        did not change)}. NotFoundError for an unknown record; DatamoatError when the record is no
-        longer open (ready or discarded) or the answer is unusable.
+        did not change), updated, previous_label}. NotFoundError for an unknown record; DatamoatError
+        when the record is no longer open (ready or discarded) or the answer is unusable.
         """
-        user = _required(user, "a user")
+        user = _user(user)
         label = _label(label)
         if status not in RESPONSE_STATUSES:
             raise DatamoatError(f"response status {status!r} is not known; use {', '.join(RESPONSE_STATUSES)}.")
@@ -260,20 +268,18 @@ class FeedbackStore:
         if rec.status not in ("pending", "review"):
             raise ConflictError(f"record {record_id} is {rec.status} already; only pending or review records "
                                 "take answers.")
-        before = conn.execute(sa.select(responses.c.status).where(
-            responses.c.record_id == record_id, responses.c.user == user)).scalar()
         now = utc_now()
-        response_id = _upsert_response(conn, record_id, user, label, None, status, now)
+        response_id, previous = _upsert_response(conn, record_id, user, label, None, status, now)
         outcome = None
         if status != "draft":
-            fresh = user if before in (None, "draft") else None
+            fresh = user if previous is None or previous.status == "draft" else None
             outcome = annotation_status(rec.status, _answers(conn, record_id), self.annotators_per_item, fresh)
             if outcome is not None:
                 _set_status(conn, record_id, outcome, now)
         return {"record_id": record_id, "response_id": response_id,
                 "status": outcome.status if outcome else rec.status,
                 "final_label": outcome.final_label if outcome else rec.final_label,
-                "reason": outcome.reason if outcome else None}
+                "reason": outcome.reason if outcome else None, **_update_fields(previous)}
 
     # ------------------------------------------------------------ reading
     def record(self, record_id: int) -> dict[str, Any]:
@@ -387,6 +393,14 @@ def _required(value: str | None, what: str) -> str:
     return value
 
 
+def _user(value: str | None) -> str:
+    user = _required(value, "a user")
+    found = pii_in_identifier(user)
+    if found:
+        raise DatamoatError(f"the user id looks like personal data ({found}); use a name or an opaque id instead.")
+    return user
+
+
 def _label(label: str | None) -> str | None:
     if label is None:
         return None
@@ -419,11 +433,11 @@ def _answer_label(label: str | None, vote: str | None, sugg: Suggestion | None) 
         if sugg is None:
             raise DatamoatError("a vote 'up' needs a prediction or a suggestion to agree with.")
         if label is not None and label != sugg.label:
-            raise DatamoatError(f"a vote 'up' agrees with {sugg.label!r} but the label given is {label!r}; "
+            raise ConflictError(f"a vote 'up' agrees with {sugg.label!r} but the label given is {label!r}; "
                                 "send the label with a vote 'down' or no vote.")
         return sugg.label
     if vote == "down" and sugg is not None and label == sugg.label:
-        raise DatamoatError(f"a vote 'down' says {sugg.label!r} is wrong but the label given is the same.")
+        raise ConflictError(f"a vote 'down' says {sugg.label!r} is wrong but the label given is the same.")
     return label
 
 
@@ -436,15 +450,28 @@ def _model_classes(conn: sa.Connection, model_id: int) -> list[str] | None:
 
 
 def _upsert_response(conn: sa.Connection, record_id: int, user: str, label: str | None, vote: str | None,
-                     status: str, now: datetime) -> int:
-    existing = conn.execute(sa.select(responses.c.id).where(
-        responses.c.record_id == record_id, responses.c.user == user)).scalar()
+                     status: str, now: datetime) -> tuple[int, Any]:
+    """(response id, the user's earlier response row or None); replacing an answer (not a draft)
+    appends a ``feedback_update`` audit event with what it replaced, in the same transaction."""
+    existing = conn.execute(sa.select(responses.c.id, responses.c.label, responses.c.vote, responses.c.status)
+                            .where(responses.c.record_id == record_id, responses.c.user == user)).first()
     values = {"label": label, "vote": vote, "status": status, "updated_at": now}
     if existing is not None:
-        conn.execute(responses.update().where(responses.c.id == existing).values(**values))
-        return int(existing)
+        conn.execute(responses.update().where(responses.c.id == existing.id).values(**values))
+        if existing.status != "draft":
+            append_event_in(conn, "feedback_update", f"feedback_record:{record_id}", {
+                "response_id": existing.id, "previous": {"label": existing.label, "vote": existing.vote,
+                                                         "status": existing.status},
+                "now": {"label": label, "vote": vote, "status": status}}, actor=user)
+        return int(existing.id), existing
     return int(conn.execute(responses.insert().values(record_id=record_id, user=user, created_at=now, **values))
-               .inserted_primary_key[0])
+               .inserted_primary_key[0]), None
+
+
+def _update_fields(previous: Any) -> dict[str, Any]:
+    """``updated`` (an earlier answer, not a draft, was replaced) and that answer's ``previous_label``."""
+    updated = previous is not None and previous.status != "draft"
+    return {"updated": updated, "previous_label": previous.label if updated else None}
 
 
 def _answers(conn: sa.Connection, record_id: int) -> list[Answer]:

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from datamoat.budget import parse_budget
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.evaluate import stratified_folds
-from datamoat.models.select import parse_budget, select_model
+from datamoat.models.select import select_model
 
 WORDS = {
     "billing": ["refund", "charge", "invoice", "payment", "money back"],
@@ -101,3 +102,27 @@ def test_one_class_is_a_clear_error():
     df = pd.DataFrame({"text": ["a b c", "d e f", "g h i"], "intent": ["x", "x", "x"]})
     with pytest.raises(DatamoatError, match="one class"):
         select_model(df, label_column="intent", text_column="text")
+
+
+def test_a_candidate_whose_measured_first_fold_does_not_fit_is_skipped_with_its_estimate():
+    from datamoat.budget import Deadline
+
+    data = intents(30)
+    # tfidf-linear is scored first; embed-linear's first fold alone is slower than what is left
+    sel = select_model(data, label_column="intent", text_column="text", deadline=Deadline(0.2),
+                       candidates=("tfidf-linear", "embed-linear"), search=False)
+    by_name = {c.name: c for c in sel.candidates}
+    assert by_name["tfidf-linear"].status == "scored"
+    skipped = by_name["embed-linear"]
+    assert skipped.status == "skipped"
+    assert "budget" in skipped.reason and ("estimated" in skipped.reason or "spent" in skipped.reason)
+
+
+def test_a_search_that_cannot_run_is_reported_not_silent(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna -> ImportError
+    sel = select_model(intents(20), label_column="intent", text_column="text", budget_s=600,
+                       candidates=("tfidf-linear",), search=True)
+    searches = [c for c in sel.candidates if c.kind == "search"]
+    assert len(searches) == 1 and searches[0].status == "skipped" and "optuna" in searches[0].reason

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from datamoat.budget import Deadline
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError, NotFoundError
 from datamoat.flywheel.decisions import RetrainDecision, list_decisions, record_decision
@@ -105,12 +106,34 @@ def _reason(comparison: dict[str, Any], champion: ModelRecord, challenger: Model
             f"{champion.ref} at alpha={alpha:g} ({facts}).")
 
 
+def _check_fits(deadline: Deadline, champion: ModelRecord, kind: str, rows: int) -> None:
+    """DatamoatError when training ``kind`` on ``rows`` rows is estimated not to end before ``deadline``.
+
+    The estimate is the champion's measured training seconds scaled by rows (training is about
+    linear in rows for every kind); kinds that stop by themselves (``finetune``'s
+    ``max_seconds``, ``auto``'s selection) and champions without a measured time pass.
+    """
+    if kind in ("auto", "finetune") or kind != champion.kind:
+        return
+    seconds = (champion.info.get("timings_s") or {}).get("train")
+    train_rows = champion.info.get("train_rows")
+    if not seconds:
+        return
+    estimate = float(seconds) * (rows / train_rows if train_rows else 1.0)
+    if not deadline.fits(estimate):
+        raise DatamoatError(
+            f"training {kind} on {rows:,} rows is estimated at {estimate:.0f} s (the champion's training "
+            f"took {float(seconds):.0f} s), more than the {max(deadline.left(), 0):.0f} s left of the "
+            "retrain budget; give a larger --budget."
+        )
+
+
 def retrain(
     ws: Workspace,
     model_name: str,
     *,
     model: str = "same",
-    budget: str | float = "10m",
+    budget: str | float | Deadline = "10m",
     alpha: float = 0.05,
     recipe: Recipe | list[dict[str, Any]] | None = None,
     feedback: pd.DataFrame | None = None,
@@ -121,7 +144,10 @@ def retrain(
     """Retrain model ``model_name`` on its feedback; promote the challenger only if significantly better.
 
     model: ``same`` (the champion's kind), ``auto`` (select within ``budget``) or a trainer kind.
-    budget: training time budget (``"10m"``, ``"90s"`` or seconds). alpha: significance level of
+    budget: time budget of the whole retrain (``"10m"``, ``"90s"``, seconds or a
+    :class:`~datamoat.budget.Deadline`), parsed before anything is written; training gets what
+    cleaning left, and a training of a fixed kind whose estimate (the champion's measured
+    training time, scaled by rows) does not fit is refused with one sentence. alpha: significance level of
     the comparison. recipe: the cleaning recipe (default: the text steps of the default clean
     recipe). feedback: rows DataFrame[record_id, text, label] to use instead of the feedback
     store's ready records (their ids are marked consumed in the store all the same).
@@ -134,6 +160,7 @@ def retrain(
     ``alpha``, ``rows`` (test, base, feedback, merged, train), ``dropped_by_reason``,
     ``versions`` (refs), ``report`` (HTML path) and ``timings_s`` (seconds per stage).
     """
+    deadline = Deadline.parse(budget)
     if not 0.0 < alpha < 1.0:
         raise DatamoatError(f"alpha={alpha!r} must be between 0 and 1.")
     _champion(models_registry(ws), model_name)  # unknown model / no champion: say so before locking
@@ -145,7 +172,7 @@ def retrain(
     except Timeout:
         raise DatamoatError(f"a retrain of {model_name!r} is already running; wait for it to finish.") from None
     try:
-        return _retrain_locked(ws, model_name, model=model, budget=budget, alpha=alpha, recipe=recipe,
+        return _retrain_locked(ws, model_name, model=model, budget=deadline, alpha=alpha, recipe=recipe,
                                feedback=feedback, say=progress or (lambda _msg: None), on_promote=on_promote)
     finally:
         lock.release()
@@ -156,7 +183,7 @@ def _retrain_locked(
     name: str,
     *,
     model: str,
-    budget: str | float,
+    budget: Deadline,
     alpha: float,
     recipe: Recipe | list[dict[str, Any]] | None,
     feedback: pd.DataFrame | None,
@@ -222,6 +249,7 @@ def _retrain_locked(
             user_frame,
         )
 
+        _check_fits(budget, champion, kind, cleaned.num_rows)
         t = time.perf_counter()
         result = train_model(ws, cleaned.ref, model=kind, name=name, test=test_v.ref, budget=budget,
                              learning_curve=False, progress=say)

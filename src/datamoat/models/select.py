@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.evaluate import stratified_folds
 from datamoat.models.evaluation.metrics import metric_value
@@ -96,24 +97,6 @@ class Selection:
                 "seconds": round(self.seconds, 3), "candidates": [c.to_dict() for c in self.candidates]}
 
 
-def parse_budget(text: str | float | int) -> float:
-    """Seconds from ``"10m"``, ``"90s"``, ``"1h"``, ``"1h30m"`` or a number of seconds."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        import re
-
-        s = str(text).strip().lower()
-        parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?", s)
-        if not s or parts is None or not any(parts.groups()):
-            raise DatamoatError(f"budget {text!r} is not a duration; write e.g. 10m, 90s or 1h30m.")
-        h, m, sec = (float(g) if g else 0.0 for g in parts.groups())
-        seconds = h * 3600 + m * 60 + sec
-    if seconds <= 0:
-        raise DatamoatError(f"budget {text!r} must be more than 0 seconds.")
-    return seconds
-
-
 def _oof_scores(
     oof: np.ndarray, y: np.ndarray, classes: list[str], folds: list[tuple[np.ndarray, np.ndarray]], metric: str
 ) -> list[float]:
@@ -125,7 +108,7 @@ class _Search:
     """Shared state of one selection run (data, folds, clock)."""
 
     def __init__(self, data: pd.DataFrame, label_column: str, k: int, seed: int, metric: str,
-                 budget_s: float, cache_dir: Path | None, progress: Callable[[str], None] | None) -> None:
+                 deadline: Deadline, cache_dir: Path | None, progress: Callable[[str], None] | None) -> None:
         self.data = data.reset_index(drop=True)
         self.label_column = label_column
         self.y = label_strings(self.data[label_column], label_column, "training data")
@@ -137,13 +120,13 @@ class _Search:
             )
         self.folds, self.k, self.notes = stratified_folds(self.y, k, seed, what=f"label column {label_column!r}")
         self.metric = metric
-        self.budget_s = budget_s
+        self.deadline = deadline
         self.cache_dir = cache_dir
         self.start = time.perf_counter()
         self.progress = progress or (lambda _msg: None)
 
     def left(self) -> float:
-        return self.budget_s - (time.perf_counter() - self.start)
+        return self.deadline.left()
 
     def make(self, kind: str, params: dict[str, Any]) -> Trainer:
         trainer = create_trainer(kind, **params)
@@ -151,20 +134,48 @@ class _Search:
             trainer.use_embedding_cache(self.cache_dir)
         return trainer
 
-    def score(self, cand: Candidate) -> None:
-        """Fit on each fold's train part, predict its test part; fills scores and oof_proba."""
+    def refit_estimate(self, cand: Candidate) -> float:
+        """Seconds of one fit of ``cand`` on all rows, from its measured fold times.
+
+        A fold fits on (k-1)/k of the rows; fitting is about linear in rows for these trainers.
+        """
+        return cand.seconds / self.k * self.k / max(1, self.k - 1)
+
+    def score(self, cand: Candidate, *, may_skip: bool = True, reserve_s: float = 0.0) -> None:
+        """Fit on each fold's train part, predict its test part; fills scores and oof_proba.
+
+        After the first fold the rest is estimated from its measured time: when the remaining
+        folds plus a refit on all rows plus ``reserve_s`` would pass the deadline, the candidate
+        is skipped with that estimate (the deadline is a promise, not a hint). ``may_skip``
+        False scores it all the same (the first candidate: a selection always returns a model).
+        """
         t0 = time.perf_counter()
         oof = np.zeros((len(self.data), len(self.classes)))
         col = {c: i for i, c in enumerate(self.classes)}
+        fitted_notes: list[str] = []
         try:
-            for train_idx, test_idx in self.folds:
+            for i, (train_idx, test_idx) in enumerate(self.folds):
                 trainer = self.make(cand.kind, cand.params).fit(self.data.iloc[train_idx])
                 proba = trainer.predict_proba(self.data.iloc[test_idx])
                 oof[np.ix_(test_idx, [col[c] for c in trainer.classes_])] = proba
+                fitted_notes = [n for n in getattr(trainer, "fit_notes_", []) if n not in fitted_notes] + fitted_notes
+                if i == 0 and self.k > 1 and may_skip:
+                    fold_s = time.perf_counter() - t0
+                    rest = fold_s * (self.k - 1) + fold_s * self.k / max(1, self.k - 1) + reserve_s
+                    if not self.deadline.fits(rest):
+                        cand.status = "skipped"
+                        cand.seconds = time.perf_counter() - t0
+                        cand.reason = (f"one fold took {fold_s:.1f} s; the other {self.k - 1} folds and the "
+                                       f"refit on all rows are estimated at {rest:.0f} s, more than the "
+                                       f"{max(self.deadline.left(), 0):.0f} s left of the budget")
+                        self.progress(f"{cand.name}: skipped ({cand.reason})")
+                        return
         except DatamoatError as exc:
             cand.status, cand.reason = "failed", str(exc)
             cand.seconds = time.perf_counter() - t0
             return
+        if fitted_notes:
+            cand.reason = "; ".join(fitted_notes)
         cand.oof_proba = oof
         cand.scores = _oof_scores(oof, self.y, self.classes, self.folds, self.metric)
         cand.status = "scored"
@@ -178,6 +189,7 @@ def select_model(
     label_column: str,
     text_column: str | None = None,
     budget_s: float = DEFAULT_BUDGET_S,
+    deadline: Deadline | None = None,
     metric: str = "accuracy",
     k: int = DEFAULT_FOLDS,
     seed: int = 0,
@@ -186,15 +198,18 @@ def select_model(
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Selection:
-    """Score candidates by k-fold CV within ``budget_s`` seconds; return the refitted winner.
+    """Score candidates by k-fold CV before ``deadline``; return the refitted winner.
 
     train: the training rows (label and features). text_column: set for text tasks (None:
-    tabular). metric: ``"accuracy"`` or ``"macro_f1"``. candidates: the kinds to try
-    (default: by task). cache_dir: where encoder vectors are cached.
+    tabular). deadline: the clock shared with the caller (default: ``budget_s`` seconds from
+    now); selection AND the winner's refit end before it, except for at most one fold of
+    overrun. metric: ``"accuracy"`` or ``"macro_f1"``. candidates: the kinds to try (default:
+    by task). cache_dir: where encoder vectors are cached.
     """
     if metric not in ("accuracy", "macro_f1"):
         raise DatamoatError(f"selection metric {metric!r} is not known; use accuracy or macro_f1.")
-    s = _Search(train, label_column, k, seed, metric, budget_s, cache_dir, progress)
+    deadline = deadline or Deadline(budget_s)
+    s = _Search(train, label_column, k, seed, metric, deadline, cache_dir, progress)
     base: dict[str, Any] = {"label_column": label_column}
     if text_column is not None:
         base["text_column"] = text_column
@@ -205,22 +220,33 @@ def select_model(
         pool.append(cand)
         if s.left() <= 0 and any(c.status == "scored" for c in pool):
             cand.status, cand.reason = "skipped", "the time budget was spent"
+            s.progress(f"{kind}: skipped ({cand.reason})")
             continue
         if kind == "finetune":
             _score_finetune(s, cand)
             continue
-        s.score(cand)
+        s.score(cand, may_skip=any(c.status == "scored" for c in pool))
 
     if search and any(c.status == "scored" and c.kind in SEARCH_SPACES for c in pool):
         _tune(s, pool, base)
+    elif search:
+        pool.append(Candidate(name="search over C", kind="search", params={}, status="skipped",
+                              reason="no scored linear candidate to search around"))
 
     scored = [c for c in pool if c.status == "scored"]
     for a, b in itertools.combinations(scored, 2):
         if a.kind == b.kind:
             continue
+        name = f"ensemble({a.name}+{b.name})"
+        refit = s.refit_estimate(a) + s.refit_estimate(b)
+        if not s.deadline.fits(refit):
+            pool.append(Candidate(name=name, kind="ensemble", params={}, status="skipped", members=(a.name, b.name),
+                                  reason=f"refitting both members is estimated at {refit:.0f} s, more than the "
+                                         f"{max(s.left(), 0):.0f} s left of the budget"))
+            continue
         oof = (a.oof_proba + b.oof_proba) / 2  # type: ignore[operator]
         pool.append(Candidate(
-            name=f"ensemble({a.name}+{b.name})", kind="ensemble", params={}, status="scored",
+            name=name, kind="ensemble", params={}, status="scored",
             scores=_oof_scores(oof, s.y, s.classes, s.folds, metric), seconds=a.seconds + b.seconds,
             oof_proba=oof, members=(a.name, b.name),
         ))
@@ -271,19 +297,29 @@ def _score_finetune(s: _Search, cand: Candidate) -> None:
                        f"more than the {max(left, 0) / 60:.1f} min left of the budget")
         s.progress(f"finetune: skipped ({cand.reason})")
         return
+    # each fit stops by itself when its share of the time left is spent (the deadline, per fit)
+    cand.params["max_seconds"] = round(left / (s.k + 1), 1)
     s.score(cand)
 
 
 def _tune(s: _Search, pool: list[Candidate], base: dict[str, Any]) -> None:
     """Optuna search over C of the best scored linear candidate, with half the time left."""
+    best = max((c for c in pool if c.status == "scored" and c.kind in SEARCH_SPACES), key=lambda c: c.mean)
+    skipped = Candidate(name=f"{best.kind} (search over C)", kind="search", params={}, status="skipped")
     try:
         import optuna
     except ImportError:
+        skipped.reason = "optuna is not installed (pip install datamoat[ml]); C kept at its default"
+        pool.append(skipped)
+        s.progress(f"search: skipped ({skipped.reason})")
         return
-    best = max((c for c in pool if c.status == "scored" and c.kind in SEARCH_SPACES), key=lambda c: c.mean)
-    timeout = s.left() / 2
-    # each trial costs about what the default fit did; skip when not even 3 trials fit
+    # half the time left, less the winner's refit; each trial costs about what the default CV did
+    timeout = (s.left() - s.refit_estimate(best)) / 2
     if timeout < 3 * best.seconds:
+        skipped.reason = (f"3 trials need about {3 * best.seconds:.0f} s, more than the {max(timeout, 0):.0f} s "
+                          "the budget leaves for searching")
+        pool.append(skipped)
+        s.progress(f"search: skipped ({skipped.reason})")
         return
     lo, hi = SEARCH_SPACES[best.kind]
     trials: list[Candidate] = []

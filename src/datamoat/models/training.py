@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
 from datamoat.models.registry import ModelRecord, ModelRegistry
-from datamoat.models.select import parse_budget, select_model
+from datamoat.models.select import select_model
 from datamoat.models.trainers.contract import SYSTEM_PREFIX, Trainer, create_trainer
 
 if TYPE_CHECKING:
@@ -58,6 +59,8 @@ class TrainResult:
     report: Path
     timings_s: dict[str, float] = field(default_factory=dict)
     mlflow_run_id: str | None = None
+    budget: dict[str, float] = field(default_factory=dict)
+    """``{"budget_s", "used_s"}`` of the deadline training ran under, when it was given."""
 
     def headline(self) -> dict[str, Any]:
         """The figures the CLI prints: accuracy with its CI, macro F1 with its CI, ECE, rows."""
@@ -134,7 +137,7 @@ def train_model(
     *,
     model: str = "auto",
     name: str | None = None,
-    budget: str | float = "10m",
+    budget: str | float | Deadline = "10m",
     metric: str = "accuracy",
     test: str | None = None,
     test_size: float = 0.2,
@@ -143,16 +146,21 @@ def train_model(
     slice_columns: Sequence[str] = (),
     learning_curve: bool = True,
     progress: Callable[[str], None] | None = None,
+    test_treatment: str = "",
 ) -> TrainResult:
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
     ref / test: dataset version references (``name@latest`` ...). model: ``auto`` or a trainer
-    kind. name: the model's name (default: the dataset's). budget: e.g. ``"10m"`` or seconds.
-    slice_columns: metadata columns to report per-slice metrics for.
+    kind. name: the model's name (default: the dataset's). budget: e.g. ``"10m"``, seconds, or
+    the caller's :class:`~datamoat.budget.Deadline` (shared with the caller's other stages):
+    selection, the winner's refit, a fine-tune's training and the learning curve all end
+    before it (work that is estimated not to fit is skipped and reported).
+    slice_columns: metadata columns to report per-slice metrics for. test_treatment: one
+    sentence on what was done to the test rows (the caller knows; shown in the model report).
     """
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
-    budget_s = parse_budget(budget)
+    deadline = Deadline.parse(budget)
     version = ws.version(ref)
     if version.num_rows == 0:
         raise DatamoatError(f"{version.ref} has no rows to train on (see `datamoat excluded {version.ref}`).")
@@ -186,13 +194,16 @@ def train_model(
     cache_dir = ws.state / "cache" / "embeddings"
     t = time.perf_counter()
     if model == "auto":
-        sel = select_model(train_df, label_column=label, text_column=text, budget_s=budget_s, metric=metric,
+        sel = select_model(train_df, label_column=label, text_column=text, deadline=deadline, metric=metric,
                            seed=seed, cache_dir=cache_dir, progress=say)
         trainer, selection = sel.trainer, sel.to_dict()
     else:
         params: dict[str, Any] = {"label_column": label}
         if text is not None:
             params["text_column"] = text
+        if model == "finetune":
+            # the deadline bounds fine-tuning; a tenth is kept for evaluation and registration
+            params["max_seconds"] = round(max(deadline.left(), 1.0) * 0.9, 1)
         trainer = create_trainer(model, **params)
         if hasattr(trainer, "use_embedding_cache"):
             trainer.use_embedding_cache(cache_dir)
@@ -211,14 +222,14 @@ def train_model(
                             "mean": chosen["cv_mean"], "std": chosen["cv_std"], "scores": chosen["cv_scores"]}
     timings["evaluate"] = time.perf_counter() - t
     # refits cost about sum(fractions) x one full fit (linear in rows for these trainers)
-    spent = sum(timings.values())
     estimate = timings["train"] * sum(LEARNING_CURVE_FRACTIONS) if model != "auto" else (
         _refit_seconds(selection) * sum(LEARNING_CURVE_FRACTIONS))
     if learning_curve and trainer.kind not in CHEAP_KINDS:
         evaluation["learning_curve_skipped"] = f"{trainer.kind} is too costly to refit for a learning curve"
-    elif learning_curve and spent + estimate > budget_s:
+    elif learning_curve and not deadline.fits(estimate):
         evaluation["learning_curve_skipped"] = (
-            f"about {estimate:.0f} s of refits would pass the time budget ({spent:.0f} of {budget_s:.0f} s spent)")
+            f"about {estimate:.0f} s of refits would pass the time budget "
+            f"({deadline.used():.0f} of {deadline.budget_s:.0f} s spent)")
     elif learning_curve:
         t = time.perf_counter()
         points = curve(lambda: _fresh(trainer, cache_dir), train_df, test_df,
@@ -235,6 +246,10 @@ def train_model(
         "task": kind_of_task, "text_column": text, "label_column": label, "selection": selection,
         "train_ref": train_v.ref, "test_ref": test_v.ref, "source_ref": version.ref,
         "train_hash": train_v.hash, "test_hash": test_v.hash, "classes": list(trainer.classes_),
+        "train_rows": len(train_df),
+        "test_treatment": test_treatment or (
+            "test rows: held out from this version by a leakage-free split" if test is None else
+            f"test rows: {test_v.ref} as given"),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     record = registry.register(
@@ -246,7 +261,7 @@ def train_model(
     report = write_evaluation_report(
         evaluation, ws.state / "reports" / f"model-{record.name}-{record.ordinal}.html",
         title=f"Model {record.ref} ({record.kind}) on {test_v.ref}", model=record.summary(),
-        extra={"selection": selection},
+        extra={"selection": selection, "test_treatment": info["test_treatment"]},
     )
     run_id = None
     try:
@@ -259,7 +274,7 @@ def train_model(
         run_id = None
     return TrainResult(record=record, trainer=trainer, evaluation=evaluation, selection=selection,
                        train_ref=train_v.ref, test_ref=test_v.ref, report=report, timings_s=timings,
-                       mlflow_run_id=run_id)
+                       mlflow_run_id=run_id, budget=deadline.summary())
 
 
 def _refit_seconds(selection: dict[str, Any]) -> float:

@@ -1,0 +1,81 @@
+"""Undo what a failed multi-stage command registered: a mark before it, a rollback after.
+
+A command like ``datamoat run`` makes several datasets, versions, runs and a model before it
+can fail (one class left after cleaning, a test file with unseen labels, ...). The user must
+find the workspace as it was, so the command takes a :class:`CatalogMark` (the highest id of
+each table) when it starts and, when it fails, :func:`rollback_to` deletes every row created
+after the mark, in one transaction, children first. The catalog's write lock serialises
+writers, so rows created after the mark by another process are possible only when two
+commands run at once; :func:`rollback_to` therefore deletes only the ids the command
+recorded as its own (``owned``), never everything above the mark.
+
+What is not undone: files in the object store stay (versions are content-addressed and may be
+shared; an unreferenced version directory is harmless and is re-used by the next identical
+write), and audit events stay (the log is append-only; the caller appends a rollback event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from datamoat.catalog import tables as t
+from datamoat.catalog.catalog import Catalog
+
+
+@dataclass
+class CatalogMark:
+    """Highest ids of datasets, versions, runs and models when a command started."""
+
+    dataset_id: int
+    version_id: int
+    run_id: int
+    model_id: int
+    owned_versions: set[int] = field(default_factory=set)
+
+    def own(self, version_id: int) -> None:
+        """Record a version the command made (ids at or below the mark existed before: ignored)."""
+        if version_id > self.version_id:
+            self.owned_versions.add(version_id)
+
+
+def _max_id(conn: sa.Connection, table: sa.Table) -> int:
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one())
+
+
+def mark(catalog: Catalog) -> CatalogMark:
+    """The current high-water mark of the catalog's dataset, version, run and model ids."""
+    with catalog.engine.connect() as conn:
+        return CatalogMark(_max_id(conn, t.datasets), _max_id(conn, t.versions), _max_id(conn, t.runs),
+                           _max_id(conn, t.models))
+
+
+def rollback_to(catalog: Catalog, at: CatalogMark) -> dict[str, int]:
+    """Delete the versions in ``at.owned_versions``, the models trained on them (created after
+    ``at``), their aliases, lineage and runs, and datasets created after ``at`` that are left
+    without versions.
+
+    Returns the number of rows deleted per table. One transaction: all or nothing.
+    """
+    versions = sorted(at.owned_versions)
+    deleted: dict[str, int] = {}
+    with catalog.engine.begin() as conn:
+        models = [int(r[0]) for r in conn.execute(sa.select(t.models.c.id).where(
+            (t.models.c.id > at.model_id) & t.models.c.train_version_id.in_(versions)))] if versions else []
+        if models:
+            deleted["model_aliases"] = conn.execute(
+                sa.delete(t.model_aliases).where(t.model_aliases.c.model_id.in_(models))).rowcount
+            deleted["models"] = conn.execute(sa.delete(t.models).where(t.models.c.id.in_(models))).rowcount
+        if versions:
+            deleted["lineage"] = conn.execute(sa.delete(t.lineage).where(t.lineage.c.child_id.in_(versions))).rowcount
+            deleted["runs"] = conn.execute(sa.delete(t.runs).where(
+                t.runs.c.output_version_id.in_(versions) & (t.runs.c.id > at.run_id))).rowcount
+            deleted["versions"] = conn.execute(sa.delete(t.versions).where(t.versions.c.id.in_(versions))).rowcount
+        empty = sa.select(t.datasets.c.id).where(
+            (t.datasets.c.id > at.dataset_id)
+            & ~sa.exists().where(t.versions.c.dataset_id == t.datasets.c.id))
+        ids = [int(r[0]) for r in conn.execute(empty)]
+        if ids:
+            deleted["datasets"] = conn.execute(sa.delete(t.datasets).where(t.datasets.c.id.in_(ids))).rowcount
+    return deleted

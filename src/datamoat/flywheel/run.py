@@ -1,0 +1,294 @@
+"""The main job as one library call: ingest -> profile -> split -> clean -> protect -> train -> evaluate.
+
+:func:`run_loop` is what ``datamoat run`` calls (the CLI only parses, calls and prints) and
+what a notebook calls as ``Workspace.open(p).run(...)``; :mod:`datamoat.flywheel.retrain` is
+the loop's second half (feedback -> new version -> retrain -> promote).
+
+Order of the stages, and why:
+
+1. **Ingest** the file (and the user's ``test`` file) into versions; **profile** the raw
+   version (an HTML report).
+2. **Split first.** Without a test file, the frozen test set is taken from the *ingested* rows
+   (leakage-free and stratified, :mod:`datamoat.split`: exact and near duplicates and groups
+   never straddle train and test) before any cleaning, so no model and no other row ever
+   decides which rows are tested. Only the training rows go through the cleaning recipe
+   (dedup, label issues, anything that drops rows or depends on other rows or a model).
+3. The **test rows** get only the deterministic, row-local transforms the model also sees when
+   it serves (:data:`SERVING_TRANSFORMS` of the recipe, then the same PII treatment), never a
+   drop; rows without a label are not scored. ``RunResult.test_treatment`` says exactly this.
+4. **Train and evaluate** within the deadline (:func:`datamoat.models.training.train_model`).
+
+One :class:`~datamoat.budget.Deadline`, parsed before anything is written, covers the whole
+call. When any stage fails, everything the call registered (datasets, versions, runs, the
+model) is rolled back (:mod:`datamoat.catalog.rollback`), so the catalog is as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datamoat.budget import Deadline
+from datamoat.catalog.audit import append_event
+from datamoat.catalog.rollback import CatalogMark, mark, rollback_to
+from datamoat.data.version import Version
+from datamoat.errors import DatamoatError
+from datamoat.pipeline.recipe import Recipe
+
+if TYPE_CHECKING:
+    from datamoat.models.training import TrainResult
+    from datamoat.workspace import Workspace
+
+TASKS = ("auto", "text", "tabular")
+PII_MODES = ("redact", "mask", "pseudonymize", "keep")
+SERVING_TRANSFORMS = ("normalize_text", "strip_whitespace", "lowercase")
+"""Recipe steps that are row-local, deterministic and drop nothing: the test rows get these
+(in the recipe's order, with its parameters), because a served text can get them too."""
+TEST_SIZE = 0.2
+SPLIT_SEED = 0
+
+
+@dataclass
+class RunResult:
+    """What one run made: versions, row counts, drops, quality, the model and its test figures.
+
+    versions: refs of ``raw``, ``clean`` (the cleaned training rows), ``final`` (after PII),
+    ``train`` and ``test`` (what the model was trained and tested on). rows: counts of those.
+    dropped: training rows dropped by the recipe, by reason (kept: ``datamoat excluded REF``).
+    test_treatment: one sentence on what was done to the test rows. train: the training result
+    (None with ``train=False``). timings_s: seconds per stage; budget: ``budget_s``/``used_s``.
+    """
+
+    workspace: Path
+    dataset: str
+    versions: dict[str, str]
+    rows: dict[str, int]
+    dropped: dict[str, int]
+    quality: dict[str, Any]
+    pii: dict[str, int]
+    report: Path
+    test_treatment: str = ""
+    train: TrainResult | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    budget: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``datamoat run --json`` prints."""
+        out: dict[str, Any] = {
+            "workspace": str(self.workspace), "versions": self.versions, "rows": self.rows,
+            "dropped": self.dropped, "quality": self.quality, "pii": self.pii, "report": str(self.report),
+            "test_treatment": self.test_treatment,
+        }
+        if self.train is not None:
+            r = self.train
+            out["model"] = {"kind": r.record.kind, "id": r.record.id, "ref": r.record.ref, "aliases": r.record.aliases}
+            out["candidates"] = r.selection.get("candidates", [])
+            out["selection"] = {k: v for k, v in r.selection.items() if k != "candidates"}
+            out["test"] = r.headline()
+            out["model_report"] = str(r.report)
+        out["timings_s"] = {k: round(v, 3) for k, v in self.timings_s.items()}
+        out["budget"] = self.budget
+        return out
+
+
+def check_run_args(*, task: str, text: str | None, label: str | None, train: bool, pii: str) -> None:
+    """DatamoatError with one sentence for arguments that cannot work (before anything is written)."""
+    if task not in TASKS:
+        raise DatamoatError(f"--task {task!r} is not known; use auto, text or tabular.")
+    if task == "text" and not text:
+        raise DatamoatError("--task text needs --text COLUMN.")
+    if train and not label:
+        raise DatamoatError("training needs --label COLUMN (or pass --no-train to only profile and clean).")
+    if pii not in PII_MODES:
+        raise DatamoatError(f"--pii {pii!r} is not known; use {', '.join(PII_MODES)}.")
+
+
+def serving_transforms(recipe: Recipe) -> list[dict[str, Any]]:
+    """The recipe's :data:`SERVING_TRANSFORMS` entries, in order, as recipe list entries."""
+    return [{"step": s.name, **s.params()} for s in recipe.steps if s.name in SERVING_TRANSFORMS]
+
+
+def run_loop(
+    ws: Workspace,
+    source: str | Path,
+    *,
+    text: str | None = None,
+    label: str | None = None,
+    id_column: str | None = None,
+    name: str | None = None,
+    roles: Mapping[str, str] | None = None,
+    task: str = "auto",
+    test: str | Path | None = None,
+    model: str = "auto",
+    budget: str | float | Deadline = "10m",
+    recipe: str | Path | list[dict[str, Any]] | None = None,
+    pii: str = "redact",
+    train: bool = True,
+    ingest_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+    ingest_progress: Any = None,
+) -> RunResult:
+    """Run the main job on ``source`` (a CSV/JSON/Parquet file or a folder of text files).
+
+    text / label / id_column / roles: column roles (``roles`` maps role -> column). task:
+    ``auto`` (text when ``text`` is given), ``text`` or ``tabular``. test: a test file with the
+    same columns (default: a held-out, leakage-free split of ``source`` taken before cleaning).
+    model: ``auto`` or a trainer kind. budget: the time budget of the whole call (``"10m"``,
+    seconds, or a Deadline). recipe: a recipe (YAML path or list of entries) for the training
+    rows instead of the default clean recipe. pii: ``redact``, ``mask``, ``pseudonymize`` or
+    ``keep`` for personal data in the text. train: False only profiles and cleans.
+    ingest_options: extra keyword arguments for :meth:`Workspace.ingest`. progress: called
+    with one line per stage. Raises DatamoatError (one sentence) and rolls back what it made.
+    """
+    check_run_args(task=task, text=text, label=label, train=train, pii=pii)
+    deadline = Deadline.parse(budget)
+    at = mark(ws.catalog)
+    try:
+        return _run(ws, source, at, text=text, label=label, id_column=id_column, name=name, roles=roles,
+                    task=task, test=test, model=model, deadline=deadline, recipe=recipe, pii=pii, train=train,
+                    ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
+                    ingest_progress=ingest_progress)
+    except BaseException as exc:
+        if at.owned_versions:
+            removed = rollback_to(ws.catalog, at)
+            # the error's text may quote data values: only its type goes into the log
+            append_event(ws.catalog, "run rolled back", str(source),
+                         {"error": type(exc).__name__, "removed": removed})
+        raise
+
+
+def _run(
+    ws: Workspace,
+    source: str | Path,
+    at: CatalogMark,
+    *,
+    text: str | None,
+    label: str | None,
+    id_column: str | None,
+    name: str | None,
+    roles: Mapping[str, str] | None,
+    task: str,
+    test: str | Path | None,
+    model: str,
+    deadline: Deadline,
+    recipe: str | Path | list[dict[str, Any]] | None,
+    pii: str,
+    train: bool,
+    ingest_options: dict[str, Any],
+    say: Callable[[str], None],
+    ingest_progress: Any,
+) -> RunResult:
+    from datamoat.clean.default_recipe import default_clean_recipe
+    from datamoat.quality.profile import profile_version
+    from datamoat.quality.report import write_report
+
+    def own(v: Version) -> Version:
+        at.own(v.record.id)
+        return v
+
+    timings: dict[str, float] = {}
+    dataset = name or Path(str(source).rstrip("/")).stem
+    text_role = text if task != "tabular" else None
+
+    t = time.perf_counter()
+    raw = own(ws.ingest(source, name=dataset, text=text_role, label=label, id=id_column, roles=dict(roles or {}) or None,
+                        progress=ingest_progress, **ingest_options))
+    test_raw = None
+    if test is not None:
+        test_raw = own(ws.ingest(test, name=f"{dataset}-testfile", text=text_role, label=label, id=id_column,
+                                 roles=dict(roles or {}) or None, **ingest_options))
+    timings["ingest"] = time.perf_counter() - t
+    say(f"ingested {raw.ref}: {raw.num_rows:,} rows")
+
+    t = time.perf_counter()
+    prof = profile_version(raw)
+    report = write_report(prof, ws.state / "reports" / f"{raw.dataset}-{raw.ordinal}-profile.html")
+    timings["profile"] = time.perf_counter() - t
+
+    the_recipe = _recipe(recipe, raw, default_clean_recipe)
+    t = time.perf_counter()
+    if train and test_raw is None:
+        from datamoat.models.training import split_versions
+
+        train_raw, test_part = (own(v) for v in split_versions(ws, raw, test_size=TEST_SIZE, seed=SPLIT_SEED))
+        say(f"split before cleaning: {train_raw.ref} {train_raw.num_rows:,} rows, {test_part.ref} "
+            f"{test_part.num_rows:,} rows (frozen test set)")
+    else:
+        train_raw, test_part = raw, test_raw
+    timings["split"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    cleaned = ws.apply(train_raw.ref, the_recipe, label="clean")
+    clean = own(_output(ws, cleaned))
+    timings["clean"] = time.perf_counter() - t
+    if train and clean.num_rows == 0:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(cleaned.dropped_by_reason.items(), key=lambda kv: -kv[1]))
+        raise DatamoatError(
+            f"cleaning dropped every training row of {train_raw.ref} ({reasons}); nothing is left to train on."
+        )
+
+    final, test_final = clean, test_part
+    test_steps: list[dict[str, Any]] = []
+    if test_part is not None:
+        test_steps = serving_transforms(the_recipe)
+    t = time.perf_counter()
+    if pii != "keep" and raw.roles.get("text"):
+        final = own(_output(ws, ws.apply(clean.ref, [{"step": "pii_redact", "mode": pii}], label="pii_redact")))
+        test_steps.append({"step": "pii_redact", "mode": pii})
+    if test_part is not None and test_steps:
+        test_final = own(_output(ws, ws.apply(test_part.ref, test_steps, label="test_transforms")))
+    timings["pii"] = time.perf_counter() - t
+    treatment = _treatment(test_part, test_raw is not None, test_steps)
+
+    result = None
+    if train:
+        from datamoat.models.training import train_model
+
+        assert test_final is not None
+        t = time.perf_counter()
+        result = train_model(ws, final.ref, model=model, budget=deadline, test=test_final.ref,
+                             task=None if task == "auto" else task, progress=say, test_treatment=treatment)
+        timings.update(result.timings_s)
+        timings["train_total"] = time.perf_counter() - t
+    timings["total"] = deadline.used()
+
+    versions = {"raw": raw.ref, "clean": clean.ref, "final": final.ref}
+    rows = {"raw": raw.num_rows, "clean": clean.num_rows, "unparseable": raw.record.excluded_count}
+    if result is not None:
+        versions.update(train=result.train_ref, test=result.test_ref)
+        rows.update(train=int(result.record.info.get("train_rows", 0)), test=int(result.evaluation.get("rows", 0)))
+    return RunResult(
+        workspace=ws.root, dataset=dataset, versions=versions, rows=rows, dropped=dict(cleaned.dropped_by_reason),
+        quality={"score": prof.score["value"], "issue_rates": {k: round(v["rate"], 4) for k, v in prof.checks.items()}},
+        pii={k: c["findings"] for k, c in prof.checks.get("pii", {}).get("by_type", {}).items()},
+        report=report, test_treatment=treatment, train=result, timings_s=timings, budget=deadline.summary(),
+    )
+
+
+def _recipe(recipe: str | Path | list[dict[str, Any]] | None, raw: Version, default: Callable[..., Recipe]) -> Recipe:
+    """The recipe to clean the training rows with: the user's, or the default for ``raw``'s roles."""
+    if recipe is None:
+        return default(raw.roles)
+    if isinstance(recipe, list):
+        return Recipe.from_list(recipe, source="run --recipe")
+    return Recipe.from_yaml(Path(recipe))
+
+
+def _output(ws: Workspace, applied: Any) -> Version:
+    """The Version an apply made."""
+    out = applied.version
+    return out if isinstance(out, Version) else ws.version_by_id(out.id)
+
+
+def _treatment(test: Version | None, from_file: bool, steps: list[dict[str, Any]]) -> str:
+    """One sentence on what was done to the test rows."""
+    if test is None:
+        return ""
+    origin = ("the user's test file" if from_file else
+              "held out from the ingested rows before any cleaning (leakage-free split)")
+    done = ", ".join(s["step"] + (f" ({s['mode']})" if "mode" in s else "") for s in steps) or "nothing"
+    return (f"test rows: {origin}; transforms applied: {done}; no test row was dropped by a model or by "
+            "other rows (rows without a label are not scored).")

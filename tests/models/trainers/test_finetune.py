@@ -18,7 +18,8 @@ import pytest
 
 from datamoat.errors import DatamoatError, NotFoundError
 from datamoat.models.trainers.contract import Trainer, create_trainer
-from datamoat.models.trainers.finetune import FinetuneTrainer, epoch_batches
+from datamoat.models.trainers.finetune import FinetuneTrainer
+from datamoat.models.trainers.finetune_network import epoch_batches
 
 TOPICS = {
     "account": ["password", "login", "username", "locked out", "sign in"],
@@ -147,6 +148,15 @@ def test_missing_encoder_folder_is_a_not_found_error(tmp_path: Path) -> None:
         FinetuneTrainer(encoder=str(tmp_path / "nope"), **SMALL).fit(TRAIN)
     with pytest.raises(NotFoundError, match="not a local Hugging Face checkpoint"):
         FinetuneTrainer.estimate_fit_seconds(["a text"], encoder=str(tmp_path / "nope"))
+
+
+def test_estimate_fit_seconds_times_real_steps(small_checkpoint: Path) -> None:
+    texts = TRAIN["body"].tolist()
+    assert FinetuneTrainer.estimate_fit_seconds([], encoder=str(small_checkpoint)) == 0.0
+    seconds = FinetuneTrainer.estimate_fit_seconds(
+        texts, epochs=2, batch_size=8, max_length=32, encoder=str(small_checkpoint), device="cpu", timed_steps=2
+    )
+    assert np.isfinite(seconds) and seconds > 0
 
 
 # ------------------------------------------------------------------ stopping

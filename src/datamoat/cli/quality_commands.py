@@ -40,8 +40,11 @@ def profile(
         v,
         checks=[c.strip() for c in checks.split(",") if c.strip()] if checks else None,
         check_params=_check_params(param or []),
-        truth=truth_data,
     )
+    if truth_data is not None:
+        from datamoat.demo.truth_score import score_against_truth
+
+        prof.truth = score_against_truth(prof.results, truth_data)
     out = report or ws.state / "reports" / f"{v.dataset}-{v.ordinal}-profile.html"
     path = write_report(prof, out)
     if as_json:

@@ -236,7 +236,7 @@ def _retrain_locked(
         t = time.perf_counter()
         chosen = recipe if recipe is not None else _default_recipe(merged.version)
         applied = ws.apply(merged.version.ref, chosen, label="clean")
-        cleaned = ws.version_by_id(applied.version.id)
+        cleaned = applied.version
         timings["clean"] = time.perf_counter() - t
         say(f"cleaned {cleaned.ref}: {applied.rows_out:,} of {applied.rows_in:,} rows kept "
             f"({', '.join(f'{k}: {v}' for k, v in applied.dropped_by_reason.items()) or 'nothing dropped'})")

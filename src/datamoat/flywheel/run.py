@@ -222,7 +222,7 @@ def _run(
 
     t = time.perf_counter()
     cleaned = ws.apply(train_raw.ref, the_recipe, label="clean")
-    clean = own(_output(ws, cleaned))
+    clean = own(cleaned.version)
     timings["clean"] = time.perf_counter() - t
     if train and clean.num_rows == 0:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(cleaned.dropped_by_reason.items(), key=lambda kv: -kv[1]))
@@ -236,10 +236,10 @@ def _run(
         test_steps = serving_transforms(the_recipe)
     t = time.perf_counter()
     if pii != "keep" and raw.roles.get("text"):
-        final = own(_output(ws, ws.apply(clean.ref, [{"step": "pii_redact", "mode": pii}], label="pii_redact")))
+        final = own(ws.apply(clean.ref, [{"step": "pii_redact", "mode": pii}], label="pii_redact").version)
         test_steps.append({"step": "pii_redact", "mode": pii})
     if test_part is not None and test_steps:
-        test_final = own(_output(ws, ws.apply(test_part.ref, test_steps, label="test_transforms")))
+        test_final = own(ws.apply(test_part.ref, test_steps, label="test_transforms").version)
     timings["pii"] = time.perf_counter() - t
     treatment = _treatment(test_part, test_raw is not None, test_steps)
 
@@ -277,10 +277,6 @@ def _recipe(recipe: str | Path | list[dict[str, Any]] | None, raw: Version, defa
     return Recipe.from_yaml(Path(recipe))
 
 
-def _output(ws: Workspace, applied: Any) -> Version:
-    """The Version an apply made."""
-    out = applied.version
-    return out if isinstance(out, Version) else ws.version_by_id(out.id)
 
 
 def _treatment(test: Version | None, from_file: bool, steps: list[dict[str, Any]]) -> str:

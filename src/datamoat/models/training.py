@@ -124,7 +124,7 @@ def split_versions(ws: Workspace, version: Version, *, test_size: float, seed: i
             output=f"{version.dataset}-{keep}",
             label="split",
         )
-        out.append(ws.version_by_id(applied.version.id))
+        out.append(applied.version)
     train_v, test_v = out
     if test_v.num_rows == 0:
         raise DatamoatError(f"{version.ref} has too few rows ({version.num_rows}) to hold out a test set.")

@@ -2,8 +2,8 @@
 
 :func:`profile_version` runs the per-column statistics (column_stats.py) and each registered
 check whose roles the dataset has (a check that needs a ``label`` is skipped, with the reason,
-on unlabelled data), adds the label distribution, freshness and, when a truth file from
-``datamoat demo-data`` is given, how well the checks recovered the injected problems.
+on unlabelled data), adds the label distribution and freshness (scoring the checks against a
+``datamoat demo-data`` truth file is :mod:`datamoat.demo.truth_score`'s job).
 
 The overall quality score is shown with its formula: ``100 x (1 - min(1, sum(w_i x rate_i)))``
 over the issue rates of the checks that ran, with the weights in :data:`SCORE_WEIGHTS`.
@@ -77,13 +77,11 @@ def profile_version(
     *,
     checks: list[str] | None = None,
     check_params: dict[str, dict[str, Any]] | None = None,
-    truth: dict[str, Any] | None = None,
 ) -> Profile:
     """Profile ``version``.
 
     checks: names of checks to run (default: every registered check the roles allow).
     check_params: per-check parameters, e.g. ``{"near_duplicates": {"threshold": 0.8}}``.
-    truth: a demo truth.json (parsed) to score the checks against.
     """
     load_builtin_checks()
     timings: dict[str, float] = {}
@@ -119,10 +117,6 @@ def profile_version(
     prof.labels = _label_summary(version)
     prof.freshness = _freshness(version)
     prof.score = quality_score(prof.checks)
-    if truth is not None:
-        from datamoat.demo.truth_score import score_against_truth
-
-        prof.truth = score_against_truth(prof.results, truth)
     timings["total"] = time.perf_counter() - t0
     prof.timings_s = {k: round(v, 3) for k, v in timings.items()}
     return prof

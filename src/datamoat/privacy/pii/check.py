@@ -15,7 +15,6 @@ from typing import Any
 import pyarrow as pa
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.demo.truth_score import SCORERS
 from datamoat.errors import DatamoatError
 from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PiiEngine, check_entities
 from datamoat.privacy.pii.finding import Finding
@@ -91,56 +90,3 @@ class PiiCheck(Check):
             pii_spans=pa.array(spans, SPANS_TYPE),
         )
         return CheckResult(self.name, issues, {"by_type": by_type, "findings": sum(counts), "examples": examples})
-
-
-def score_pii_against_truth(result: CheckResult, truth: dict[str, Any], row_id_of: Any) -> dict[str, Any]:
-    """Span-level recall per entity type (and overall precision) against a demo truth file.
-
-    A truth span counts as found when findings of the same type cover at least half of its
-    characters; a finding counts as correct when it covers at least half of a truth span of its
-    type (so a name split or merged differently still counts once, as in benchmarks/pii.py).
-    """
-    by_row: dict[str, list[dict[str, Any]]] = {}
-    for span in truth.get("pii", []):
-        by_row.setdefault(row_id_of(span["ticket_id"]), []).append(span)
-    found_rows = dict(zip(result.issues.column(ROW_ID_COLUMN).to_pylist(),
-                          result.issues.column("pii_spans").to_pylist(), strict=True))
-    per_type: dict[str, list[int]] = {}
-    correct = predicted = 0
-    for rid, gold in by_row.items():
-        preds = found_rows.get(rid) or []
-        for g in gold:
-            hit = _covered(g["start"], g["end"], [p for p in preds if p["type"] == g["type"]]) >= 0.5
-            stats = per_type.setdefault(g["type"], [0, 0])
-            stats[0] += 1
-            stats[1] += int(hit)
-    gold_rows = {rid: gold for rid, gold in by_row.items()}
-    for rid, preds in found_rows.items():
-        for p in preds or []:
-            predicted += 1
-            same = [g for g in gold_rows.get(rid, []) if g["type"] == p["type"]]
-            if any(_covered(g["start"], g["end"], [p]) >= 0.5 for g in same):
-                correct += 1
-    total = sum(v[0] for v in per_type.values())
-    hits = sum(v[1] for v in per_type.values())
-    return {
-        "precision": round(correct / predicted, 4) if predicted else 1.0,
-        "recall": round(hits / total, 4) if total else 1.0,
-        "per_type_recall": {t: round(v[1] / v[0], 4) for t, v in sorted(per_type.items())},
-        "truth_spans": total,
-        "findings": predicted,
-    }
-
-
-def _covered(start: int, end: int, preds: list[dict[str, Any]]) -> float:
-    """Share of [start, end) covered by the predicted spans."""
-    if end <= start:
-        return 0.0
-    covered = [False] * (end - start)
-    for p in preds:
-        for i in range(max(start, p["start"]), min(end, p["end"])):
-            covered[i - start] = True
-    return sum(covered) / (end - start)
-
-
-SCORERS["pii"] = score_pii_against_truth

@@ -18,6 +18,7 @@ from datamoat.config import CONFIG_FILE, ProjectConfig
 
 if TYPE_CHECKING:
     from datamoat.data.diff import VersionDiff
+from datamoat.data.dataset_name import check_dataset_name
 from datamoat.data.export import export_version
 from datamoat.data.ingest import ProgressFn, ingest
 from datamoat.data.object_store import ObjectStore
@@ -198,6 +199,8 @@ class Workspace:
         output: dataset name of the result (default: the same dataset).
         workers: worker processes for row-local steps (default: one per CPU).
         """
+        if output is not None and self.catalog.find_dataset(output) is None:
+            check_dataset_name(output)  # before the work, not after it
         if recipe is None:
             recipe = Recipe.from_list(self.config.recipe, source=f"{self.config.path} (recipe)")
         elif isinstance(recipe, list):

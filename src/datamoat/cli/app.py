@@ -22,7 +22,7 @@ from datamoat.cli import (
     quality_commands,
     serve_commands,
 )
-from datamoat.cli.output import error
+from datamoat.cli.output import error, warnings_on_terminal
 from datamoat.errors import DatamoatError
 
 app = typer.Typer(
@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 usage error, 3 internal error)."""
     try:
         # standalone mode: usage errors print their message and raise SystemExit(2)
-        app(args=argv, prog_name="datamoat")
+        with warnings_on_terminal():
+            app(args=argv, prog_name="datamoat")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except DatamoatError as exc:

@@ -11,6 +11,7 @@ import typer
 
 from datamoat.cli.context import open_workspace, workspace_dir
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
+from datamoat.data.dataset_name import name_from_path
 from datamoat.errors import DatamoatError
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ def ingest(
     source: Annotated[str | None, typer.Option(help="Ingest the named source from datamoat.yaml instead of PATH.")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
     header: Annotated[bool | None, typer.Option("--header/--no-header", help="Whether the CSV has a header row (default: sniffed).")] = None,
-    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: UTF-8, else cp1252).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding, e.g. latin-1 (default: UTF-8, checked over the whole file; cp1252, with a warning, when most non-ASCII bytes are not UTF-8).")] = None,
+    on_decode_error: Annotated[str | None, typer.Option(help="Bytes the encoding cannot decode: fail (default, names the line and byte offset), replace (U+FFFD, the lines are counted on the terminal) or skip-row (those rows go to the exclusions).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query, with a SQLAlchemy URL as PATH.")] = None,
     mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each) or 'line' (one per line).")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Any reader option as KEY=VALUE, repeatable (e.g. keep_blank=false, quoting=false, label_from=folder).")] = None,
@@ -82,7 +84,8 @@ def ingest(
                 roles = None
             options = {
                 k: v
-                for k, v in {"delimiter": delimiter, "header": header, "encoding": encoding, "query": query, "mode": mode}.items()
+                for k, v in {"delimiter": delimiter, "header": header, "encoding": encoding,
+                             "on_decode_error": on_decode_error, "query": query, "mode": mode}.items()
                 if v is not None
             }
             options.update(_parse_options(option or []))
@@ -137,7 +140,7 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
 def _default_name(path: str) -> str:
     if "://" in path:
         return "query"
-    return Path(path.rstrip("/")).stem or "data"
+    return name_from_path(path)
 
 
 def datasets(ctx: typer.Context, as_json: JsonOpt = False) -> None:

@@ -49,6 +49,8 @@ def run(
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve), e.g. 10m, 90s, 1h.")] = "10m",
     recipe: Annotated[Path | None, typer.Option(help="A recipe YAML to clean with instead of the built-in one (e.g. with k_anonymize).")] = None,
     train: Annotated[bool, typer.Option("--train/--no-train", help="Train and evaluate a model (needs --label).")] = True,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding of the data, e.g. latin-1 (default: as `datamoat ingest`).")] = None,
+    on_decode_error: Annotated[str | None, typer.Option(help="Bytes the encoding cannot decode: fail (default), replace or skip-row (as `datamoat ingest`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The main job: ingest, profile, split, clean, redact personal data, train, evaluate, report.
@@ -73,7 +75,9 @@ def run(
             result = run_loop(ws, path, text=text, label=label, id_column=id_column, name=name,
                               roles=parse_roles(role or []) or None, task=task, test=test, model=model,
                               budget=deadline, recipe=recipe, pii=pii, train=train, progress=say,
-                              ingest_progress=progress)
+                              ingest_progress=progress,
+                              ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error}.items()
+                                              if v is not None})
     finally:
         ws.close()
     if as_json:

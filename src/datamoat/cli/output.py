@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,3 +58,22 @@ def row_progress(description: str, enabled: bool) -> Iterator[Any]:
     ) as progress:
         task = progress.add_task(description, total=None)
         yield lambda rows: progress.update(task, completed=rows)
+
+
+class _TerminalWarnings(logging.Handler):
+    """Prints warning records as ``warning: <message>`` lines on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stderr.print(f"[yellow]warning:[/] {record.getMessage()}", highlight=False, markup=True, soft_wrap=True)
+
+
+@contextmanager
+def warnings_on_terminal(logger: str = "datamoat.data") -> Iterator[None]:
+    """While open, warnings logged under ``logger`` (how a source was read) go to stderr."""
+    handler = _TerminalWarnings(logging.WARNING)
+    target = logging.getLogger(logger)
+    target.addHandler(handler)
+    try:
+        yield
+    finally:
+        target.removeHandler(handler)

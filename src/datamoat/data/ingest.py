@@ -11,8 +11,11 @@ source is read again in two passes: the first spills the raw batches to Arrow IP
 types are inferred over every row, the second casts and writes them. Most files take the
 single pass; the result is the same either way.
 
-Rows the reader could not parse (only with ``on_bad_rows="skip"``) go to the version's
-exclusions table with the reason and raw text. Memory is bounded by one chunk plus 8 bytes per
+Rows the reader could not parse (only with ``on_bad_rows="skip"``) and rows with bytes the
+file's encoding cannot decode (only with ``on_decode_error="skip-row"``) go to the version's
+exclusions table with the reason and raw text. How the source was read, when it needs saying
+(an encoding guessed for a file that is not UTF-8, bad bytes replaced), is logged as a warning
+on the ``datamoat.data`` logger (the CLI prints it) and kept in the manifest. Memory is bounded by one chunk plus 8 bytes per
 row for the row-id keys. Nothing becomes visible until the finished version is renamed into
 the object store and registered in the catalog; any error (or a kill) before that leaves the
 workspace as it was.
@@ -21,6 +24,7 @@ workspace as it was.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,6 +37,7 @@ import pyarrow as pa
 
 from datamoat.catalog import Catalog, VersionRecord
 from datamoat.catalog.records import utc_now
+from datamoat.data.dataset_name import check_dataset_name
 from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import ObjectStore
 from datamoat.data.prefetch import prefetch
@@ -51,7 +56,10 @@ from datamoat.data.schema_unify import conform, unify
 from datamoat.data.staging import SpillFiles
 from datamoat.data.type_inference import StringTypeInferrer
 from datamoat.data.version_writer import VersionWriter, WrittenVersion
-from datamoat.errors import DatamoatError, InputError
+from datamoat.errors import InputError
+
+log = logging.getLogger(__name__)
+"""Warnings about how a source was read (also kept in the manifest's ``source.warnings``)."""
 
 ProgressFn = Callable[[int], None]
 """Called with the number of rows read so far."""
@@ -107,8 +115,7 @@ def ingest(
     Raises InputError / DatamoatError with one sentence on bad input; the catalog and the
     object store are then unchanged.
     """
-    if not name or "@" in name or "/" in name:
-        raise DatamoatError(f"dataset name {name!r} is not allowed; use letters, digits, '-', '_' or '.'.")
+    check_dataset_name(name)
     started = utc_now()
     options = dict(reader_options or {})
 
@@ -132,6 +139,8 @@ def ingest(
     }
     if run.inferrer is not None:
         source_info["type_inference"] = run.inferrer.notes()
+    if run.source.info.warnings:
+        source_info["warnings"] = list(run.source.info.warnings)
     params = {"format": format, "on_bad_rows": on_bad_rows, "reader_options": options, "roles": roles.to_dict()}
     version, created = register_version(
         catalog, name, written, roles,
@@ -139,6 +148,8 @@ def ingest(
         run_params={"path": run.display_path, "dataset": name, **params},
         summary={"rows": written.row_count, "excluded": written.excluded_count},
     )
+    for warning in run.source.info.warnings:
+        log.warning("%s", warning)
     return IngestResult(version, created)
 
 

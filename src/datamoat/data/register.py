@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from datamoat.catalog import Catalog, VersionRecord
+from datamoat.data.dataset_name import check_dataset_name
 from datamoat.data.roles import ColumnRoles
 from datamoat.data.version_writer import WrittenVersion
 
@@ -43,6 +44,8 @@ def register_version(
     the run log shows (inputs, counts). Returns (version, created); created is False when the
     dataset already had this exact content.
     """
+    if catalog.find_dataset(dataset) is None:  # names of existing datasets were checked then
+        check_dataset_name(dataset)
     version, created = catalog.add_version(
         dataset,
         content_hash=written.content_hash,

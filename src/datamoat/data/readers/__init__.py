@@ -16,9 +16,11 @@ Formats (``format=``), and how ``format=None`` picks one:
 Every source yields at least one batch (an empty one when there are no rows) so that the
 columns are always known, and never more than ``batch_rows`` rows per batch.
 
-Options (``**options``) by format: csv: ``encoding``, ``delimiter``, ``header``, ``quoting``;
-json/jsonl: ``encoding``; parquet: ``columns``; text: ``mode``, ``label_from``,
-``keep_blank``, ``encoding``, ``pattern``; sql: ``query``, ``table``.
+Options (``**options``) by format: csv: ``encoding``, ``on_decode_error``, ``delimiter``,
+``header``, ``quoting``; json/jsonl: ``encoding``, ``on_decode_error``; parquet: ``columns``;
+text: ``mode``, ``label_from``, ``keep_blank``, ``encoding``, ``on_decode_error``, ``pattern``;
+sql: ``query``, ``table``. ``on_decode_error`` (``fail``, ``replace``, ``skip-row``) says what
+to do with bytes the file's encoding cannot decode (see :mod:`.decode_errors`).
 """
 
 from __future__ import annotations
@@ -69,11 +71,11 @@ _EXTENSIONS = {
     ".txt": "txt?",
 }
 _OPTIONS = {
-    "csv": {"encoding", "delimiter", "header", "quoting"},
-    "json": {"encoding"},
-    "jsonl": {"encoding"},
+    "csv": {"encoding", "on_decode_error", "delimiter", "header", "quoting"},
+    "json": {"encoding", "on_decode_error"},
+    "jsonl": {"encoding", "on_decode_error"},
     "parquet": {"columns"},
-    "text": {"mode", "label_from", "keep_blank", "encoding", "pattern"},
+    "text": {"mode", "label_from", "keep_blank", "encoding", "on_decode_error", "pattern"},
     "sql": {"query", "table"},
 }
 
@@ -196,4 +198,4 @@ def open_source(
         _check_options("parquet", options, path)
         return ParquetSource(path, batch_rows=batch_rows, **options)
     _check_options("text", options, path)
-    return TextSource(path, batch_rows=batch_rows, **options)
+    return TextSource(path, batch_rows=batch_rows, bad_row=bad_row, **options)

@@ -51,12 +51,15 @@ class SourceInfo:
         ``header``, ``quoting``, ``skip_initial_space``, ``na_values``, ``label_from`` ...).
     all_strings: True when every column is text that still needs type inference (CSV);
         the writer then runs :mod:`datamoat.data.type_inference` over the batches.
+    warnings: lines for the terminal about how the source was read (an encoding guessed from
+        a file that is not UTF-8, undecodable bytes replaced or skipped).
     """
 
     path: str
     format: str
     options: dict[str, Any] = field(default_factory=dict)
     all_strings: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 class Source(Protocol):

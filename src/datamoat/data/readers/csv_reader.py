@@ -35,6 +35,7 @@ from datamoat.data.readers.base import (
     SourceInfo,
 )
 from datamoat.data.readers.csv_sniff import WHITESPACE, CsvDialect, sniff_csv
+from datamoat.data.readers.decode_errors import SKIP_REASON, escaped, row_has_undecodable
 from datamoat.data.readers.encoding import (
     MAX_LINE_BYTES,
     SAMPLE_BYTES,
@@ -145,7 +146,8 @@ class CsvSource:
 
     Parameters: ``path``; ``batch_rows`` (max rows per batch); ``on_bad_rows`` / ``bad_row``
     (see :mod:`~datamoat.data.readers.base`); ``encoding``, ``delimiter``, ``header``,
-    ``quoting`` to override sniffing; ``delimiter_hint`` preferred by the sniffer (tab for .tsv).
+    ``quoting`` to override sniffing; ``delimiter_hint`` preferred by the sniffer (tab for .tsv);
+    ``on_decode_error``: ``fail``, ``replace`` or ``skip-row`` (see :mod:`.decode_errors`).
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class CsvSource:
         on_bad_rows: OnBadRows = "error",
         bad_row: BadRowCallback | None = None,
         encoding: str | None = None,
+        on_decode_error: str = "fail",
         delimiter: str | None = None,
         header: bool | str | None = None,
         quoting: bool | str | None = None,
@@ -170,7 +173,7 @@ class CsvSource:
         self.batch_rows = batch_rows
         self.on_bad_rows = on_bad_rows
         self.bad_row = bad_row
-        self.scan: TextScan = scan_text_file(path, encoding=encoding)
+        self.scan: TextScan = scan_text_file(path, encoding=encoding, on_decode_error=on_decode_error)
         sample, at_eof = read_sample(path, self.scan.encoding)
         if not sample.strip():
             raise InputError(path, "the file is empty (it has only blank lines)")
@@ -186,15 +189,19 @@ class CsvSource:
             raise InputError(path, f"no records found in the first {SAMPLE_BYTES >> 20} MiB of the file")
         self.engine = "python" if self._needs_python() else "arrow"
         self.info = SourceInfo(path=path, format="csv", options=self._options(), all_strings=True)
+        self.info.warnings.extend([self.scan.warning] if self.scan.warning else [])
 
     def _needs_python(self) -> bool:
         d = self.dialect
-        return d.whitespace_runs or (d.skip_initial_space and d.quoting and d.quoted_fields > 0)
+        damaged = self.scan.errors != "strict"  # bad bytes replaced or skipped: pyarrow cannot
+        return damaged or d.whitespace_runs or (d.skip_initial_space and d.quoting and d.quoted_fields > 0)
 
     def _options(self) -> dict[str, Any]:
         d = self.dialect
         return {
             "encoding": self.scan.encoding,
+            "decode_errors": self.scan.errors,
+            "undecodable_lines": self.scan.bad_lines,
             "delimiter": d.delimiter,
             "header": d.header,
             "quoting": d.quoting,
@@ -351,7 +358,7 @@ class CsvSource:
     def _records(self) -> Iterator[tuple[int, list[str], str | None]]:
         """(start line, fields, raw line or None) for every non-empty record, header included."""
         d = self.dialect
-        with open(self.path, encoding=self.scan.encoding, newline="") as f:
+        with open(self.path, encoding=self.scan.encoding, errors=self.scan.errors, newline="") as f:
             if d.whitespace_runs:
                 for number, line in enumerate(f, start=1):
                     fields = line.split()
@@ -386,6 +393,11 @@ class CsvSource:
         if d.header:
             next(records, None)
         for line, fields, raw in records:
+            if row_has_undecodable(fields):
+                text = escaped(raw if raw is not None else d.delimiter.join(fields))
+                if self.bad_row is not None:
+                    self.bad_row(BadRow(line=line, reason=SKIP_REASON.format(codec=self.scan.encoding), raw=text))
+                continue
             if len(fields) != width:
                 text = raw if raw is not None else d.delimiter.join(fields)
                 error = self._bad(line, width, len(fields), text)

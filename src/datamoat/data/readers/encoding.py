@@ -3,10 +3,15 @@
 :func:`scan_text_file` reads the file once in 1 MiB chunks (constant memory) and decides:
 
 * a UTF-16/32 byte-order mark -> that codec; a UTF-8 BOM -> ``"utf-8-sig"``;
-* otherwise ``"utf-8"`` when every byte decodes as UTF-8;
-* otherwise ``"cp1252"`` (Windows Western European, the usual non-UTF-8 export) when no byte
-  is one of the five bytes cp1252 leaves undefined;
-* otherwise an :class:`~datamoat.errors.InputError` naming the line and byte offset.
+* otherwise ``"utf-8"`` when every byte of the whole file decodes as UTF-8;
+* otherwise ``"cp1252"`` (Windows Western European, the usual non-UTF-8 export) when most of
+  its non-ASCII bytes are not UTF-8 (more invalid bytes than bytes of valid multi-byte UTF-8
+  characters) and no byte is one of the five bytes cp1252 leaves undefined; this is never
+  silent: :attr:`TextScan.warning` names the encoding and the first non-UTF-8 line;
+* otherwise the file is UTF-8 with damaged bytes (or not in the forced codec), and
+  ``on_decode_error`` decides (:mod:`.decode_errors`): ``fail`` (default, an
+  :class:`~datamoat.errors.InputError` naming the line and byte offset of the first bad byte),
+  ``replace`` (U+FFFD) or ``skip-row`` (those rows go to the exclusions).
 
 The same pass counts physical lines, rejects NUL bytes (a binary file, e.g. a compressed or
 spreadsheet file renamed ``.csv``) and, when asked, rejects a physical line longer than
@@ -18,8 +23,10 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from dataclasses import dataclass
 
+from datamoat.data.readers.decode_errors import check_policy, damaged_scan, legacy_warning
 from datamoat.errors import InputError
 
 CHUNK_BYTES = 1 << 20
@@ -57,12 +64,21 @@ class TextScan:
     lines: physical lines (a last line without a newline counts).
     longest_line_bytes: upper bound on the longest physical line, in bytes: exact when that
         line is longer than :data:`CHUNK_BYTES`, else ``min(size_bytes, CHUNK_BYTES)``.
+    errors: the ``errors=`` to open the file with: ``strict``; ``replace`` (U+FFFD for bad
+        bytes); ``surrogateescape`` (bad bytes kept as U+DC80..U+DCFF so that the reader can
+        move their rows to the exclusions: policy ``skip-row``).
+    warning: one line for the terminal when the file was not plain valid text in the chosen
+        codec (read as cp1252, or bad bytes replaced / skipped); None otherwise.
+    bad_lines: physical lines holding bytes the chosen codec cannot decode.
     """
 
     encoding: str
     size_bytes: int
     lines: int
     longest_line_bytes: int
+    errors: str = "strict"
+    warning: str | None = None
+    bad_lines: int = 0
 
 
 def _bom_encoding(head: bytes) -> str | None:
@@ -122,15 +138,68 @@ def _undecodable(path: str, what: str, byte: int, offset: int, line: int) -> Inp
     )
 
 
-def scan_text_file(
-    path: str, *, encoding: str | None = None, max_line_bytes: int | None = MAX_LINE_BYTES
-) -> TextScan:
-    """Scan ``path`` once and return its encoding, size and line statistics.
+class _BadBytes:
+    """Tallies what a surrogateescape decode of the file found, chunk by chunk.
 
-    ``encoding`` forces a codec (it is still checked: a byte it cannot decode is an error).
-    ``max_line_bytes`` (None: no limit) makes a longer physical line an InputError.
-    Raises InputError for an empty file, NUL bytes, or bytes no candidate codec decodes.
+    invalid: bytes that did not decode (each became one U+DC80..U+DCFF character).
+    valid_multibyte: bytes of properly decoded non-ASCII characters.
+    lines: physical lines holding at least one invalid byte.
+    first: (byte value, byte offset, line) of the first invalid byte, or None.
     """
+
+    def __init__(self) -> None:
+        self.invalid = 0
+        self.valid_multibyte = 0
+        self.lines = 0
+        self.first: tuple[int, int, int] | None = None
+        self._tail_bad = False  # the text after the last newline so far holds a bad byte
+
+    def feed(self, text: str, raw_non_ascii: int, byte_offset: int, line: int) -> None:
+        """``text``: the decoded chunk; ``raw_non_ascii``: its non-ASCII byte count;
+        ``byte_offset`` / ``line``: where the chunk's text starts."""
+        bad = _SURROGATE.search(text)
+        if bad is None:
+            self.valid_multibyte += raw_non_ascii
+            self._tail_bad = self._tail_bad and "\n" not in text
+            return
+        invalid = _SURROGATE.subn("", text)[1]
+        self.invalid += invalid
+        self.valid_multibyte += max(raw_non_ascii - invalid, 0)
+        if self.first is None:
+            before = len(text[: bad.start()].encode("utf-8", "surrogateescape"))
+            self.first = (ord(text[bad.start()]) - 0xDC00, byte_offset + before, line + text.count("\n", 0, bad.start()))
+        lines = _BAD_LINE.subn("", text)[1]
+        first_newline = text.find("\n")
+        head = text if first_newline < 0 else text[:first_newline]
+        if self._tail_bad and _SURROGATE.search(head):
+            lines -= 1  # that line was counted with the previous chunk
+        self.lines += lines
+        last_newline = text.rfind("\n")
+        tail_bad = _SURROGATE.search(text, last_newline + 1) is not None
+        self._tail_bad = tail_bad or (last_newline < 0 and self._tail_bad)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_BAD_LINE = re.compile("[^\n]*[\udc80-\udcff][^\n]*")
+_HIGH_BYTES = bytes(range(128, 256))
+
+
+def scan_text_file(
+    path: str,
+    *,
+    encoding: str | None = None,
+    on_decode_error: str = "fail",
+    max_line_bytes: int | None = MAX_LINE_BYTES,
+) -> TextScan:
+    """Scan ``path`` once and return its encoding, size, line statistics and decode policy.
+
+    ``encoding`` forces a codec (it is still checked). ``on_decode_error`` (see
+    :data:`~datamoat.data.readers.decode_errors.POLICIES`) says what to do with bytes the chosen
+    codec cannot decode. ``max_line_bytes`` (None: no limit) makes a longer physical line an
+    InputError. Raises InputError for an empty file, NUL bytes, or undecodable bytes under
+    ``fail``.
+    """
+    policy = check_policy(path, on_decode_error)
     size = os.path.getsize(path)
     if size == 0:
         raise InputError(path, "the file is empty")
@@ -143,11 +212,11 @@ def scan_text_file(
             raise InputError(path, f"unknown encoding {encoding!r}") from None
     chosen = encoding or bom or "utf-8"
     wide = _is_wide(chosen)
-    try_cp1252 = encoding is None and bom is None
+    auto = encoding is None and bom is None
     counter = _LineCounter(path, None if wide else max_line_bytes)
-    decoder = codecs.getincrementaldecoder(chosen)("strict")
+    decoder = codecs.getincrementaldecoder(chosen)("surrogateescape")
     wide_newlines, last_char = 0, ""
-    primary_error: tuple[int, int, int] | None = None  # (byte value, byte offset, line)
+    bad = _BadBytes()
     cp1252_error: tuple[int, int, int] | None = None
     offset = 0
     with open(path, "rb") as f:
@@ -160,47 +229,34 @@ def scan_text_file(
                     line=counter.line_of(chunk, nul),
                 )
             ascii_chunk = chunk.isascii()
-            if primary_error is None and not (ascii_chunk and not wide and not decoder.getstate()[0]):
-                pending = decoder.getstate()[0]
-                try:
-                    text = decoder.decode(chunk)
-                except UnicodeDecodeError as err:
-                    index = err.start - len(pending)
-                    bad = (pending + chunk)[err.start]
-                    primary_error = (bad, offset + index, counter.line_of(chunk, max(index, 0)))
-                    if not try_cp1252:
-                        raise _undecodable(path, chosen, *primary_error) from None
-                else:
-                    if wide and text:
-                        wide_newlines += text.count("\n")
-                        last_char = text[-1]
-            if try_cp1252 and cp1252_error is None and not ascii_chunk:
+            pending = decoder.getstate()[0]
+            if not (ascii_chunk and not wide and not pending):
+                text = decoder.decode(chunk)
+                non_ascii = len(chunk) - len(chunk.translate(None, _HIGH_BYTES))
+                bad.feed(text, non_ascii, offset - len(pending), counter.newlines + 1)
+                if wide and text:
+                    wide_newlines += text.count("\n")
+                    last_char = text[-1]
+            if auto and cp1252_error is None and not ascii_chunk:
                 if (index := _first_cp1252_undefined(chunk)) >= 0:
                     cp1252_error = (chunk[index], offset + index, counter.line_of(chunk, index))
-            if primary_error is not None and cp1252_error is not None:
-                raise _neither(path, primary_error, cp1252_error)
             counter.feed(chunk)
             offset += len(chunk)
-    if primary_error is None:
-        pending = decoder.getstate()[0]
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            primary_error = (pending[0], size - len(pending), counter.newlines + 1)
-            if not try_cp1252:
-                raise _undecodable(path, chosen, *primary_error) from None
-    if primary_error is not None:
-        chosen = "cp1252"
+    pending = decoder.getstate()[0]
+    bad.feed(decoder.decode(b"", final=True), len(pending), size - len(pending), counter.newlines + 1)
     if wide:
         lines = wide_newlines + (1 if last_char not in ("", "\n") else 0)
     else:
         lines = counter.newlines + (1 if counter.run else 0)
-    return TextScan(
-        encoding=chosen,
-        size_bytes=size,
-        lines=lines,
-        longest_line_bytes=max(counter.longest, counter.run, min(size, CHUNK_BYTES)),
-    )
+    longest = max(counter.longest, counter.run, min(size, CHUNK_BYTES))
+    if bad.first is None:
+        return TextScan(chosen, size, lines, longest)
+    legacy = auto and bad.invalid > bad.valid_multibyte
+    if legacy and cp1252_error is None:
+        return TextScan("cp1252", size, lines, longest, warning=legacy_warning(path, bad.first, bad.lines))
+    if legacy and policy == "fail":
+        raise _neither(path, bad.first, cp1252_error)  # type: ignore[arg-type]
+    return damaged_scan(path, TextScan(chosen, size, lines, longest), policy, bad.first, bad.lines)
 
 
 def _neither(path: str, utf8: tuple[int, int, int], cp1252: tuple[int, int, int]) -> InputError:
@@ -213,7 +269,7 @@ def _neither(path: str, utf8: tuple[int, int, int], cp1252: tuple[int, int, int]
     return InputError(
         path,
         f"byte 0x{later[0]:02x} at byte offset {later[1]} is neither UTF-8 nor cp1252{detail}; "
-        "pass encoding= with the file's encoding (for example encoding='latin-1')",
+        "pass encoding= with the file's encoding (for example encoding='latin-1'; --encoding on the command line)",
         line=later[2],
     )
 

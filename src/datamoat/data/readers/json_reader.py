@@ -30,6 +30,7 @@ from datamoat.data.readers.base import (
     OnBadRows,
     SourceInfo,
 )
+from datamoat.data.readers.decode_errors import SKIP_REASON, escaped, undecodable
 from datamoat.data.readers.encoding import MAX_LINE_BYTES, scan_text_file
 from datamoat.errors import InputError
 
@@ -191,6 +192,10 @@ class _ArrayParser:
         )
 
 
+_UNDECODABLE = object()
+"""Marks a JSON Lines record dropped for bytes that do not decode (already reported)."""
+
+
 class _JsonSourceBase(ABC):
     """Shared parts: options, bad rows, batching."""
 
@@ -204,13 +209,20 @@ class _JsonSourceBase(ABC):
         on_bad_rows: OnBadRows = "error",
         bad_row: BadRowCallback | None = None,
         encoding: str | None = None,
+        on_decode_error: str = "fail",
         max_line_bytes: int | None = None,
     ) -> None:
-        """``max_line_bytes``: longest physical line accepted (None: no limit, e.g. minified JSON)."""
+        """``max_line_bytes``: longest physical line accepted (None: no limit, e.g. minified JSON).
+        ``on_decode_error``: ``fail``, ``replace`` or ``skip-row`` (see :mod:`.decode_errors`)."""
         self.path, self.batch_rows = path, batch_rows
         self.on_bad_rows, self.bad_row = on_bad_rows, bad_row
-        self.scan = scan_text_file(path, encoding=encoding, max_line_bytes=max_line_bytes)
-        self.info = SourceInfo(path=path, format=self.format, options={"encoding": self.scan.encoding})
+        self.scan = scan_text_file(
+            path, encoding=encoding, on_decode_error=on_decode_error, max_line_bytes=max_line_bytes
+        )
+        options = {"encoding": self.scan.encoding, "decode_errors": self.scan.errors,
+                   "undecodable_lines": self.scan.bad_lines}
+        self.info = SourceInfo(path=path, format=self.format, options=options,
+                               warnings=[self.scan.warning] if self.scan.warning else [])
 
     def _reject(self, line: int, reason: str, raw: str) -> None:
         """A record that is not an object / not valid JSON: error, or BadRow when skipping."""
@@ -227,8 +239,10 @@ class _JsonSourceBase(ABC):
         """Yield rows in file order, at most ``batch_rows`` per batch (at least one batch)."""
         batcher = RowBatcher()
         produced = False
-        with open(self.path, encoding=self.scan.encoding) as f:
+        with open(self.path, encoding=self.scan.encoding, errors=self.scan.errors) as f:
             for number, (line, value) in enumerate(self._records(f), start=1):
+                if value is _UNDECODABLE:
+                    continue
                 if not isinstance(value, dict):
                     what = f"element {number} of the array" if self.format == "json" else "the line"
                     self._reject(line, f"{what} is {json_kind(value)}, not an object", _raw(value))
@@ -253,7 +267,9 @@ class JsonArraySource(_JsonSourceBase):
 
     def __init__(self, path: str, **kwargs: Any) -> None:
         super().__init__(path, **kwargs)
-        with open(path, encoding=self.scan.encoding) as f:
+        if self.scan.errors == "surrogateescape":
+            raise InputError(path, "on_decode_error skip-row cannot drop rows from a JSON array; use replace or fail")
+        with open(path, encoding=self.scan.encoding, errors=self.scan.errors) as f:
             _ArrayParser(f, path).start()
 
     def _records(self, f: TextIO) -> Iterator[tuple[int, Any]]:
@@ -271,6 +287,12 @@ class JsonLinesSource(_JsonSourceBase):
     def _records(self, f: TextIO) -> Iterator[tuple[int, Any]]:
         for number, line in enumerate(f, start=1):
             if not line.strip():
+                continue
+            if undecodable(line):  # only with on_decode_error="skip-row"
+                if self.bad_row is not None:
+                    reason = SKIP_REASON.format(codec=self.scan.encoding)
+                    self.bad_row(BadRow(line=number, reason=reason, raw=escaped(line.rstrip("\r\n"))))
+                yield number, _UNDECODABLE
                 continue
             try:
                 yield number, json.loads(line)

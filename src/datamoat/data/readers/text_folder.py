@@ -35,7 +35,8 @@ from typing import Literal
 
 import pyarrow as pa
 
-from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, SourceInfo
+from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, BadRowCallback, SourceInfo
+from datamoat.data.readers.decode_errors import SKIP_REASON, escaped, undecodable
 from datamoat.data.readers.encoding import TextScan, scan_text_file
 from datamoat.errors import InputError
 
@@ -59,6 +60,7 @@ class TextSource:
     ``path``: a folder or a file. ``mode`` / ``label_from``: None picks the defaults above.
     ``keep_blank``: keep blank lines in line mode (default: yes for a file, no for a folder). ``encoding``: force a codec for every file.
     ``pattern``: which files of a folder to read (glob, default ``*.txt``).
+    ``on_decode_error`` / ``bad_row``: see :mod:`.decode_errors` (skipped rows go to ``bad_row``).
     ``batch_rows``: maximum rows per batch.
     """
 
@@ -71,7 +73,9 @@ class TextSource:
         label_from: LabelFrom | None = None,
         keep_blank: bool | None = None,
         encoding: str | None = None,
+        on_decode_error: str = "fail",
         pattern: str = "*.txt",
+        bad_row: BadRowCallback | None = None,
     ) -> None:
         root = Path(path)
         self.is_folder = root.is_dir()
@@ -96,7 +100,8 @@ class TextSource:
             if self.is_folder and file.stat().st_size == 0:
                 empty += 1
                 continue
-            self.files.append((file, scan_text_file(str(file), encoding=encoding)))
+            self.files.append((file, scan_text_file(str(file), encoding=encoding, on_decode_error=on_decode_error)))
+        self.bad_row = bad_row
         if not self.files:
             raise InputError(path, "every text file in the folder is empty")
         encodings = Counter(scan.encoding for _, scan in self.files)
@@ -111,7 +116,9 @@ class TextSource:
                 "empty_files": empty,
                 "lines": sum(scan.lines for _, scan in self.files),
                 "encoding": next(iter(encodings)) if len(encodings) == 1 else dict(encodings),
+                "undecodable_lines": sum(scan.bad_lines for _, scan in self.files),
             },
+            warnings=[scan.warning for _, scan in self.files if scan.warning],
         )
 
     @property
@@ -136,16 +143,29 @@ class TextSource:
         """(text, label, source_file, line) for every document; counts dropped blank lines."""
         for file, scan in self.files:
             label, name = self._label(file), file.relative_to(self.root).as_posix()
-            with open(file, encoding=scan.encoding) as f:
+            with open(file, encoding=scan.encoding, errors=scan.errors) as f:
                 if self.mode == "file":
-                    yield f.read(), label, name, None
+                    text = f.read()
+                    if not self._undecodable(text, name, None, scan.encoding):
+                        yield text, label, name, None
                     continue
                 for number, line in enumerate(f, start=1):
                     text = line.rstrip("\n")
+                    if self._undecodable(text, name, number, scan.encoding):
+                        continue
                     if not self.keep_blank and not text.strip():
                         blank[0] += 1
                         continue
                     yield text, label, name, number
+
+    def _undecodable(self, text: str, name: str, line: int | None, codec: str) -> bool:
+        """True (and the row reported to ``bad_row``) when ``text`` holds bytes that did not
+        decode; happens only with ``on_decode_error="skip-row"``."""
+        if not undecodable(text):
+            return False
+        if self.bad_row is not None:
+            self.bad_row(BadRow(line=line, reason=f"{name}: {SKIP_REASON.format(codec=codec)}", raw=escaped(text)))
+        return True
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Yield the documents, at most ``batch_rows`` per batch (at least one batch)."""

@@ -258,6 +258,26 @@ def test_tiny_text_sets_and_single_row_classes_still_train() -> None:
     np.testing.assert_allclose(t.predict_proba(train).sum(axis=1), 1.0, atol=1e-9)
 
 
+def test_tfidf_linear_records_its_fallback_from_the_svm(fitted: dict[str, Trainer], tmp_path: Path) -> None:
+    single_row_class = pd.DataFrame(
+        {
+            "text": ["refund please", "refund my charge", "password reset", "password locked", "parcel late"],
+            "label": ["billing", "billing", "account", "account", "shipping"],
+        }
+    )
+    t = create_trainer("tfidf-linear").fit(single_row_class)
+    assert t.fallback_ == (
+        "LogisticRegression instead of LinearSVC: class 'shipping' has 1 training row and "
+        "the SVM's probability calibration needs at least 2 per class."
+    )
+    assert type(t.model_.named_steps["clf"]).__name__ == "LogisticRegression"
+    t.save(tmp_path / "m")
+    assert Trainer.load(tmp_path / "m").fallback_ == t.fallback_
+    assert fitted["tfidf-linear"].fallback_ is None  # every class has rows enough: the SVM ran
+    fitted["tfidf-linear"].save(tmp_path / "svm")
+    assert json.loads((tmp_path / "svm" / "trainer.json").read_text())["state"] == {"fallback": None}
+
+
 def test_unknown_kind_param_and_bad_values_raise() -> None:
     with pytest.raises(
         DatamoatError, match="unknown trainer kind .nope.; known kinds: embed-linear, ensemble, finetune, tabular, tabular-linear"

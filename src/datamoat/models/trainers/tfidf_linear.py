@@ -5,6 +5,10 @@ sigmoid, up to 3 folds) so that ``predict_proba`` gives calibrated probabilities
 generated 4-class, imbalanced ticket-like set it matched or beat LogisticRegression(saga) in
 accuracy and was 2-3x faster to train (20k rows: 4 s vs 10-14 s); ``model="logreg"``
 (saga) is available too. CPU only; scikit-learn is imported on first fit / load.
+
+Fallback: the SVM's calibration needs every class in every fold, so when a class has a single
+training row ``model="svm"`` trains a LogisticRegression instead; the fitted trainer says so in
+``fallback_`` (saved with the model), which is None when the asked-for model was trained.
 """
 
 from __future__ import annotations
@@ -61,6 +65,10 @@ class TfidfLinearTrainer(TextTrainer):
         Cap on the number of word and of char n-grams (each), most frequent kept.
     max_iter, random_state:
         Passed to the linear model.
+
+    Fitted attributes: ``model_`` (the scikit-learn pipeline) and ``fallback_``: None, or one
+    sentence saying which model was trained instead of the asked-for one and why (saved in
+    ``trainer.json``).
     """
 
     kind = "tfidf-linear"
@@ -106,6 +114,7 @@ class TfidfLinearTrainer(TextTrainer):
 
         self._validate()
         texts = self._training_texts(train)
+        self.fallback_: str | None = None
         # a tiny training set could prune every n-gram; never ask for more than a tenth of it
         min_df = max(1, min(self.min_df, len(texts) // 10))
         features = FeatureUnion(
@@ -156,6 +165,11 @@ class TfidfLinearTrainer(TextTrainer):
                 CalibratedClassifierCV(svc, method="sigmoid", cv=min(3, smallest)) if smallest >= 2 else None
             )
             if clf is None:
+                rare = self.classes_[int(np.argmin(np.bincount(y)))]
+                self.fallback_ = (
+                    f"LogisticRegression instead of LinearSVC: class {rare!r} has 1 training row and "
+                    "the SVM's probability calibration needs at least 2 per class."
+                )
                 clf = LogisticRegression(
                     C=self.C,
                     class_weight=self.class_weight,
@@ -173,6 +187,13 @@ class TfidfLinearTrainer(TextTrainer):
                 ) from exc
             raise
         self.model_ = pipe
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "fallback": getattr(self, "fallback_", None)}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.fallback_ = state.get("fallback")
 
     def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         proba = self.model_.predict_proba(self._texts(X, "prediction input"))

@@ -152,3 +152,13 @@ def test_version_and_help(cli) -> None:
     assert code == 0 and "ingest" in out and "demo-data" in out
     code, _, err = cli("no-such-command")
     assert code == 2 and "no-such-command" in err
+
+
+def test_export_jsonl_says_how_many_values_became_null(cli, tmp_path: Path) -> None:
+    pq.write_table(pa.table({"x": [1.0, float("nan")], "t": ["a", "b"]}), tmp_path / "f.parquet")
+    cli("init")
+    assert cli("ingest", str(tmp_path / "f.parquet"), "--name", "f")[0] == 0
+    code, _, err = cli("export", "f", str(tmp_path / "o.jsonl"))
+    assert code == 0, err
+    assert "warning:" in err and "1 NaN or infinite values were written as null" in err
+    assert json.loads((tmp_path / "o.jsonl").read_text().splitlines()[1])["x"] is None

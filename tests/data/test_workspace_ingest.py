@@ -276,3 +276,19 @@ def test_the_same_rows_with_other_roles_are_another_version(workspace: Workspace
     assert labelled.roles.get("label") == "label" and plain.roles.get("label") is None
     again = workspace.ingest(src, name="t", id="id", text="text", label="label")
     assert again.created is False and again.ordinal == 2
+
+
+def test_jsonl_export_writes_nan_and_infinity_as_null(
+    workspace: Workspace, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    table = pa.table({"x": [1.5, float("nan"), float("inf"), -float("inf"), None], "t": list("abcde")})
+    pq.write_table(table, tmp_path / "f.parquet")
+    workspace.ingest(tmp_path / "f.parquet", name="f")
+    with caplog.at_level(logging.WARNING, logger="datamoat.data"):
+        out = workspace.export("f", tmp_path / "o.jsonl")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} is not JSON")) for line in lines]
+    assert [r["x"] for r in rows] == [1.5, None, None, None, None]
+    assert "3 NaN or infinite values were written as null" in caplog.text

@@ -2,14 +2,19 @@
 
 The output is written to a temporary file beside ``out`` and renamed over it at the end, so a
 reader of ``out`` sees either the old file or the complete new one, never a half-written one.
+JSON has no NaN or Infinity: in JSON Lines such float values are written as null, and a warning
+(on the ``datamoat.data`` logger, printed by the CLI) says how many.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -17,6 +22,8 @@ import pyarrow.parquet as pq
 
 from datamoat.data.version import Version, user_columns
 from datamoat.errors import DatamoatError
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
@@ -47,16 +54,40 @@ def export_version(version: Version, out: Path, internal: bool = False) -> Path:
                 for batch in version.batches(columns=columns):
                     w.write_batch(batch)
         else:
+            nulls = [0]
             with open(tmp, "w", encoding="utf-8") as f:
                 for batch in version.batches(columns=columns):
                     for row in batch.to_pylist():
-                        f.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+                        f.write(_json_line(row, nulls))
+            if nulls[0]:
+                log.warning("%s: %s NaN or infinite values were written as null (JSON has no such numbers)",
+                            out, f"{nulls[0]:,}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+def _json_line(row: dict[str, Any], nulls: list[int]) -> str:
+    """One JSON line; NaN and +-Infinity (not JSON) become null, counted in ``nulls[0]``."""
+    try:
+        return json.dumps(row, ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+    except ValueError:
+        return json.dumps(_finite(row, nulls), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+
+
+def _finite(value: Any, nulls: list[int]) -> Any:
+    """``value`` with every non-finite float (also inside lists and dicts) replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        nulls[0] += 1
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v, nulls) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v, nulls) for v in value]
+    return value
 
 
 def _json_default(value: object) -> object:

@@ -55,11 +55,6 @@ UNCONFIDENT: tuple[str, ...] = ("drop", "keep")
 LABEL_ISSUE_REASON = "label issue"
 
 
-def issue_reason(given: str, likely: str) -> str:
-    """The drop reason of a label issue (constant; ``given``/``likely`` live in the stats)."""
-    return LABEL_ISSUE_REASON
-
-
 @register
 class LabelIssuesStep(TextColumnStep):
     """Find label errors over the whole input; drop them or relabel the confident ones.
@@ -212,12 +207,12 @@ class LabelIssuesStep(TextColumnStep):
         reasons: list[str | None] = [None] * n
         if self.action == "drop":
             for i in np.flatnonzero(flagged):
-                reasons[i] = issue_reason(given[i], suggested[i])
+                reasons[i] = LABEL_ISSUE_REASON
             return add_reasons(batch, pa.array(reasons, pa.string()))
         relabel = flagged & (np.nan_to_num(confidence, nan=0.0) >= self.min_confidence)
         if self.unconfident == "drop":
             for i in np.flatnonzero(flagged & ~relabel):
-                reasons[i] = issue_reason(given[i], suggested[i])
+                reasons[i] = LABEL_ISSUE_REASON
         original = [given[i] if relabel[i] else None for i in range(n)]
         labels = batch.column(self._label)
         if relabel.any():

@@ -117,32 +117,18 @@ class TfidfLinearTrainer(TextTrainer):
         self.fallback_: str | None = None
         # a tiny training set could prune every n-gram; never ask for more than a tenth of it
         min_df = max(1, min(self.min_df, len(texts) // 10))
-        features = FeatureUnion(
-            [
-                (
-                    "word",
-                    TfidfVectorizer(
-                        analyzer="word",
-                        ngram_range=(1, 2),
-                        sublinear_tf=True,
-                        min_df=min_df,
-                        max_features=self.max_features,
-                        dtype=np.float32,
-                    ),
-                ),
-                (
-                    "char",
-                    TfidfVectorizer(
-                        analyzer="char_wb",
-                        ngram_range=(2, 5),
-                        sublinear_tf=True,
-                        min_df=min_df,
-                        max_features=self.max_features,
-                        dtype=np.float32,
-                    ),
-                ),
-            ]
-        )
+
+        def tfidf(analyzer: str, ngram_range: tuple[int, int]) -> TfidfVectorizer:
+            return TfidfVectorizer(
+                analyzer=analyzer,
+                ngram_range=ngram_range,
+                sublinear_tf=True,
+                min_df=min_df,
+                max_features=self.max_features,
+                dtype=np.float32,
+            )
+
+        features = FeatureUnion([("word", tfidf("word", (1, 2))), ("char", tfidf("char_wb", (2, 5)))])
         if self.model == "logreg":
             clf: Any = LogisticRegression(
                 solver="saga",

@@ -106,7 +106,6 @@ class AnonymizationResult:
         }
 
 
-
 def anonymize_table(
     df: pd.DataFrame,
     quasi_identifiers: Sequence[str],

@@ -191,6 +191,20 @@ def discernibility(sizes: np.ndarray, suppressed: int, total_rows: int) -> int:
 # --- the public measure ------------------------------------------------------------------------
 
 
+def require_columns(df: pd.DataFrame, qi: list[str], sens: list[str], task: str) -> None:
+    """DatamoatError unless ``qi`` is not empty and every ``qi``/``sens`` column is in ``df``.
+
+    task: what needs the columns, for the message (``"anonymisation"``).
+    """
+    if not qi:
+        raise DatamoatError(f"{task} needs at least one quasi-identifier column.")
+    missing = [c for c in qi + sens if c not in df.columns]
+    if missing:
+        raise DatamoatError(
+            f"no column {missing[0]!r} in the table; the columns are: {', '.join(map(str, df.columns))}."
+        )
+
+
 def measure(
     df: pd.DataFrame,
     quasi_identifiers: Sequence[str],
@@ -208,13 +222,7 @@ def measure(
     """
     qi = list(quasi_identifiers)
     sens = list(sensitive)
-    if not qi:
-        raise DatamoatError("measuring anonymity needs at least one quasi-identifier column.")
-    missing = [c for c in qi + sens if c not in df.columns]
-    if missing:
-        raise DatamoatError(
-            f"no column {missing[0]!r} in the table; the columns are: {', '.join(map(str, df.columns))}."
-        )
+    require_columns(df, qi, sens, "measuring anonymity")
     n = len(df)
     if n == 0:
         return AnonymityMetrics(

@@ -47,6 +47,7 @@ from datamoat.privacy.tabular.measure import (
     class_diversity,
     combine_codes,
     discernibility,
+    require_columns,
     value_codes,
 )
 
@@ -293,13 +294,7 @@ def _check_args(
     l_kind: str,
     search: str,
 ) -> None:
-    if not qi:
-        raise DatamoatError("anonymisation needs at least one quasi-identifier column.")
-    missing = [c for c in qi + sens if c not in df.columns]
-    if missing:
-        raise DatamoatError(
-            f"no column {missing[0]!r} in the table; the columns are: {', '.join(map(str, df.columns))}."
-        )
+    require_columns(df, qi, sens, "anonymisation")
     overlap = set(qi) & set(sens)
     if overlap:
         raise DatamoatError(f"column {sorted(overlap)[0]!r} cannot be both a quasi-identifier and sensitive.")

@@ -342,3 +342,14 @@ def test_sniffer_on_sample_text():
     dialect = sniff_csv('a,b\n1,"x\ny"\n2,z\n', at_eof=True)
     assert (dialect.delimiter, dialect.header, dialect.quoting) == (",", True, True)
     assert dialect.newlines_in_values and dialect.names == ["a", "b"] and dialect.records == 2
+
+
+def test_header_wider_than_the_sniff_window_is_read_whole(tmp_path):
+    from datamoat.data.readers.encoding import SAMPLE_BYTES
+
+    names = [f"column_number_{i:08d}" for i in range(150_000)]
+    header = ",".join(names)
+    assert len(header) > SAMPLE_BYTES  # the sniffer's usual window ends inside the header
+    path = write(tmp_path, "wide.csv", header + "\n" + ",".join(["1"] * len(names)) + "\n")
+    source = open_source(path)
+    assert source.info.options["columns"] == names and source.dialect.header

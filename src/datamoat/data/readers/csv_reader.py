@@ -1,7 +1,9 @@
 """Stream a delimited text file (CSV, TSV, space separated ...) as all-string record batches.
 
 Opening the file scans it once (:func:`~datamoat.data.readers.encoding.scan_text_file`:
-encoding, line lengths) and sniffs a sample (:func:`~datamoat.data.readers.csv_sniff.sniff_csv`).
+encoding, line lengths) and sniffs a sample (:func:`~datamoat.data.readers.csv_sniff.sniff_csv`):
+the first 2 MiB, or the whole first line plus 2 MiB when that line is wider (a header of a
+million columns).
 :meth:`CsvSource.batches` then streams it with one of two engines:
 
 * ``arrow`` (the usual one): ``pyarrow.csv.open_csv``, single-threaded so that bad rows come
@@ -175,6 +177,10 @@ class CsvSource:
         self.bad_row = bad_row
         self.scan: TextScan = scan_text_file(path, encoding=encoding, on_decode_error=on_decode_error)
         sample, at_eof = read_sample(path, self.scan.encoding)
+        if not at_eof and "\n" not in sample and "\r" not in sample:
+            # the first line is wider than the sniff window (a very wide header): sniff the
+            # whole line, which the scan has bounded by MAX_LINE_BYTES, plus the usual window
+            sample, at_eof = read_sample(path, self.scan.encoding, self.scan.longest_line_bytes + SAMPLE_BYTES)
         if not sample.strip():
             raise InputError(path, "the file is empty (it has only blank lines)")
         self.dialect = sniff_csv(

@@ -49,6 +49,7 @@ class Workspace:
         )
         self.catalog = Catalog(self.catalog_url, self.state / "catalog.lock")
         self.store = ObjectStore(self.state)
+        self.store.remove_stale_staging()  # what killed ingests and runs left in tmp/
 
     # ------------------------------------------------------------ open / init
     @classmethod

@@ -6,11 +6,12 @@ Layout::
     objects/<hash[:2]>/<hash>/exclusions.parquet        rows dropped on the way, with reasons
     objects/<hash[:2]>/<hash>/manifest.json             content-level manifest (schema, shards)
     tmp/<pid>-<random>/                                 staging while a version is written
+    tmp/datamoat-run-<pid>-<random>/                    a recipe run's spill files
 
 A version is written into a staging directory, fsynced, and renamed into place in one
 ``os.rename`` — atomic on POSIX — before the catalog row that makes it visible is inserted.
-A process killed half-way leaves only a staging directory, which the next process removes
-once the owner pid is gone.
+A process killed half-way leaves only a staging (or run spill) directory, which the next
+process to open the workspace or stage a version removes once the owner pid is gone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,25 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+RUN_PREFIX = "datamoat-run-"
+"""Name prefix of a recipe run's spill directory: ``datamoat-run-<pid>-<random>``."""
+LEGACY_RUN_AGE_S = 86_400
+"""Age (seconds) after which a run directory with no pid in its name is taken as abandoned."""
+
+
+def _owner_pid(name: str) -> int | None:
+    """The owner pid written in a scratch directory's name, or None."""
+    pid_text = name.removeprefix(RUN_PREFIX).split("-", 1)[0]
+    return int(pid_text) if pid_text.isdigit() and "-" in name else None
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
 
 
 def fsync_dir(path: Path) -> None:
@@ -73,10 +94,18 @@ class ObjectStore:
         return path
 
     def remove_stale_staging(self) -> None:
-        """Delete staging directories whose owning process no longer runs."""
+        """Delete scratch directories under ``tmp/`` whose owning process no longer runs.
+
+        Owners are named in the directory name: ``<pid>-<random>`` (ingest staging) and
+        ``datamoat-run-<pid>-<random>`` (a recipe run's spill files, see
+        :class:`~datamoat.pipeline.executor_local.LocalExecutor`). Run directories from before
+        the pid was recorded (``datamoat-run-<random>``) are removed once a day old.
+        """
         for entry in self.tmp.iterdir():
-            pid_text = entry.name.split("-", 1)[0]
-            if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            pid = _owner_pid(entry.name)
+            if pid is not None and not _pid_alive(pid):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif pid is None and entry.name.startswith(RUN_PREFIX) and _older_than(entry, LEGACY_RUN_AGE_S):
                 shutil.rmtree(entry, ignore_errors=True)
 
     def commit(self, staging: Path, content_hash: str, manifest: dict[str, Any]) -> Path:

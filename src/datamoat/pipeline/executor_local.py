@@ -102,7 +102,8 @@ class LocalExecutor:
 
         if self.scratch_dir is not None:
             self.scratch_dir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix="datamoat-run-", dir=self.scratch_dir))
+        # the owner pid in the name lets the next workspace open remove it after a kill
+        scratch = Path(tempfile.mkdtemp(prefix=f"datamoat-run-{os.getpid()}-", dir=self.scratch_dir))
         cleanup = weakref.finalize(counts, shutil.rmtree, scratch, ignore_errors=True)
         exclusions_path = scratch / "exclusions.arrows"
         kept = self._stream(segments, chain([first], batches), counts, scratch, exclusions_path, removed)

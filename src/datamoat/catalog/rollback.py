@@ -51,6 +51,16 @@ def mark(catalog: Catalog) -> CatalogMark:
                            _max_id(conn, t.models))
 
 
+def own_datasets(catalog: Catalog, at: CatalogMark, names: list[str]) -> None:
+    """Own every version created after ``at`` in the datasets ``names`` (made by callees too)."""
+    with catalog.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.versions.c.id).join(t.datasets, t.datasets.c.id == t.versions.c.dataset_id).where(
+                (t.versions.c.id > at.version_id) & t.datasets.c.name.in_(names)))
+        for (version_id,) in rows:
+            at.own(int(version_id))
+
+
 def rollback_to(catalog: Catalog, at: CatalogMark) -> dict[str, int]:
     """Delete the versions in ``at.owned_versions``, the models trained on them (created after
     ``at``), their aliases, lineage and runs, and datasets created after ``at`` that are left

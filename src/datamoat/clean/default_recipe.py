@@ -50,13 +50,14 @@ def default_clean_recipe(roles: ColumnRoles | None = None, *, skip: Iterable[str
     """:data:`DEFAULT_CLEAN_RECIPE` as a Recipe, without the steps named in ``skip``.
 
     roles: when given, steps whose role the dataset lacks are left out (no ``text`` column:
-        no text steps; no ``label``: no label-issue step; neither: only ``drop_missing`` of
+        no text steps and no label-issue step; no ``label``: no label-issue step; neither: only ``drop_missing`` of
         nothing is pointless, so the recipe is empty).
     """
     skipped = set(skip)
     if roles is not None:
         if roles.get("text") is None:
-            skipped.update(TEXT_STEPS)
+            # the label-issue finder works on text: tables get no label_issues step
+            skipped.update(TEXT_STEPS + LABEL_STEPS)
         if roles.get("label") is None:
             skipped.update(LABEL_STEPS)
         if roles.get("text") is None and roles.get("label") is None:
@@ -64,3 +65,16 @@ def default_clean_recipe(roles: ColumnRoles | None = None, *, skip: Iterable[str
     importlib.import_module("datamoat.clean.dedup")
     entries = [copy.deepcopy(e) for e in DEFAULT_CLEAN_RECIPE if e["step"] not in skipped]
     return Recipe.from_list(entries, source="default clean recipe")
+
+
+TRAINING_SKIP = ("near_dedup", "label_issues")
+"""Steps the main job leaves out of the training rows' default recipe: near duplicates inside
+the training split mostly re-weight (the split already keeps them out of the test set), and
+label-issue dropping is a selection candidate that must win on untouched validation folds
+(:mod:`datamoat.models.cleaning_gate`) instead of a given."""
+
+
+def training_clean_recipe(roles: ColumnRoles) -> Recipe:
+    """The default recipe for the training rows of ``datamoat run``: :data:`TRAINING_SKIP` left out."""
+    return default_clean_recipe(roles, skip=TRAINING_SKIP)
+

@@ -11,8 +11,12 @@ Order of the stages, and why:
 2. **Split first.** Without a test file, the frozen test set is taken from the *ingested* rows
    (leakage-free and stratified, :mod:`datamoat.split`: exact and near duplicates and groups
    never straddle train and test) before any cleaning, so no model and no other row ever
-   decides which rows are tested. Only the training rows go through the cleaning recipe
-   (dedup, label issues, anything that drops rows or depends on other rows or a model).
+   decides which rows are tested. Only the training rows go through the cleaning recipe. The
+   default training recipe (:func:`~datamoat.clean.default_recipe.training_clean_recipe`)
+   repairs text and drops missing, too-short and exactly duplicated rows; near duplicates stay
+   (they re-weight, and the split already keeps them out of the test set), and dropping label
+   issues is a selection candidate that is kept only when it wins on untouched validation
+   folds (:mod:`datamoat.models.cleaning_gate`).
 3. The **test rows** get only the deterministic, row-local transforms the model also sees when
    it serves (:data:`SERVING_TRANSFORMS` of the recipe, then the same PII treatment), never a
    drop; rows without a label are not scored. ``RunResult.test_treatment`` says exactly this.
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from datamoat.budget import Deadline
 from datamoat.catalog.audit import append_event
-from datamoat.catalog.rollback import CatalogMark, mark, rollback_to
+from datamoat.catalog.rollback import CatalogMark, mark, own_datasets, rollback_to
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError
 from datamoat.pipeline.recipe import Recipe
@@ -152,6 +156,8 @@ def run_loop(
                     ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
                     ingest_progress=ingest_progress)
     except BaseException as exc:
+        dataset = name or Path(str(source).rstrip("/")).stem
+        own_datasets(ws.catalog, at, [dataset, *(f"{dataset}-{s}" for s in ("train", "test", "testfile"))])
         if at.owned_versions:
             removed = rollback_to(ws.catalog, at)
             # the error's text may quote data values: only its type goes into the log
@@ -181,7 +187,7 @@ def _run(
     say: Callable[[str], None],
     ingest_progress: Any,
 ) -> RunResult:
-    from datamoat.clean.default_recipe import default_clean_recipe
+    from datamoat.clean.default_recipe import default_clean_recipe, training_clean_recipe
     from datamoat.quality.profile import profile_version
     from datamoat.quality.report import write_report
 
@@ -208,7 +214,8 @@ def _run(
     report = write_report(prof, ws.state / "reports" / f"{raw.dataset}-{raw.ordinal}-profile.html")
     timings["profile"] = time.perf_counter() - t
 
-    the_recipe = _recipe(recipe, raw, default_clean_recipe)
+    # training rows: model-based and cross-row drops are left to the gate; --no-train: the full recipe
+    the_recipe = _recipe(recipe, raw, training_clean_recipe if train else default_clean_recipe)
     t = time.perf_counter()
     if train and test_raw is None:
         from datamoat.models.training import split_versions
@@ -250,7 +257,8 @@ def _run(
         assert test_final is not None
         t = time.perf_counter()
         result = train_model(ws, final.ref, model=model, budget=deadline, test=test_final.ref,
-                             task=None if task == "auto" else task, progress=say, test_treatment=treatment)
+                             task=None if task == "auto" else task, progress=say, test_treatment=treatment,
+                             label_cleaning=recipe is None)
         timings.update(result.timings_s)
         timings["train_total"] = time.perf_counter() - t
     timings["total"] = deadline.used()
@@ -260,8 +268,12 @@ def _run(
     if result is not None:
         versions.update(train=result.train_ref, test=result.test_ref)
         rows.update(train=int(result.record.info.get("train_rows", 0)), test=int(result.evaluation.get("rows", 0)))
+    dropped = dict(cleaned.dropped_by_reason)
+    if result is not None:
+        for reason, n in ((result.selection.get("label_cleaning") or {}).get("dropped") or {}).items():
+            dropped[reason] = dropped.get(reason, 0) + n
     return RunResult(
-        workspace=ws.root, dataset=dataset, versions=versions, rows=rows, dropped=dict(cleaned.dropped_by_reason),
+        workspace=ws.root, dataset=dataset, versions=versions, rows=rows, dropped=dropped,
         quality={"score": prof.score["value"], "issue_rates": {k: round(v["rate"], 4) for k, v in prof.checks.items()}},
         pii={k: c["findings"] for k, c in prof.checks.get("pii", {}).get("by_type", {}).items()},
         report=report, test_treatment=treatment, train=result, timings_s=timings, budget=deadline.summary(),

@@ -30,6 +30,7 @@ import pandas as pd
 
 from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
+from datamoat.models.cleaning_gate import flag_label_issues, gate, score_label_cleaning
 from datamoat.models.evaluation.evaluate import stratified_folds
 from datamoat.models.evaluation.metrics import metric_value
 from datamoat.models.trainers.contract import Trainer, create_trainer, label_strings
@@ -60,6 +61,8 @@ class Candidate:
     reason: str = ""
     oof_proba: np.ndarray | None = None
     members: tuple[str, ...] = ()
+    cleaning: str | None = None
+    """The cleaning this candidate's training rows got (``label_issues``), None for raw rows."""
 
     @property
     def mean(self) -> float:
@@ -75,6 +78,8 @@ class Candidate:
             out["reason"] = self.reason
         if self.members:
             out["members"] = list(self.members)
+        if self.cleaning:
+            out["cleaning"] = self.cleaning
         return out
 
 
@@ -90,11 +95,16 @@ class Selection:
     reason: str
     seconds: float
     fold_notes: list[str] = field(default_factory=list)
+    label_cleaning: dict[str, Any] | None = None
+    """The gate's decision (:func:`datamoat.models.cleaning_gate.gate`) when it ran."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"chosen": self.chosen, "metric": self.metric, "folds": self.folds, "reason": self.reason,
-                "fold_notes": self.fold_notes,
-                "seconds": round(self.seconds, 3), "candidates": [c.to_dict() for c in self.candidates]}
+        out = {"chosen": self.chosen, "metric": self.metric, "folds": self.folds, "reason": self.reason,
+               "fold_notes": self.fold_notes,
+               "seconds": round(self.seconds, 3), "candidates": [c.to_dict() for c in self.candidates]}
+        if self.label_cleaning is not None:
+            out["label_cleaning"] = self.label_cleaning
+        return out
 
 
 def _oof_scores(
@@ -111,6 +121,7 @@ class _Search:
                  deadline: Deadline, cache_dir: Path | None, progress: Callable[[str], None] | None) -> None:
         self.data = data.reset_index(drop=True)
         self.label_column = label_column
+        self.seed = seed
         self.y = label_strings(self.data[label_column], label_column, "training data")
         self.classes = sorted(set(self.y))
         if len(self.classes) < 2:
@@ -197,6 +208,8 @@ def select_model(
     candidates: tuple[str, ...] | None = None,
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    label_cleaning: bool = False,
+    clean_train: Callable[[], pd.DataFrame] | None = None,
 ) -> Selection:
     """Score candidates by k-fold CV before ``deadline``; return the refitted winner.
 
@@ -204,7 +217,11 @@ def select_model(
     tabular). deadline: the clock shared with the caller (default: ``budget_s`` seconds from
     now); selection AND the winner's refit end before it, except for at most one fold of
     overrun. metric: ``"accuracy"`` or ``"macro_f1"``. candidates: the kinds to try (default:
-    by task). cache_dir: where encoder vectors are cached.
+    by task). cache_dir: where encoder vectors are cached. label_cleaning: also score the best
+    candidate on label-cleaned training folds (:mod:`datamoat.models.cleaning_gate`); it can win
+    only through the gate. clean_train: when it wins, called for the cleaned training rows the
+    winner is refitted on (the caller registers them as a version with the dropped rows kept);
+    default: the rows the finder does not flag.
     """
     if metric not in ("accuracy", "macro_f1"):
         raise DatamoatError(f"selection metric {metric!r} is not known; use accuracy or macro_f1.")
@@ -233,7 +250,11 @@ def select_model(
         pool.append(Candidate(name="search over C", kind="search", params={}, status="skipped",
                               reason="no scored linear candidate to search around"))
 
-    scored = [c for c in pool if c.status == "scored"]
+    decision: dict[str, Any] | None = None
+    if label_cleaning:
+        decision = _label_cleaning(s, pool, text_column)
+
+    scored = [c for c in pool if c.status == "scored" and c.cleaning is None]
     for a, b in itertools.combinations(scored, 2):
         if a.kind == b.kind:
             continue
@@ -268,12 +289,36 @@ def select_model(
     if best.kind == "ensemble":
         members = [s.make(by_name[m].kind, by_name[m].params).fit(s.data) for m in best.members]
         winner: Trainer = EnsembleTrainer.from_members(members)
+    elif best.cleaning:
+        rows = clean_train() if clean_train is not None else s.data[
+            ~flag_label_issues(s.data, str(text_column), label_column, seed=seed)]
+        progress(f"label cleaning passed the gate: refitting on {len(rows):,} of {len(s.data):,} rows")
+        winner = s.make(best.kind, best.params).fit(rows)
     else:
         winner = s.make(best.kind, best.params).fit(s.data)
     for c in pool:
         c.oof_proba = None
     return Selection(trainer=winner, chosen=best.name, metric=metric, folds=s.k, candidates=pool,
-                     reason=reason, seconds=time.perf_counter() - s.start, fold_notes=s.notes)
+                     reason=reason, seconds=time.perf_counter() - s.start, fold_notes=s.notes,
+                     label_cleaning=decision)
+
+
+def _label_cleaning(s: _Search, pool: list[Candidate], text_column: str | None) -> dict[str, Any]:
+    """Score the best single candidate on label-cleaned folds and gate it; the decision."""
+    if text_column is None:
+        return {"step": "label_issues", "kept": False,
+                "reason": "label-issue cleaning is offered for text tasks; tables have no finder yet"}
+    singles = [c for c in pool if c.status == "scored" and c.kind not in ("ensemble", "search")]
+    if not singles:
+        return {"step": "label_issues", "kept": False, "reason": "no scored candidate to compare with"}
+    base = max(singles, key=lambda c: c.mean)
+    cleaned = score_label_cleaning(s, base, text_column, Candidate)
+    pool.append(cleaned)
+    decision = gate(base, cleaned)
+    decision["candidate"] = base.name
+    verdict = "kept" if decision["kept"] else "not kept"
+    s.progress(f"label cleaning on {base.name}: {decision['raw']} raw vs {decision.get('cleaned')} cleaned, {verdict}")
+    return decision
 
 
 def _score_finetune(s: _Search, cand: Candidate) -> None:

@@ -147,6 +147,7 @@ def train_model(
     learning_curve: bool = True,
     progress: Callable[[str], None] | None = None,
     test_treatment: str = "",
+    label_cleaning: bool = False,
 ) -> TrainResult:
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
@@ -157,6 +158,11 @@ def train_model(
     before it (work that is estimated not to fit is skipped and reported).
     slice_columns: metadata columns to report per-slice metrics for. test_treatment: one
     sentence on what was done to the test rows (the caller knows; shown in the model report).
+    label_cleaning: with ``model="auto"`` on text, dropping label issues from the training rows
+    is a selection candidate judged on untouched validation folds
+    (:mod:`datamoat.models.cleaning_gate`); when it passes the gate, the ``label_issues`` step
+    makes a new training version (the dropped rows kept with their reason) and the winner is
+    refitted on it.
     """
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
@@ -194,9 +200,24 @@ def train_model(
     cache_dir = ws.state / "cache" / "embeddings"
     t = time.perf_counter()
     if model == "auto":
+        cleaned: dict[str, Any] = {}
+
+        def clean_train() -> pd.DataFrame:
+            applied = ws.apply(train_v.ref, [{"step": "label_issues", "action": "drop", "seed": seed}],
+                               label="label_issues")
+            cleaned.update(version=applied.version, dropped=applied.dropped_by_reason)
+            df = user_frame(applied.version)
+            return df[df[label].notna()]
+
         sel = select_model(train_df, label_column=label, text_column=text, deadline=deadline, metric=metric,
-                           seed=seed, cache_dir=cache_dir, progress=say)
+                           seed=seed, cache_dir=cache_dir, progress=say,
+                           label_cleaning=label_cleaning and text is not None, clean_train=clean_train)
         trainer, selection = sel.trainer, sel.to_dict()
+        if cleaned:
+            train_v = cleaned["version"]
+            train_df = user_frame(train_v)
+            train_df = train_df[train_df[label].notna()]
+            selection["label_cleaning"]["dropped"] = cleaned["dropped"]
     else:
         params: dict[str, Any] = {"label_column": label}
         if text is not None:

@@ -1,17 +1,34 @@
 """A hash-chained audit log in the catalog: who exported, decrypted, re-identified, released.
 
-Every event's ``hash`` is ``sha256(prev_hash || canonical JSON of (at, actor, action, subject,
-details))``, and ``prev_hash`` is the previous event's hash (64 zeros for the first). Editing,
-deleting or reordering any row breaks the chain from that row on, which :func:`verify_chain`
-reports. Appends are serialised by the catalog's write transaction, so concurrent writers
-cannot fork the chain (the ``hash`` column is unique as a second guard).
+Every event's ``hash`` chains it to the event before it (``prev_hash``; 64 zeros for the first):
+
+* ``chain_version`` 2 (written when a workspace key is configured): ``hash`` is
+  ``HMAC-SHA256(audit key, prev_hash || canonical JSON of (at, actor, action, subject,
+  details))``. The audit key is derived from the workspace key (:func:`audit_key`), which comes
+  from the environment or a key file outside the workspace (:mod:`datamoat.privacy.keys`) and is
+  never stored in the catalog, so nobody without it can recompute a keyed chain.
+* ``chain_version`` 1 (events from before keying, or appended by a process without a key):
+  ``hash`` is the unkeyed ``sha256`` of the same bytes; anyone who can write the catalog can
+  recompute it.
+
+:func:`verify_chain` recomputes every hash in id order. Editing, deleting or reordering an event
+breaks the chain from there on; an unkeyed event after a keyed one fails too (otherwise an
+edited keyed suffix could be re-chained without the key). What the chain alone cannot show is
+truncation (deleting the newest events, or all of them) and a rewrite of a wholly unkeyed log:
+:mod:`datamoat.catalog.audit_checkpoint` anchors the head outside the catalog for that.
+
+Appends are serialised by the catalog's write transaction, so concurrent writers cannot fork
+the chain (the ``hash`` column is unique as a second guard).
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
+import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,25 +40,58 @@ from datamoat.catalog import Catalog
 from datamoat.catalog.records import as_utc, utc_now
 from datamoat.catalog.tables import audit_events
 
+log = logging.getLogger(__name__)
+
 GENESIS = "0" * 64
 ACTIONS = ("export", "decrypt", "reidentify", "dp_release", "key_use", "redact")
+UNKEYED, KEYED = 1, 2
+"""``chain_version`` values: unkeyed SHA-256, HMAC-SHA256 with the audit key."""
+
+_AUDIT_KEY_LABEL = b"datamoat audit chain v2"
 
 
 def default_actor() -> str:
     """The OS user name (overridden by ``DATAMOAT_ACTOR`` for services acting for someone)."""
-    import os
-
     return os.environ.get("DATAMOAT_ACTOR") or getpass.getuser()
 
 
-def _event_hash(prev_hash: str, at: datetime, actor: str, action: str, subject: str, details: dict[str, Any]) -> str:
-    body = json.dumps(
+def audit_key() -> bytes | None:
+    """The 32-byte audit key, derived from the workspace key; None when no key is configured.
+
+    Derivation: ``HMAC-SHA256(workspace key, "datamoat audit chain v2")``, so the audit key
+    differs from the encryption key it comes from. Raises DatamoatError for a malformed key.
+    """
+    from datamoat.errors import DatamoatError
+    from datamoat.privacy.keys import DEFAULT_KEY_FILE, KEY_ENV, KEY_FILE_ENV, load_key
+
+    configured = os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE.expanduser().is_file()
+    if not configured:
+        return None
+    try:
+        key = load_key()
+    except DatamoatError:
+        if os.environ.get(KEY_ENV):
+            raise
+        return None  # DATAMOAT_KEY_FILE names a missing file: no key
+    return hmac.new(key, _AUDIT_KEY_LABEL, hashlib.sha256).digest()
+
+
+def event_body(at: datetime, actor: str, action: str, subject: str, details: dict[str, Any]) -> bytes:
+    """The canonical JSON bytes of one event (what its hash covers, after ``prev_hash``)."""
+    return json.dumps(
         {"at": as_utc(at).isoformat(), "actor": actor, "action": action, "subject": subject, "details": details},
         sort_keys=True,
         separators=(",", ":"),
         default=str,
-    )
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    ).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, body: bytes, key: bytes | None) -> str:
+    """Hex hash of one event: HMAC-SHA256 with ``key``, or plain SHA-256 when ``key`` is None."""
+    data = prev_hash.encode("ascii") + body
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def append_event_in(
@@ -50,18 +100,28 @@ def append_event_in(
     """Append one event inside the caller's open transaction ``conn``; returns its hash.
 
     For writes that must be recorded atomically with the event (a DP release and its budget
-    use). The catalog's write transactions are serialised, so the chain cannot fork.
+    use). The catalog's write transactions are serialised, so the chain cannot fork. The event
+    is keyed when a workspace key is configured; an unkeyed append after keyed events is still
+    written (an audit record is never dropped) but logged as a warning, and ``audit verify``
+    will report it.
     """
     actor = actor or default_actor()
     details = details or {}
-    last = conn.execute(sa.select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)).scalar()
-    prev = last or GENESIS
+    last = conn.execute(
+        sa.select(audit_events.c.hash, audit_events.c.chain_version).order_by(audit_events.c.id.desc()).limit(1)
+    ).first()
+    prev = last.hash if last is not None else GENESIS
+    key = audit_key()
+    if key is None and last is not None and last.chain_version == KEYED:
+        log.warning("the audit log is keyed but no key is configured (DATAMOAT_KEY); this event is "
+                    "written unkeyed and `datamoat audit verify` will report it")
     at = utc_now()
-    digest = _event_hash(prev, at, actor, action, subject, details)
+    digest = chain_hash(prev, event_body(at, actor, action, subject, details), key)
     conn.execute(
         audit_events.insert().values(
             at=at, actor=actor, action=action, subject=subject,
             details_json=json.dumps(details, sort_keys=True, default=str), prev_hash=prev, hash=digest,
+            chain_version=UNKEYED if key is None else KEYED,
         )
     )
     return digest
@@ -87,29 +147,63 @@ def append_event(
 
 @dataclass(frozen=True)
 class ChainCheck:
-    """Result of :func:`verify_chain`: ok, events checked, and the first bad event (id, why)."""
+    """Result of :func:`verify_chain`.
+
+    ok: every hash that could be checked matched. events: events read. first_bad_id / problem:
+    the first event that failed, and why. keyed / unkeyed: events per chain version.
+    key_configured: False when keyed events could not be checked (their links were).
+    head: hash of the last event read (GENESIS for an empty log).
+    """
 
     ok: bool
     events: int
     first_bad_id: int | None = None
     problem: str | None = None
+    keyed: int = 0
+    unkeyed: int = 0
+    key_configured: bool = True
+    head: str = GENESIS
 
 
-def verify_chain(catalog: Catalog) -> ChainCheck:
-    """Recompute every hash in id order; report the first event that does not match."""
-    prev = GENESIS
-    count = 0
+def iter_chain(conn: sa.Connection) -> Any:
+    """The events in id order (rows with id, hash, prev_hash, chain_version and the body)."""
+    return conn.execute(sa.select(audit_events).order_by(audit_events.c.id))
+
+
+def verify_chain(catalog: Catalog, key: bytes | None | bool = True) -> ChainCheck:
+    """Recompute every hash in id order; report the first event that does not match.
+
+    key: the audit key; True (default) reads it with :func:`audit_key`. Without a key, keyed
+    events are checked for their links (prev_hash) only and ``key_configured`` is False.
+    """
+    if key is True:
+        key = audit_key()
+    assert key is None or isinstance(key, bytes)
+    prev, count, counts = GENESIS, 0, {UNKEYED: 0, KEYED: 0}
+
+    def broken(row: Any, problem: str) -> ChainCheck:
+        return ChainCheck(False, count, row.id, problem, counts[KEYED], counts[UNKEYED], key is not None, prev)
+
     with catalog.engine.connect() as conn:
-        rows = conn.execute(sa.select(audit_events).order_by(audit_events.c.id))
-        for row in rows:
+        for row in iter_chain(conn):
             count += 1
+            version = row.chain_version
+            counts[version] = counts.get(version, 0) + 1
             if row.prev_hash != prev:
-                return ChainCheck(False, count, row.id, "its prev_hash does not match the event before it (deleted or reordered)")
-            expected = _event_hash(prev, row.at, row.actor, row.action, row.subject, json.loads(row.details_json))
-            if expected != row.hash:
-                return ChainCheck(False, count, row.id, "its content does not match its hash (edited)")
+                return broken(row, "its prev_hash does not match the event before it (deleted or reordered)")
+            if version == UNKEYED and counts[KEYED]:
+                return broken(row, "it is unkeyed but follows keyed events (rewritten without the key, "
+                                   "or appended by a process that had no DATAMOAT_KEY)")
+            if version not in (UNKEYED, KEYED):
+                return broken(row, f"its chain_version {version} is unknown")
+            body = event_body(row.at, row.actor, row.action, row.subject, json.loads(row.details_json))
+            if version == UNKEYED or key is not None:
+                expected = chain_hash(prev, body, key if version == KEYED else None)
+                if not hmac.compare_digest(expected, row.hash):
+                    what = "edited, or rewritten with another key" if version == KEYED else "edited"
+                    return broken(row, f"its content does not match its hash ({what})")
             prev = row.hash
-    return ChainCheck(True, count)
+    return ChainCheck(True, count, None, None, counts[KEYED], counts[UNKEYED], key is not None, prev)
 
 
 def list_events(catalog: Catalog, limit: int = 100) -> list[dict[str, Any]]:
@@ -118,6 +212,6 @@ def list_events(catalog: Catalog, limit: int = 100) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(audit_events).order_by(audit_events.c.id.desc()).limit(limit)).all()
     return [
         {"id": r.id, "at": as_utc(r.at).isoformat(), "actor": r.actor, "action": r.action, "subject": r.subject,
-         "details": json.loads(r.details_json), "hash": r.hash}
+         "details": json.loads(r.details_json), "hash": r.hash, "keyed": r.chain_version == KEYED}
         for r in rows
     ]

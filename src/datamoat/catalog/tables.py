@@ -75,8 +75,10 @@ audit_events = sa.Table(
     sa.Column("details_json", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("chain_version", sa.Integer, nullable=False, server_default="1"),
 )
-"""Hash-chained: ``hash = sha256(prev_hash + canonical JSON of the event)``; see privacy/audit.py."""
+"""Hash-chained: ``hash = sha256(prev_hash + canonical JSON of the event)`` (chain_version 1) or
+``HMAC-SHA256(audit key, same)`` (chain_version 2, written with a key); see catalog/audit.py."""
 
 dp_budgets = sa.Table(
     "dp_budgets",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from datamoat.cli.context import open_workspace
-from datamoat.cli.output import print_json, print_table, stdout
+from datamoat.cli.output import print_json, print_table, stderr, stdout
 from datamoat.errors import DatamoatError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
@@ -18,18 +18,72 @@ audit_app = typer.Typer(help="The hash-chained audit log: exports, decryptions, 
 
 
 @audit_app.command("verify")
-def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Recompute the hash chain; fail (exit 1) if any event was edited, deleted or reordered."""
+def audit_verify(
+    ctx: typer.Context,
+    against: Annotated[Path | None, typer.Option("--against", help="A checkpoint from `datamoat audit checkpoint`: also fail if events were deleted from the end or the log was rewritten since.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recompute the hash chain; fail (exit 1) if any event was edited, deleted or reordered.
+
+    Events written with a key (DATAMOAT_KEY or DATAMOAT_KEY_FILE) are HMAC-SHA256 chained and
+    checked with that key; without a key only their links are checked, with a warning. Deleting
+    the newest events, or all of them, is detected only with --against a checkpoint.
+    """
     from datamoat.catalog.audit import verify_chain
+    from datamoat.catalog.audit_checkpoint import check_against, read_checkpoint
 
     ws = open_workspace(ctx)
+    checkpoint = read_checkpoint(against) if against is not None else None
     check = verify_chain(ws.catalog)
+    against_problem = check_against(ws.catalog, checkpoint) if checkpoint is not None else None
     if as_json:
-        print_json(check.__dict__)
+        print_json({**check.__dict__, "checkpoint": str(against) if against else None,
+                    "checkpoint_problem": against_problem})
     if not check.ok:
         raise DatamoatError(f"audit log broken at event {check.first_bad_id}: {check.problem}.")
-    if not as_json:
-        stdout.print(f"audit log intact: {check.events} events, hash chain verified")
+    if against_problem is not None:
+        raise DatamoatError(f"audit log does not match the checkpoint {against}: {against_problem}.")
+    if as_json:
+        return
+    if not check.key_configured:
+        stderr.print("[yellow]warning:[/] no key configured (DATAMOAT_KEY / DATAMOAT_KEY_FILE): "
+                     f"{check.keyed} keyed events were checked for order only, and the unkeyed SHA-256 chain "
+                     "can be recomputed by anyone who can write the catalog", highlight=False)
+    elif check.unkeyed:
+        stderr.print(f"[yellow]warning:[/] the first {check.unkeyed} events are unkeyed (written before the "
+                     "chain was keyed or without a key): only a checkpoint protects them from a rewrite", highlight=False)
+    stdout.print(f"audit log intact: {check.events} events ({check.keyed} keyed with HMAC-SHA256, "
+                 f"{check.unkeyed} unkeyed), hash chain verified", highlight=False)
+    if checkpoint is not None:
+        stdout.print(f"checkpoint {against} of {checkpoint.at}: its {checkpoint.events} events are all there, unchanged",
+                     highlight=False)
+    else:
+        stdout.print("events deleted from the end are only detected with --against a checkpoint "
+                     "(`datamoat audit checkpoint`)", highlight=False)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write it, outside the workspace's .datamoat folder (default: audit-checkpoint-<UTC time>.json here).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a checkpoint of the audit log (event count, head hash, time) signed with the key.
+
+    Keep it where the catalog's writers cannot change it; `datamoat audit verify --against FILE`
+    then detects events deleted from the end and rewrites. Needs DATAMOAT_KEY or DATAMOAT_KEY_FILE.
+    """
+    from datamoat.catalog.audit_checkpoint import write_checkpoint
+    from datamoat.catalog.records import utc_now
+
+    ws = open_workspace(ctx)
+    path = out or Path(f"audit-checkpoint-{utc_now().strftime('%Y%m%dT%H%M%SZ')}.json")
+    checkpoint = write_checkpoint(ws.catalog, path, ws.state)
+    if as_json:
+        print_json({"path": str(path), "events": checkpoint.events, "head": checkpoint.head, "at": checkpoint.at})
+        return
+    stdout.print(f"wrote a signed checkpoint of {checkpoint.events} audit events to {path}; keep it outside "
+                 "the workspace and check it with `datamoat audit verify --against`", highlight=False)
 
 
 @audit_app.command("log")

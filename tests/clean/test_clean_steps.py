@@ -7,55 +7,20 @@ from __future__ import annotations
 import collections
 import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pytest
+from conftest import ROLES, batch, demo_tickets, reasons, run_local, run_step
 
 from datamoat.clean.default_recipe import DEFAULT_CLEAN_RECIPE, default_clean_recipe
 from datamoat.clean.labels import ORIGINAL_COLUMN, QUALITY_COLUMN, SUGGESTED_COLUMN
 from datamoat.clean.normalize import NORMALIZED_COLUMN, normalize
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.demo.generate import generate_demo_data
 from datamoat.errors import StepError
-from datamoat.pipeline import DROP_COLUMN, STEPS, LocalExecutor, Recipe, Step, create_step
+from datamoat.pipeline import STEPS, LocalExecutor, create_step
 
-ROLES = ColumnRoles.from_dict({"text": "text", "label": "label"})
 DEMO_SEED = 5
-DEMO_COLUMNS = ("ticket_id", "customer_id", "created_at", "channel", "text", "intent")
-
-
-def batch(
-    texts: list, labels: list | None = None, ids: list[str] | None = None, **extra: list
-) -> pa.RecordBatch:
-    n = len(texts)
-    data = {
-        ROW_ID_COLUMN: ids if ids is not None else [f"r{i}" for i in range(n)],
-        "text": pa.array(texts, pa.string()),
-        "label": pa.array(labels if labels is not None else ["x"] * n, pa.string()),
-    }
-    data.update(extra)
-    return pa.record_batch(data)
-
-
-def run_step(step: Step, b: pa.RecordBatch, roles: ColumnRoles = ROLES) -> pa.RecordBatch:
-    step.bind(roles, b.schema)
-    if step.kind == "global":
-        step.fit([b])
-    return step.apply(b)
-
-
-def reasons(out: pa.RecordBatch) -> list[str | None]:
-    return out.column(DROP_COLUMN).to_pylist() if DROP_COLUMN in out.schema.names else [None] * out.num_rows
-
-
-def run_local(entries: list[dict], batches: list[pa.RecordBatch], roles: ColumnRoles = ROLES):
-    """Run a recipe in-process; return (output table, exclusions table)."""
-    recipe = Recipe.from_list(entries)
-    run = LocalExecutor(workers=1).run(recipe, roles, lambda: iter(batches))
-    return run.to_table(), run.exclusions_table()
 
 
 def split(b: pa.RecordBatch, size: int) -> list[pa.RecordBatch]:
@@ -159,7 +124,7 @@ def test_normalize_text_repairs_and_records_fixes():
         None,
     ]
     assert out.column(ROW_ID_COLUMN).to_pylist() == [f"r{i}" for i in range(len(texts))]
-    assert reasons(out) == [None] * len(texts)
+    assert reasons(out, missing_ok=True) == [None] * len(texts)
 
 
 def test_normalize_text_options_switch_fixes_off():
@@ -218,7 +183,7 @@ def test_min_words():
 
 def test_impute_missing_constant_keeps_rows_and_ids():
     b = batch(["a", "b", "c"], ["x", None, "  "])
-    out, excl = run_local([{"step": "impute_missing", "column": "label", "value": "unknown"}], [b])
+    out, excl, _ = run_local([{"step": "impute_missing", "column": "label", "value": "unknown"}], [b])
     assert out.column("label").to_pylist() == ["x", "unknown", "unknown"]
     assert out.column("_dm_imputed_label").to_pylist() == [False, True, True]
     assert out.column(ROW_ID_COLUMN).to_pylist() == ["r0", "r1", "r2"]
@@ -232,7 +197,7 @@ def test_impute_missing_most_frequent_sees_all_batches():
         ["x", None, "y", "y", "y", None, "x", "z"],
         amount=pa.array([1, None, 2, 2, 3, None, 2, 1], pa.int64()),
     )
-    out, _ = run_local(
+    out, _, _ = run_local(
         [
             {"step": "impute_missing", "column": "label", "strategy": "most_frequent"},
             {"step": "impute_missing", "column": "amount", "strategy": "most_frequent"},
@@ -278,7 +243,7 @@ def _topic_batch(n_per_class: int = 30, seed: int = 0) -> tuple[pa.RecordBatch, 
 
 def test_label_issues_step_drops_flagged_rows_with_reason():
     b, truth = _topic_batch()
-    out, excl = run_local([{"step": "label_issues"}], split(b, 25))
+    out, excl, _ = run_local([{"step": "label_issues"}], split(b, 25))
     dropped = dict(
         zip(excl.column(ROW_ID_COLUMN).to_pylist(), excl.column("_dm_reason").to_pylist(), strict=True)
     )
@@ -295,7 +260,7 @@ def test_label_issues_step_drops_flagged_rows_with_reason():
 
 def test_label_issues_step_relabels_confident_rows_keeping_ids():
     b, truth = _topic_batch()
-    out, excl = run_local(
+    out, excl, _ = run_local(
         [{"step": "label_issues", "action": "relabel", "min_confidence": 0.0, "unconfident": "keep"}],
         split(b, 40),
     )
@@ -313,10 +278,10 @@ def test_label_issues_step_relabels_confident_rows_keeping_ids():
 def test_label_issues_step_unconfident_rows_dropped_or_kept():
     b, truth = _topic_batch()
     # nothing is that confident: with "drop" every flagged row goes, with "keep" none changes
-    out, excl = run_local([{"step": "label_issues", "action": "relabel", "min_confidence": 1.0}], [b])
+    out, excl, _ = run_local([{"step": "label_issues", "action": "relabel", "min_confidence": 1.0}], [b])
     assert set(truth) <= set(excl.column(ROW_ID_COLUMN).to_pylist())
     assert set(out.column(ORIGINAL_COLUMN).to_pylist()) == {None}
-    out, excl = run_local(
+    out, excl, _ = run_local(
         [{"step": "label_issues", "action": "relabel", "min_confidence": 1.0, "unconfident": "keep"}], [b]
     )
     assert excl.num_rows == 0 and out.column("label").to_pylist() == b.column("label").to_pylist()
@@ -329,7 +294,7 @@ def test_label_issues_step_skips_missing_rows_and_rejects_duplicate_ids():
     labels = b.column("label").to_pylist()
     labels[6] = None
     holed = batch(texts, labels)
-    out, excl = run_local([{"step": "label_issues"}], [holed])
+    out, excl, _ = run_local([{"step": "label_issues"}], [holed])
     quality = dict(
         zip(out.column(ROW_ID_COLUMN).to_pylist(), out.column(QUALITY_COLUMN).to_pylist(), strict=True)
     )
@@ -352,7 +317,7 @@ def _imbalanced(n_a: int = 60, n_b: int = 20, n_c: int = 10) -> pa.RecordBatch:
 
 def test_rebalance_caps_classes_at_ratio_of_smallest():
     b = _imbalanced()
-    out, excl = run_local([{"step": "rebalance", "max_ratio": 1.5}], split(b, 16))
+    out, excl, _ = run_local([{"step": "rebalance", "max_ratio": 1.5}], split(b, 16))
     counts = collections.Counter(out.column("label").to_pylist())
     assert counts == {"a": 15, "b": 15, "c": 10, None: 2}
     assert set(excl.column("_dm_reason").to_pylist()) == {"rebalanced"}
@@ -377,9 +342,9 @@ def test_rebalance_is_deterministic_and_independent_of_batching():
 
 
 def test_rebalance_with_balanced_or_single_class_drops_nothing():
-    out, excl = run_local([{"step": "rebalance", "max_ratio": 1}], [batch(["t"] * 4, ["a", "b", "a", "b"])])
+    out, excl, _ = run_local([{"step": "rebalance", "max_ratio": 1}], [batch(["t"] * 4, ["a", "b", "a", "b"])])
     assert excl.num_rows == 0 and out.num_rows == 4
-    out, excl = run_local([{"step": "rebalance"}], [batch(["t"] * 3, ["a", "a", "a"])])
+    out, excl, _ = run_local([{"step": "rebalance"}], [batch(["t"] * 3, ["a", "a", "a"])])
     assert excl.num_rows == 0
 
 
@@ -388,13 +353,7 @@ def test_rebalance_with_balanced_or_single_class_drops_nothing():
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[pa.Table, dict, ColumnRoles]:
-    out = tmp_path_factory.mktemp("demo")
-    paths = generate_demo_data(out, n_tickets=800, seed=DEMO_SEED)
-    opts = pcsv.ConvertOptions(column_types={c: pa.string() for c in DEMO_COLUMNS}, strings_can_be_null=True)
-    data = pcsv.read_csv(paths["tickets"], convert_options=opts)
-    data = data.append_column(ROW_ID_COLUMN, data.column("ticket_id"))
-    truth = json.loads(Path(paths["truth"]).read_text())
-    return data, truth, ColumnRoles.from_dict({"text": "text", "label": "intent"})
+    return demo_tickets(tmp_path_factory.mktemp("demo"), seed=DEMO_SEED)
 
 
 def test_default_recipe_lists_the_steps_in_order():

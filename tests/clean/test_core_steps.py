@@ -8,37 +8,11 @@ import pickle
 
 import pyarrow as pa
 import pytest
+from conftest import ROLES, batch, reasons, run_step
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import StepError
 from datamoat.pipeline import DROP_COLUMN, Step, create_step
-
-ROLES = ColumnRoles.from_dict({"text": "text", "label": "label"})
-
-
-def batch(
-    texts: list, labels: list | None = None, ids: list[str] | None = None, **extra: list
-) -> pa.RecordBatch:
-    """A batch with _dm_row_id, text, label (and extra columns)."""
-    n = len(texts)
-    data = {
-        ROW_ID_COLUMN: ids if ids is not None else [f"r{i}" for i in range(n)],
-        "text": pa.array(texts, pa.string()),
-        "label": pa.array(labels if labels is not None else ["x"] * n, pa.string()),
-    }
-    data.update(extra)
-    return pa.record_batch(data)
-
-
-def run_step(step: Step, b: pa.RecordBatch, roles: ColumnRoles = ROLES) -> pa.RecordBatch:
-    """Bind a row step to ``b`` and apply it (the raw output, with _dm_drop)."""
-    step.bind(roles, b.schema)
-    return step.apply(b)
-
-
-def reasons(out: pa.RecordBatch) -> list[str | None]:
-    return out.column(DROP_COLUMN).to_pylist()
-
 
 # --- drop_missing ---------------------------------------------------------------------------------
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from tests.models.test_select import intents
+from textgen import intents
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> Path:

@@ -6,10 +6,10 @@ Every test writes its own small file into tmp_path.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from conftest import read_source, write_file
 
 from datamoat.data.readers import BadRow, open_source
 from datamoat.data.readers.csv_sniff import sniff_csv, unique_names
@@ -17,27 +17,13 @@ from datamoat.data.readers.encoding import MAX_LINE_BYTES, scan_text_file
 from datamoat.data.type_inference import StringTypeInferrer
 from datamoat.errors import InputError
 
-
-def write(tmp_path: Path, name: str, data: bytes | str) -> str:
-    path = tmp_path / name
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return str(path)
-
-
-def read(path: str, **kwargs):
-    source = open_source(path, **kwargs)
-    batches = list(source.batches())
-    rows = [row for batch in batches for row in batch.to_pylist()]
-    return source, rows, batches
-
-
 # -- quoting -----------------------------------------------------------------------------------
 
 
 def test_embedded_newlines_in_quoted_fields(tmp_path):
     data = 'id,text\n1,"first line\nsecond line"\n2,"a, b"\n3,"say ""hi"""\n4,"x\r\ny\r\nz"\n5,plain\n'
-    path = write(tmp_path, "q.csv", data)
-    source, rows, _ = read(path)
+    path = write_file(tmp_path, "q.csv", data)
+    source, rows, _ = read_source(path)
     assert data.count("\n") == 9
     assert len(rows) == 5
     assert rows[0]["text"] == "first line\nsecond line"
@@ -50,7 +36,7 @@ def test_embedded_newlines_in_quoted_fields(tmp_path):
 
 def test_unquoted_file_whose_fields_start_with_a_quote(tmp_path):
     data = 'id;review;score\n1;"Great" product, really;5\n2;"unterminated;3\n3;fine;4\n'
-    source, rows, _ = read(write(tmp_path, "u.csv", data))
+    source, rows, _ = read_source(write_file(tmp_path, "u.csv", data))
     assert source.info.options["delimiter"] == ";"
     assert source.info.options["quoting"] is False
     assert [r["review"] for r in rows] == ['"Great" product, really', '"unterminated', "fine"]
@@ -61,7 +47,7 @@ def test_unterminated_quote_in_comma_file_does_not_swallow_rows(tmp_path):
     lines = (
         ["id,text"] + [f'{i},"q{i}"' for i in range(20)] + ['20,"oops'] + [f"{i},t{i}" for i in range(21, 40)]
     )
-    source, rows, _ = read(write(tmp_path, "m.csv", "\n".join(lines) + "\n"))
+    source, rows, _ = read_source(write_file(tmp_path, "m.csv", "\n".join(lines) + "\n"))
     assert len(rows) == 40
     assert rows[20]["text"] == '"oops' and rows[21]["text"] == "t21"
     assert source.info.options["quoting"] is False  # so the properly quoted ones keep their quotes
@@ -72,7 +58,7 @@ def test_unterminated_quote_in_comma_file_does_not_swallow_rows(tmp_path):
 
 
 def test_utf8_bom_is_not_part_of_the_first_column_name(tmp_path):
-    source, rows, _ = read(write(tmp_path, "b.csv", "\ufeffid,name\n1,caf\u00e9\n".encode()))
+    source, rows, _ = read_source(write_file(tmp_path, "b.csv", "\ufeffid,name\n1,caf\u00e9\n".encode()))
     assert source.info.options["encoding"] == "utf-8-sig"
     assert rows == [{"id": "1", "name": "caf\u00e9"}]
 
@@ -80,14 +66,14 @@ def test_utf8_bom_is_not_part_of_the_first_column_name(tmp_path):
 def test_cp1252_file_is_transcoded(tmp_path):
     data = "id,name\n1,caf\u00e9 \u201cquoted\u201d\n2,na\u00efve\n".encode("cp1252")
     assert b"\x93" in data and b"\x94" in data
-    source, rows, _ = read(write(tmp_path, "w.csv", data))
+    source, rows, _ = read_source(write_file(tmp_path, "w.csv", data))
     assert source.info.options["encoding"] == "cp1252"
     assert rows[0]["name"] == "caf\u00e9 \u201cquoted\u201d"
     assert rows[1]["name"] == "na\u00efve"
 
 
 def test_bytes_invalid_in_utf8_and_cp1252_name_the_line(tmp_path):
-    path = write(tmp_path, "x.csv", b"id,name\n1,ok\n2,caf\xe9\n3,bad\x81byte\n")
+    path = write_file(tmp_path, "x.csv", b"id,name\n1,ok\n2,caf\xe9\n3,bad\x81byte\n")
     with pytest.raises(InputError) as err:
         open_source(path)
     message = str(err.value)
@@ -97,14 +83,14 @@ def test_bytes_invalid_in_utf8_and_cp1252_name_the_line(tmp_path):
 
 
 def test_forced_encoding_is_used(tmp_path):
-    path = write(tmp_path, "l.csv", "a,b\n1,\u00e9t\u00e9\n".encode("latin-1"))
-    source, rows, _ = read(path, encoding="latin-1")
+    path = write_file(tmp_path, "l.csv", "a,b\n1,\u00e9t\u00e9\n".encode("latin-1"))
+    source, rows, _ = read_source(path, encoding="latin-1")
     assert source.info.options["encoding"] == "latin-1"
     assert rows[0]["b"] == "\u00e9t\u00e9"
 
 
 def test_binary_file_is_refused(tmp_path):
-    path = write(tmp_path, "z.csv", b"PK\x03\x04\x00\x00binary")
+    path = write_file(tmp_path, "z.csv", b"PK\x03\x04\x00\x00binary")
     with pytest.raises(InputError, match="NUL byte"):
         open_source(path)
 
@@ -114,7 +100,7 @@ def test_binary_file_is_refused(tmp_path):
 
 def test_space_separated_file_without_header(tmp_path):
     data = "A11 6 A34 A43 1169 A65 1\nA12 48 A32 A43 5951 A61 2\nA14 12 A34 A46 2096 A61 1\n"
-    source, rows, batches = read(write(tmp_path, "german.data", data))
+    source, rows, batches = read_source(write_file(tmp_path, "german.data", data))
     assert source.info.options["delimiter"] == " "
     assert source.info.options["header"] is False
     assert len(rows) == 3
@@ -124,7 +110,7 @@ def test_space_separated_file_without_header(tmp_path):
 
 def test_whitespace_aligned_columns(tmp_path):
     data = "name    age   city\nbob      30   paris\nalice     4   rome\n  carol  51   oslo  \n"
-    source, rows, _ = read(write(tmp_path, "aligned.txt", data))
+    source, rows, _ = read_source(write_file(tmp_path, "aligned.txt", data))
     assert source.info.options["delimiter"] == "whitespace"
     assert rows == [
         {"name": "bob", "age": "30", "city": "paris"},
@@ -135,7 +121,7 @@ def test_whitespace_aligned_columns(tmp_path):
 
 def test_comma_space_with_question_marks_gives_numeric_column_with_nulls(tmp_path):
     data = "39, State-gov, 77516, ?\n50, ?, 83311, 13\n38, Private, 215646, 9\n53, Private, 234721, ?\n"
-    source, rows, batches = read(write(tmp_path, "adult.data", data))
+    source, rows, batches = read_source(write_file(tmp_path, "adult.data", data))
     assert source.info.options["skip_initial_space"] is True
     assert source.info.options["header"] is False
     assert source.info.options["na_values"] == ["?"]
@@ -153,7 +139,7 @@ def test_comma_space_with_question_marks_gives_numeric_column_with_nulls(tmp_pat
 
 def test_comma_space_with_quoted_fields(tmp_path):
     data = 'id, name, note\n1, "Smith, J", ok\n2, "Doe", fine\n'
-    source, rows, _ = read(write(tmp_path, "cs.csv", data))
+    source, rows, _ = read_source(write_file(tmp_path, "cs.csv", data))
     assert source.info.options["engine"] == "python"
     assert rows == [{"id": "1", "name": "Smith, J", "note": "ok"}, {"id": "2", "name": "Doe", "note": "fine"}]
 
@@ -164,44 +150,44 @@ def test_comma_space_with_quoted_fields(tmp_path):
 def test_other_delimiters(tmp_path, delimiter, name):
     data = delimiter.join(["a", "b", "c"]) + "\n" + delimiter.join(["1,5", "x y", "3"]) + "\n"
     data += delimiter.join(["2,5", "z", "4"]) + "\n"
-    source, rows, _ = read(write(tmp_path, name, data))
+    source, rows, _ = read_source(write_file(tmp_path, name, data))
     assert source.info.options["delimiter"] == delimiter
     assert rows == [{"a": "1,5", "b": "x y", "c": "3"}, {"a": "2,5", "b": "z", "c": "4"}]
 
 
 def test_semicolon_file_with_decimal_commas_everywhere(tmp_path):
     lines = ["x;y"] + [f"{i},5;{i},25" for i in range(200)]
-    source, rows, _ = read(write(tmp_path, "eu.csv", "\n".join(lines) + "\n"))
+    source, rows, _ = read_source(write_file(tmp_path, "eu.csv", "\n".join(lines) + "\n"))
     assert source.info.options["delimiter"] == ";"
     assert len(rows) == 200 and rows[0] == {"x": "0,5", "y": "0,25"}
 
 
 def test_all_numeric_file_has_no_header(tmp_path):
-    source, rows, batches = read(write(tmp_path, "n.csv", "1,2.5,3\n4,5.5,6\n7,8.5,9\n"))
+    source, rows, batches = read_source(write_file(tmp_path, "n.csv", "1,2.5,3\n4,5.5,6\n7,8.5,9\n"))
     assert source.info.options["header"] is False
     assert len(rows) == 3
     assert batches[0].schema.names == ["col_1", "col_2", "col_3"]
 
 
 def test_header_detected_over_numbers_and_over_repeated_labels(tmp_path):
-    source, rows, _ = read(write(tmp_path, "h.csv", "id,score\n1,2.5\n2,3.5\n"))
+    source, rows, _ = read_source(write_file(tmp_path, "h.csv", "id,score\n1,2.5\n2,3.5\n"))
     assert source.info.options["header"] is True and len(rows) == 2
     headerless = "I lost my card,lost_card\nwhere is my card,card_arrival\nmy card is gone,lost_card\n"
-    source, rows, _ = read(write(tmp_path, "nh.csv", headerless))
+    source, rows, _ = read_source(write_file(tmp_path, "nh.csv", headerless))
     assert source.info.options["header"] is False and len(rows) == 3
 
 
 def test_user_options_override_sniffing(tmp_path):
-    path = write(tmp_path, "o.csv", "1,2\n3,4\n")
-    source, rows, batches = read(path, header=True)
+    path = write_file(tmp_path, "o.csv", "1,2\n3,4\n")
+    source, rows, batches = read_source(path, header=True)
     assert batches[0].schema.names == ["1", "2"] and rows == [{"1": "3", "2": "4"}]
-    _, rows, _ = read(write(tmp_path, "o2.csv", 'a|b\n"x|y"|2\n'), delimiter="|")
+    _, rows, _ = read_source(write_file(tmp_path, "o2.csv", 'a|b\n"x|y"|2\n'), delimiter="|")
     assert rows == [{"a": "x|y", "b": "2"}]
     with pytest.raises(InputError, match="expected 2 fields, found 3"):
-        read(write(tmp_path, "o3.csv", 'a|b\n"x|y"|2\n'), delimiter="|", quoting=False)
-    source, rows, _ = read(write(tmp_path, "o4.csv", "a\tb\n1\t2\n"), delimiter="tab")
+        read_source(write_file(tmp_path, "o3.csv", 'a|b\n"x|y"|2\n'), delimiter="|", quoting=False)
+    source, rows, _ = read_source(write_file(tmp_path, "o4.csv", "a\tb\n1\t2\n"), delimiter="tab")
     assert rows == [{"a": "1", "b": "2"}]
-    source, rows, _ = read(path, header="false")  # as text, from the command line
+    source, rows, _ = read_source(path, header="false")  # as text, from the command line
     assert len(rows) == 2
     with pytest.raises(InputError, match="header must be true, false or auto"):
         open_source(path, header="maybe")
@@ -210,24 +196,24 @@ def test_user_options_override_sniffing(tmp_path):
 
 
 def test_header_names_are_stripped_made_unique_and_filled(tmp_path):
-    source, rows, batches = read(write(tmp_path, "d.csv", " x , x ,,y,x_2\n1,2,3,4,5\n"))
+    source, rows, batches = read_source(write_file(tmp_path, "d.csv", " x , x ,,y,x_2\n1,2,3,4,5\n"))
     assert batches[0].schema.names == ["x", "x_2", "col_3", "y", "x_2_2"]
     assert unique_names(["a", "a", "a", None]) == ["a", "a_2", "a_3", "col_4"]
 
 
 def test_crlf_and_trailing_empty_lines(tmp_path):
-    source, rows, _ = read(write(tmp_path, "w.csv", b"a,b\r\n1,2\r\n3,4\r\n\r\n\r\n\n"))
+    source, rows, _ = read_source(write_file(tmp_path, "w.csv", b"a,b\r\n1,2\r\n3,4\r\n\r\n\r\n\n"))
     assert rows == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
 
 
 def test_empty_cells_are_null(tmp_path):
-    source, rows, _ = read(write(tmp_path, "e.csv", "a,b,c\n1,,3\n,x,\n"))
+    source, rows, _ = read_source(write_file(tmp_path, "e.csv", "a,b,c\n1,,3\n,x,\n"))
     assert rows == [{"a": "1", "b": None, "c": "3"}, {"a": None, "b": "x", "c": None}]
     assert source.info.all_strings is True
 
 
 def test_txt_with_columns_is_read_as_csv(tmp_path):
-    source, rows, _ = read(write(tmp_path, "table.txt", "a\tb\n1\t2\n3\t4\n5\t6\n"))
+    source, rows, _ = read_source(write_file(tmp_path, "table.txt", "a\tb\n1\t2\n3\t4\n5\t6\n"))
     assert source.info.format == "csv" and len(rows) == 3
 
 
@@ -238,9 +224,9 @@ RAGGED = 'a,b,c\n1,2,3\n"multi\nline",5,6\n7,8\n9,10,11\n\n12,13,14,15\n16,17,18
 
 
 def test_ragged_row_is_an_error_naming_the_physical_line(tmp_path):
-    path = write(tmp_path, "r.csv", RAGGED)
+    path = write_file(tmp_path, "r.csv", RAGGED)
     with pytest.raises(InputError) as err:
-        read(path)
+        read_source(path)
     assert err.value.line == 5
     assert "expected 3 fields, found 2" in str(err.value)
     assert str(err.value).startswith(f"{path}, line 5:")
@@ -248,7 +234,7 @@ def test_ragged_row_is_an_error_naming_the_physical_line(tmp_path):
 
 def test_ragged_rows_are_skipped_to_the_callback(tmp_path):
     bad: list[BadRow] = []
-    source, rows, _ = read(write(tmp_path, "r.csv", RAGGED), on_bad_rows="skip", bad_row=bad.append)
+    source, rows, _ = read_source(write_file(tmp_path, "r.csv", RAGGED), on_bad_rows="skip", bad_row=bad.append)
     assert [r["a"] for r in rows] == ["1", "multi\nline", "9", "16"]
     assert bad == [
         BadRow(line=5, reason="expected 3 fields, found 2", raw="7,8"),
@@ -258,8 +244,8 @@ def test_ragged_rows_are_skipped_to_the_callback(tmp_path):
 
 def test_blank_lines_before_the_header(tmp_path):
     bad: list[BadRow] = []
-    path = write(tmp_path, "lead.csv", b"\r\n  \nid,name\n1,a\n3\n4,b\n")
-    source, rows, _ = read(path, on_bad_rows="skip", bad_row=bad.append)
+    path = write_file(tmp_path, "lead.csv", b"\r\n  \nid,name\n1,a\n3\n4,b\n")
+    source, rows, _ = read_source(path, on_bad_rows="skip", bad_row=bad.append)
     assert source.info.options["columns"] == ["id", "name"]
     assert rows == [{"id": "1", "name": "a"}, {"id": "4", "name": "b"}]
     assert [b.line for b in bad] == [5]
@@ -267,12 +253,12 @@ def test_blank_lines_before_the_header(tmp_path):
 
 def test_ragged_row_in_python_engine(tmp_path):
     data = "name  age\nbob   30\nalice 4 extra\n" + "".join(f"carol{i}   {i}\n" for i in range(20))
-    path = write(tmp_path, "p.txt", data)
+    path = write_file(tmp_path, "p.txt", data)
     with pytest.raises(InputError) as err:
-        read(path, format="csv")
+        read_source(path, format="csv")
     assert err.value.line == 3 and "expected 2 fields, found 3" in str(err.value)
     bad: list[BadRow] = []
-    source, rows, _ = read(path, format="csv", on_bad_rows="skip", bad_row=bad.append)
+    source, rows, _ = read_source(path, format="csv", on_bad_rows="skip", bad_row=bad.append)
     assert source.info.options["engine"] == "python"
     assert len(rows) == 21 and bad == [
         BadRow(line=3, reason="expected 2 fields, found 3", raw="alice 4 extra")
@@ -284,13 +270,13 @@ def test_ragged_row_in_python_engine(tmp_path):
 
 def test_empty_file(tmp_path):
     with pytest.raises(InputError, match="the file is empty"):
-        open_source(write(tmp_path, "empty.csv", b""))
+        open_source(write_file(tmp_path, "empty.csv", b""))
     with pytest.raises(InputError, match="empty"):
-        open_source(write(tmp_path, "blank.csv", b"\n\n\r\n"))
+        open_source(write_file(tmp_path, "blank.csv", b"\n\n\r\n"))
 
 
 def test_header_only_file_has_columns_and_no_rows(tmp_path):
-    source, rows, batches = read(write(tmp_path, "h.csv", "id,name,score\n"))
+    source, rows, batches = read_source(write_file(tmp_path, "h.csv", "id,name,score\n"))
     assert rows == []
     assert len(batches) == 1 and batches[0].num_rows == 0
     assert batches[0].schema.names == ["id", "name", "score"]
@@ -315,13 +301,13 @@ def test_100_mb_single_line_fails_fast_with_clear_error(tmp_path):
 
 def test_long_lines_below_the_limit_work(tmp_path):
     value = "y" * (6 << 20)
-    source, rows, _ = read(write(tmp_path, "long.csv", f'a,b\n1,2\n3,"{value}"\n4,5\n'))
+    source, rows, _ = read_source(write_file(tmp_path, "long.csv", f'a,b\n1,2\n3,"{value}"\n4,5\n'))
     assert [r["a"] for r in rows] == ["1", "3", "4"]
     assert rows[1]["b"] == value
 
 
 def test_scan_counts_lines_and_longest_line(tmp_path):
-    path = write(tmp_path, "s.csv", "a\n" + "b" * 3_000_000 + "\nc")
+    path = write_file(tmp_path, "s.csv", "a\n" + "b" * 3_000_000 + "\nc")
     scan = scan_text_file(path)
     assert scan.lines == 3
     assert scan.longest_line_bytes == 3_000_000
@@ -332,7 +318,7 @@ def test_scan_counts_lines_and_longest_line(tmp_path):
 
 def test_batches_never_exceed_batch_rows(tmp_path):
     data = "n,text\n" + "".join(f'{i},"row {i}, text"\n' for i in range(2_500))
-    source, rows, batches = read(write(tmp_path, "big.csv", data), batch_rows=300)
+    source, rows, batches = read_source(write_file(tmp_path, "big.csv", data), batch_rows=300)
     assert [r["n"] for r in rows] == [str(i) for i in range(2_500)]
     assert all(b.num_rows <= 300 for b in batches)
     assert len(batches) >= 9
@@ -350,6 +336,6 @@ def test_header_wider_than_the_sniff_window_is_read_whole(tmp_path):
     names = [f"column_number_{i:08d}" for i in range(150_000)]
     header = ",".join(names)
     assert len(header) > SAMPLE_BYTES  # the sniffer's usual window ends inside the header
-    path = write(tmp_path, "wide.csv", header + "\n" + ",".join(["1"] * len(names)) + "\n")
+    path = write_file(tmp_path, "wide.csv", header + "\n" + ",".join(["1"] * len(names)) + "\n")
     source = open_source(path)
     assert source.info.options["columns"] == names and source.dialect.header

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 from filelock import FileLock
+from textgen import keyword_texts
 
 from datamoat.catalog import Catalog
 from datamoat.catalog.audit import verify_chain
@@ -20,22 +20,7 @@ from datamoat.flywheel import feedback_row_id, list_decisions, merge_feedback, r
 from datamoat.flywheel.decisions import record_decision
 from datamoat.models.training import models_registry, train_model
 
-TOPICS = ("billing", "account", "shipping", "product")
-KEYWORDS = {t: [f"{t[:4]}{k}" for k in range(40)] for t in TOPICS}
-"""40 words per topic: a model trained on a dozen rows knows few of them, one trained on hundreds most."""
 MODEL = "intent"
-
-
-def make_texts(n: int, seed: int) -> pd.DataFrame:
-    """``n`` short texts: seven random filler words plus one keyword of their topic (the label)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        label = TOPICS[i % len(TOPICS)]
-        words = [f"w{int(k)}" for k in rng.integers(0, 400, 7)]
-        words.insert(int(rng.integers(len(words) + 1)), KEYWORDS[label][int(rng.integers(40))])
-        rows.append({"text": " ".join(words), "label": label})
-    return pd.DataFrame(rows)
 
 
 def ingest(ws, df: pd.DataFrame, name: str, tmp: Path):
@@ -84,8 +69,8 @@ def any_workspace(catalog_url, tmp_path, monkeypatch):
 
 def test_feedback_makes_a_better_challenger_that_is_promoted(any_workspace, tmp_path):
     ws = any_workspace
-    pool = make_texts(160, 1)
-    champion = champion_on(ws, pool.iloc[:12], make_texts(300, 2), tmp_path)
+    pool = keyword_texts(160, 1)
+    champion = champion_on(ws, pool.iloc[:12], keyword_texts(300, 2), tmp_path)
     base = ws.version_by_id(champion.train_version_id)
     ids = add_ready(ws, pool.iloc[12:])
     promoted_to = []
@@ -152,8 +137,8 @@ def test_feedback_makes_a_better_challenger_that_is_promoted(any_workspace, tmp_
 
 def test_feedback_that_adds_nothing_keeps_the_champion(workspace, tmp_path):
     ws = workspace
-    train = make_texts(240, 3)
-    champion = champion_on(ws, train, make_texts(200, 4), tmp_path)
+    train = keyword_texts(240, 3)
+    champion = champion_on(ws, train, keyword_texts(200, 4), tmp_path)
     ids = add_ready(ws, train.iloc[:5])  # texts the model was trained on, same labels
 
     decision = retrain(ws, MODEL, model="tfidf-linear", budget="2m")
@@ -170,7 +155,7 @@ def test_feedback_that_adds_nothing_keeps_the_champion(workspace, tmp_path):
     assert listed.promoted is False and listed.reason == decision.reason
 
     # feedback accumulates: the next round starts from the kept challenger's training version
-    more = add_ready(ws, make_texts(8, 5))
+    more = add_ready(ws, keyword_texts(8, 5))
     second = retrain(ws, MODEL, model="tfidf-linear", budget="2m")
     merged = ws.version_by_id(ws.version_by_id(second.train_version_id).record.parents[0])
     assert merged.record.parents == [decision.train_version_id]
@@ -182,12 +167,12 @@ def test_no_feedback_no_champion_and_a_running_retrain_are_errors(workspace, tmp
     ws = workspace
     with pytest.raises(DatamoatError, match="no model named 'intent'"):
         retrain(ws, MODEL)
-    champion_on(ws, make_texts(40, 6), make_texts(40, 7), tmp_path)
+    champion_on(ws, keyword_texts(40, 6), keyword_texts(40, 7), tmp_path)
     with pytest.raises(DatamoatError, match="no new feedback for model 'intent'"):
         retrain(ws, MODEL)
     assert list_decisions(ws.catalog) == [] and len(models_registry(ws).list(MODEL)) == 1
 
-    add_ready(ws, make_texts(4, 8))
+    add_ready(ws, keyword_texts(4, 8))
     with FileLock(str(ws.state / "locks" / f"retrain-{MODEL}.lock")):
         with pytest.raises(DatamoatError, match="a retrain of 'intent' is already running"):
             retrain(ws, MODEL, lock_timeout_s=0.2)
@@ -202,11 +187,11 @@ def test_no_feedback_no_champion_and_a_running_retrain_are_errors(workspace, tmp
 def test_a_failed_retrain_records_nothing_and_keeps_the_feedback(workspace, tmp_path):
     """Cleaning drops the only training example of a class the frozen test set has: training fails."""
     ws = workspace
-    train = make_texts(60, 9)
+    train = keyword_texts(60, 9)
     rare = pd.DataFrame([{"text": train.iloc[0]["text"].upper(), "label": "other"}])  # an exact duplicate
-    test = pd.concat([make_texts(60, 10), pd.DataFrame([{"text": "w1 w2 w3 odd one", "label": "other"}])])
+    test = pd.concat([keyword_texts(60, 10), pd.DataFrame([{"text": "w1 w2 w3 odd one", "label": "other"}])])
     champion = champion_on(ws, pd.concat([train, rare], ignore_index=True), test, tmp_path)
-    ids = add_ready(ws, make_texts(20, 11))
+    ids = add_ready(ws, keyword_texts(20, 11))
 
     with pytest.raises(DatamoatError, match=r"retrain of 'intent' stopped while training the challenger: .*'other'"):
         retrain(ws, MODEL, model="tfidf-linear", budget="2m")
@@ -265,8 +250,8 @@ def test_cli_retrain_and_promotions(cli, tmp_path):
 
     ws = Workspace.init(tmp_path / "ws")
     try:
-        pool = make_texts(160, 12)
-        champion_on(ws, pool.iloc[:12], make_texts(200, 13), tmp_path)
+        pool = keyword_texts(160, 12)
+        champion_on(ws, pool.iloc[:12], keyword_texts(200, 13), tmp_path)
         add_ready(ws, pool.iloc[12:])
     finally:
         ws.close()
@@ -306,15 +291,15 @@ def test_a_compressed_champion_is_challenged_by_a_compressed_model(workspace, tm
     from datamoat.models.training import register_compressed
 
     ws = workspace
-    train_v = ingest(ws, make_texts(16, seed=21), "intent-train", tmp_path)
-    test_v = ingest(ws, make_texts(40, seed=22), "intent-test", tmp_path)
+    train_v = ingest(ws, keyword_texts(16, seed=21), "intent-train", tmp_path)
+    test_v = ingest(ws, keyword_texts(40, seed=22), "intent-test", tmp_path)
     fp32 = train_model(ws, train_v.ref, model="embed-linear", name=MODEL, test=test_v.ref,
                        learning_curve=False).record
     registry = models_registry(ws)
     int8, _, _ = register_compressed(registry, fp32, registry.load(fp32.ref), test_v.to_pandas(),
                                      test_version_id=fp32.test_version_id, work_root=tmp_path, report=False)
     registry.set_alias(MODEL, "champion", int8.id)
-    add_ready(ws, make_texts(24, seed=23))
+    add_ready(ws, keyword_texts(24, seed=23))
     decision = retrain(ws, MODEL, model="same")
     challenger = registry.get_by_id(decision.challenger_id)
     assert challenger.info["compression"]["method"] == "onnx-int8"

@@ -5,28 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from textgen import intents
 
 from datamoat.budget import parse_budget
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.evaluate import stratified_folds
 from datamoat.models.select import select_model
-
-WORDS = {
-    "billing": ["refund", "charge", "invoice", "payment", "money back"],
-    "shipping": ["parcel", "delivery", "courier", "tracking", "package"],
-    "account": ["password", "login", "username", "sign in", "locked out"],
-}
-
-
-def intents(n_per_class: int, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    fillers = ["please help", "I need help with", "question about my", "hello, about the", "urgent:"]
-    for label, words in WORDS.items():
-        for i in range(n_per_class):
-            w = words[i % len(words)]
-            rows.append({"text": f"{fillers[rng.integers(len(fillers))]} {w} number {rng.integers(1000)}", "intent": label})
-    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("90s", 90), ("90", 90), ("1h30m", 5400), (45, 45)])

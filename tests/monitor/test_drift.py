@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from textgen import DRIFT_TOPICS, sentences
 
 from datamoat.monitor.drift import (
     confidence_drift,
@@ -16,24 +17,6 @@ from datamoat.monitor.drift import (
 )
 from datamoat.monitor.live_accuracy import live_accuracy, wilson_interval
 
-PREFIXES = ["how do I", "can I", "I want to", "please help me", "why can't I", "is it possible to"]
-TOPICS = {
-    "bank": (["transfer", "withdraw", "deposit", "send", "move", "pay"],
-             ["money", "funds", "cash", "my salary", "the rent", "savings"],
-             ["to my account", "from the card", "via the app", "at the atm", "to my friend", "abroad"]),
-    "travel": (["book", "cancel", "change", "upgrade", "reschedule", "check"],
-               ["my flight", "the hotel room", "a train ticket", "my seat", "the rental car", "the cruise"],
-               ["for tomorrow", "to paris", "next week", "with extra legroom", "for two people", "at the airport"]),
-}
-
-
-def sentences(topic: str, n: int, seed: int) -> list[str]:
-    """``n`` template sentences about ``topic`` (same prefixes for every topic)."""
-    rng = np.random.default_rng(seed)
-    verbs, objects, tails = TOPICS[topic]
-    return [f"{rng.choice(PREFIXES)} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(tails)} {rng.integers(100)}"
-            for _ in range(n)]
-
 
 # ---------------------------------------------------------------------- text drift
 def test_text_drift_finds_another_topic_and_names_its_words():
@@ -41,8 +24,8 @@ def test_text_drift_finds_another_topic_and_names_its_words():
     assert result["status"] == "alert" and result["drift"] is True
     assert result["auc"] > 0.9 and result["auc"] > result["effective_threshold"]
     assert (result["n_reference"], result["n_current"]) == (400, 200) and len(result["auc_folds"]) == 5
-    travel_words = " ".join(" ".join(parts) for parts in TOPICS["travel"]).split()
-    bank_words = " ".join(" ".join(parts) for parts in TOPICS["bank"]).split()
+    travel_words = " ".join(" ".join(parts) for parts in DRIFT_TOPICS["travel"]).split()
+    bank_words = " ".join(" ".join(parts) for parts in DRIFT_TOPICS["bank"]).split()
     top = [t["term"] for t in result["top_terms"]]
     assert top and all(any(w in travel_words for w in term.split()) for term in top[:5])
     assert all(t["current_share"] > t["reference_share"] for t in result["top_terms"][:5])

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from textgen import PREFIXES, sentences
 
 from datamoat.catalog.records import utc_now
 from datamoat.catalog.tables import feedback_records, monitor_reports, predictions
@@ -21,14 +22,12 @@ from datamoat.models.training import models_registry, train_model
 from datamoat.monitor import Thresholds, latest_report, monitor_model, report_history
 from datamoat.monitor.reference import cache_path
 from datamoat.workspace import Workspace
-from tests.monitor.test_drift import sentences
 
 INTENTS = {
     "transfer": (["transfer", "send", "move", "wire"], ["money", "funds", "cash", "my salary"]),
     "card": (["block", "freeze", "replace", "activate"], ["my card", "the debit card", "my credit card", "the new card"]),
     "balance": (["check", "see", "show", "find"], ["my balance", "the account balance", "my savings", "available funds"]),
 }
-PREFIXES = ["how do I", "can I", "I want to", "please help me", "why can't I", "is it possible to"]
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 

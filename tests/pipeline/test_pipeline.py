@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from conftest import ROLES, batch, run_local
 
-from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.data.roles import ROW_ID_COLUMN
 from datamoat.errors import StepError
 from datamoat.pipeline import (
-    DROP_COLUMN,
     EXCLUSION_SCHEMA,
     STEPS,
     LocalExecutor,
@@ -29,40 +29,6 @@ from datamoat.pipeline import (
     rows_from_exclusions,
 )
 from datamoat.pipeline.plan import apply_chain, bind_recipe, split_segments
-
-ROLES = ColumnRoles.from_dict({"text": "text", "label": "label"})
-
-
-def batch(
-    texts: list, labels: list | None = None, ids: list[str] | None = None, **extra: list
-) -> pa.RecordBatch:
-    """A batch with _dm_row_id, text, label (and extra columns)."""
-    n = len(texts)
-    data = {
-        ROW_ID_COLUMN: ids if ids is not None else [f"r{i}" for i in range(n)],
-        "text": pa.array(texts, pa.string()),
-        "label": pa.array(labels if labels is not None else ["x"] * n, pa.string()),
-    }
-    data.update(extra)
-    return pa.record_batch(data)
-
-
-def run_step(step: Step, b: pa.RecordBatch, roles: ColumnRoles = ROLES) -> pa.RecordBatch:
-    """Bind a row step to ``b`` and apply it (the raw output, with _dm_drop)."""
-    step.bind(roles, b.schema)
-    return step.apply(b)
-
-
-def reasons(out: pa.RecordBatch) -> list[str | None]:
-    return out.column(DROP_COLUMN).to_pylist()
-
-
-def run_local(recipe: Recipe, batches: list[pa.RecordBatch], roles: ColumnRoles = ROLES, **kwargs):
-    """Run in-process; return (output table, exclusions table, run)."""
-    run = LocalExecutor(workers=kwargs.pop("workers", 1), **kwargs).run(recipe, roles, lambda: iter(batches))
-    out = run.to_table()
-    return out, run.exclusions_table(), run
-
 
 # --- registry ------------------------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ import secrets
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
+from conftest import batch, run_local
+from conftest import table as text_table
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError, StepError
-from datamoat.pipeline import LocalExecutor, Recipe, create_step
+from datamoat.pipeline import Recipe, create_step
 from datamoat.privacy.pii import Anonymizer, Finding, PiiEngine, anonymize, resolve_overlaps
 from datamoat.privacy.pii.check import PiiCheck
 from datamoat.privacy.pii.vault import PiiVault
@@ -206,38 +207,30 @@ def test_vault_round_trip_is_audited_and_wrong_key_fails(key: bytes, catalog) ->
 # --- pipeline step -----------------------------------------------------------------------------
 
 
-def _batch(texts: list[str | None]) -> pa.RecordBatch:
-    return pa.record_batch({ROW_ID_COLUMN: [f"r{i}" for i in range(len(texts))], "text": pa.array(texts, pa.string())})
-
-
-def _run(recipe: Recipe, texts: list[str | None]) -> pa.Table:
-    run = LocalExecutor(workers=1).run(recipe, ROLES, lambda: iter([_batch(texts)]))
-    return run.to_table()
-
-
 def test_step_redacts_through_local_executor() -> None:
     texts = ["Mail me at jw@example.com", None, "nothing here", "Call +44 20 7946 0018 or +44 20 7946 0018"]
-    out = _run(Recipe([create_step("pii_redact", {"mode": "redact"})]), texts)
+    recipe = Recipe([create_step("pii_redact", {"mode": "redact"})])
+    out = run_local(recipe, [batch(texts, label_column=False)], ROLES)[0]
     assert out.column(ROW_ID_COLUMN).to_pylist() == ["r0", "r1", "r2", "r3"]
     assert out.column("text").to_pylist() == ["Mail me at [EMAIL]", None, "nothing here", "Call [PHONE] or [PHONE]"]
 
 
 def test_step_pseudonymize_and_pickle_keeps_no_key(key: bytes) -> None:
     step = create_step("pii_redact", {"mode": "pseudonymize", "entities": ["EMAIL"]})
-    step.bind(ROLES, _batch(["x"]).schema)
-    out = step.apply(_batch(["a jw@example.com", "b JW@example.com", "none"]))
+    step.bind(ROLES, batch(["x"], label_column=False).schema)
+    out = step.apply(batch(["a jw@example.com", "b JW@example.com", "none"], label_column=False))
     texts = out.column("text").to_pylist()
     assert texts[0][2:] == texts[1][2:] and texts[0].startswith("a <EMAIL_")
     assert out.column("_dm_pii_count").to_pylist() == [1, 1, 0]
     blob = pickle.dumps(step)
     assert key not in blob and key.hex().encode() not in blob
     clone = pickle.loads(blob)
-    assert clone.apply(_batch(["a jw@example.com"])).column("text").to_pylist()[0] == texts[0]
+    assert clone.apply(batch(["a jw@example.com"], label_column=False)).column("text").to_pylist()[0] == texts[0]
 
 
 def test_step_reversible_writes_vault(key: bytes, catalog) -> None:
     step = create_step("pii_redact", {"mode": "reversible", "catalog_url": catalog.url, "namespace": "ds"})
-    out = _run(Recipe([step]), ["My name is Jonathan Whitaker"])
+    out = run_local(Recipe([step]), [batch(["My name is Jonathan Whitaker"], label_column=False)], ROLES)[0]
     text = out.column("text").to_pylist()[0]
     token = text.split("is ", 1)[1]
     assert PiiVault(catalog, key, "ds").reveal(token) == "Jonathan Whitaker"
@@ -252,14 +245,14 @@ def test_step_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAMOAT_KEY_FILE", "/nonexistent/key")
     step = create_step("pii_redact", {"mode": "hash"})
     with pytest.raises(StepError, match="no encryption key"):
-        step.bind(ROLES, _batch(["x"]).schema)
+        step.bind(ROLES, batch(["x"], label_column=False).schema)
 
 
 # --- quality check -----------------------------------------------------------------------------
 
 
 def test_pii_check() -> None:
-    table = pa.Table.from_batches([_batch(["mail jw@example.com and call +44 20 7946 0018", "clean text", None])])
+    table = text_table(["mail jw@example.com and call +44 20 7946 0018", "clean text", None], label_column=False)
     result = PiiCheck().run(table, ROLES)
     assert result.issues.column("is_issue").to_pylist() == [True, False, False]
     assert result.issues.column("pii_count").to_pylist() == [2, 0, 0]

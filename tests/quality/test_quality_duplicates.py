@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
+from conftest import table as text_table
 
 import datamoat.clean.dedup  # noqa: F401  (registers near_dedup)
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
@@ -44,12 +45,8 @@ WORDS = [
 
 
 def table(texts: list[str | None], ids: list[str] | None = None, **extra: list) -> pa.Table:
-    data = {
-        ROW_ID_COLUMN: ids if ids is not None else [f"r{i}" for i in range(len(texts))],
-        "text": pa.array(texts, pa.string()),
-    }
-    data.update(extra)
-    return pa.table(data)
+    """A text-only table: :func:`conftest.table` without the label column."""
+    return text_table(texts, ids=ids, label_column=False, **extra)
 
 
 def py_jaccard(a: str, b: str, k: int = 3) -> float:

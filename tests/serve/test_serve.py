@@ -6,41 +6,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
-import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import auth
 from live_server import LiveServer
+from textgen import intent_rows
 
 pytest.importorskip("fastapi")
-
-INTENTS = {
-    "card": ["my card was declined at the shop", "the card does not work abroad", "card blocked after wrong pin",
-             "I lost my card yesterday", "new card has not arrived"],
-    "refund": ["I want my money back for the order", "please refund the double charge", "refund still not received",
-               "how long does a refund take", "the merchant promised a refund"],
-    "login": ["I cannot log in to the app", "password reset email never came", "my account is locked out",
-              "two factor code is not accepted", "the login page keeps spinning"],
-}
-FILLERS = ["", "please help", "thanks", "urgent", "since monday", "again", "what should I do"]
-
-
-def intent_rows(n_per_intent: int, seed: int) -> pd.DataFrame:
-    """Short support texts for three intents, made from templates plus filler words."""
-    rng = random.Random(seed)
-    rows = []
-    for intent, phrases in INTENTS.items():
-        for i in range(n_per_intent):
-            text = f"{rng.choice(phrases)} {rng.choice(FILLERS)} {rng.choice(FILLERS)}".strip()
-            rows.append({"id": f"{intent}-{seed}-{i}", "text": text, "intent": intent})
-    return pd.DataFrame(rows)
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):
@@ -66,10 +44,6 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     yield SimpleNamespace(url=url, keys=keys, root=root, app=app, record=result.record,
                           catalog_url=f"sqlite:///{root / 'ws' / '.datamoat' / 'catalog.db'}")
     server.stop()
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def test_predict_one_and_batch(served) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from live_server import LiveServer, free_port
-from test_serve import intent_rows
+from conftest import free_port
+from live_server import LiveServer
+from textgen import intent_rows
 
 pytest.importorskip("fastapi")
 

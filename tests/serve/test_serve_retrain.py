@@ -10,29 +10,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
-import numpy as np
-import pandas as pd
 import psutil
 import pytest
-from live_server import LiveServer, free_port
+from conftest import auth, free_port
+from live_server import LiveServer
+from textgen import keyword_texts
 
 pytest.importorskip("fastapi")
 
-TOPICS = ("billing", "account", "shipping", "product")
-KEYWORDS = {t: [f"{t[:4]}{k}" for k in range(40)] for t in TOPICS}
 MODEL = "intent"
-
-
-def make_texts(n: int, seed: int) -> pd.DataFrame:
-    """``n`` short texts: seven random filler words plus one keyword of their topic (the label)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(n):
-        label = TOPICS[i % len(TOPICS)]
-        words = [f"w{int(k)}" for k in rng.integers(0, 400, 7)]
-        words.insert(int(rng.integers(len(words) + 1)), KEYWORDS[label][int(rng.integers(40))])
-        rows.append({"text": " ".join(words), "label": label})
-    return pd.DataFrame(rows)
 
 
 def workspace_with_champion(root: Path) -> SimpleNamespace:
@@ -43,7 +29,7 @@ def workspace_with_champion(root: Path) -> SimpleNamespace:
 
     ws = Workspace.init(root / "ws")
     refs = {}
-    for name, df in (("intent-train", make_texts(160, 1).iloc[:12]), ("intent-test", make_texts(300, 2))):
+    for name, df in (("intent-train", keyword_texts(160, 1).iloc[:12]), ("intent-test", keyword_texts(300, 2))):
         df.to_csv(root / f"{name}.csv", index=False)
         refs[name] = ws.ingest(root / f"{name}.csv", name=name, text="text", label="label").ref
     record = train_model(ws, refs["intent-train"], model="tfidf-linear", name=MODEL, test=refs["intent-test"],
@@ -51,10 +37,6 @@ def workspace_with_champion(root: Path) -> SimpleNamespace:
     keys = {role: create_key(ws.catalog, role, f"{role}-user")[0] for role in ("admin", "client")}
     ws.close()
     return SimpleNamespace(root=root / "ws", champion=record, keys=keys)
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def serve(ws_root: Path, port: int | None = None, **settings: object) -> LiveServer:
@@ -79,14 +61,14 @@ def test_retrain_from_the_api_keeps_serving_promotes_and_frees_the_port(tmp_path
     server = serve(made.root, port, retrain_budget=f"{budget_s:g}s", retrain_margin_s=margin_s, reload_interval_s=0.5)
     url = server.start()
     client, admin = auth(made.keys["client"]), auth(made.keys["admin"])
-    feedback = make_texts(160, 1).iloc[12:]
+    feedback = keyword_texts(160, 1).iloc[12:]
     try:
         with httpx.Client(base_url=url, timeout=30) as http, ThreadPoolExecutor(4) as pool:
             def give(row: tuple[str, str]) -> int:
                 return http.post("/v1/feedback", json={"text": row[0], "label": row[1]}, headers=client).status_code
 
             assert set(pool.map(give, zip(feedback["text"], feedback["label"], strict=True))) == {200}
-            for text in make_texts(20, 3)["text"]:
+            for text in keyword_texts(20, 3)["text"]:
                 assert http.post("/v1/predict", json={"text": text}, headers=client).status_code == 200
 
         stop, answers = threading.Event(), []
@@ -135,7 +117,7 @@ def test_a_retrain_past_its_hard_timeout_is_killed_and_reported_failed(tmp_path:
     made = workspace_with_champion(tmp_path)
     ws = Workspace.open(made.root)
     store = FeedbackStore(ws.catalog)
-    rows = make_texts(40, 4)
+    rows = keyword_texts(40, 4)
     for text, label in zip(rows["text"], rows["label"], strict=True):
         store.add_feedback(model_name=MODEL, user="ann", text=text, label=label)
     ws.close()

@@ -15,7 +15,6 @@ import json
 import os
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -92,12 +92,6 @@ def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Site:
     """The running server and what the tests need to know about its data."""
@@ -128,7 +122,7 @@ def _serving(workspace_root: Path, **settings: Any) -> Iterator[tuple[str, Any]]
     from datamoat.serve.settings import ServeSettings
 
     app = create_app(workspace_root, settings=ServeSettings(**{"reload_interval_s": 0.5, "key_cache_s": 0.5, **settings}))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="webui-test-server", daemon=True)
     thread.start()

@@ -11,30 +11,12 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 from sklearn import metrics as skm
+from textgen import confused_texts
 from threadpoolctl import threadpool_limits
 
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.compare import compare_models, write_comparison_report
 from datamoat.models.trainers.contract import create_trainer
-
-TOPICS = {
-    "billing": ["refund", "invoice", "charge", "payment"],
-    "account": ["password", "login", "locked", "username"],
-    "shipping": ["parcel", "courier", "tracking", "delivery"],
-}
-
-
-def make_texts(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    names = list(TOPICS)
-    rows = []
-    for _ in range(n):
-        c = int(rng.choice(3, p=[0.45, 0.35, 0.2]))
-        toks = [f"w{int(i)}" for i in rng.integers(0, 120, 7)]
-        src = c if rng.random() > 0.15 else int(rng.integers(3))
-        toks.insert(int(rng.integers(len(toks) + 1)), TOPICS[names[src]][int(rng.integers(4))])
-        rows.append({"text": " ".join(toks), "label": names[c]})
-    return pd.DataFrame(rows)
 
 
 def shuffled(df: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -43,7 +25,9 @@ def shuffled(df: pd.DataFrame, seed: int) -> pd.DataFrame:
     return out
 
 
-TRAIN, TEST = make_texts(300, 1), make_texts(250, 2)
+SHARES = (0.45, 0.35, 0.2)
+TRAIN = confused_texts(300, 1, p=SHARES, source=False)
+TEST = confused_texts(250, 2, p=SHARES, source=False)
 
 
 @pytest.fixture(scope="module")

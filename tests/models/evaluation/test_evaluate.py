@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 from sklearn.model_selection import StratifiedKFold
+from textgen import confused_texts
 from threadpoolctl import threadpool_limits
 
 from datamoat.errors import DatamoatError
@@ -20,28 +21,6 @@ from datamoat.models.evaluation.evaluate import (
     stratified_subsample,
 )
 from datamoat.models.trainers.contract import create_trainer
-
-TOPICS = {
-    "billing": ["refund", "invoice", "charge", "payment"],
-    "account": ["password", "login", "locked", "username"],
-    "shipping": ["parcel", "courier", "tracking", "delivery"],
-}
-
-
-def make_texts(n: int, seed: int, p: tuple[float, ...] = (0.5, 0.3, 0.2)) -> pd.DataFrame:
-    """Noise words plus one topic word (from another topic 15% of the time); a source column."""
-    rng = np.random.default_rng(seed)
-    names = list(TOPICS)
-    rows = []
-    for _ in range(n):
-        c = int(rng.choice(3, p=p))
-        toks = [f"w{int(i)}" for i in rng.integers(0, 120, 7)]
-        src = c if rng.random() > 0.15 else int(rng.integers(3))
-        toks.insert(int(rng.integers(len(toks) + 1)), TOPICS[names[src]][int(rng.integers(4))])
-        rows.append(
-            {"text": " ".join(toks), "label": names[c], "source": ["email", "chat"][int(rng.integers(2))]}
-        )
-    return pd.DataFrame(rows)
 
 
 def make_table(n: int, seed: int) -> pd.DataFrame:
@@ -69,7 +48,7 @@ def tabular_linear():
     return create_trainer("tabular-linear")
 
 
-TRAIN, TEST = make_texts(300, 1), make_texts(200, 2)
+TRAIN, TEST = confused_texts(300, 1), confused_texts(200, 2)
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +248,7 @@ def test_cross_validate_folds_match_an_independent_split():
 
 
 def test_cross_validate_lowers_k_for_a_tiny_class():
-    data = make_texts(90, 5)
+    data = confused_texts(90, 5)
     tiny = pd.DataFrame(
         {"text": ["warranty claim broken", "warranty repair", "claim warranty"], "label": "warranty"}
     )

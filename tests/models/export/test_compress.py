@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from textgen import framed_texts
 
 from datamoat.errors import DatamoatError
 from datamoat.models.export.compress import (
@@ -36,17 +36,7 @@ TOPICS = {
 FRAMES = ["my {} does not work", "question about the {}", "help with {} please", "where is my {} now"]
 
 
-def make_texts(seed: int, per_class: int = 12) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in TOPICS.items():
-        for _ in range(per_class):
-            frame = FRAMES[int(rng.integers(len(FRAMES)))]
-            rows.append({"body": frame.format(words[int(rng.integers(len(words)))]), "intent": label})
-    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-
-
-TRAIN = make_texts(1)
+TRAIN = framed_texts(TOPICS, FRAMES, seed=1, per_class=12)
 TEXTS = TRAIN["body"].tolist()
 PARAMS = {"text_column": "body", "label_column": "intent", "max_length": 32, "batch_size": 16}
 
@@ -238,8 +228,8 @@ def test_latency_and_report_have_positive_figures(small_trainer: Trainer, small_
 def test_compress_cli_registers_the_compressed_models_own_figures(cli, tmp_path: Path) -> None:
     """`datamoat compress` registers a new version whose metrics are the int8 model's own."""
     train_csv, test_csv = tmp_path / "train.csv", tmp_path / "test.csv"
-    make_texts(3).to_csv(train_csv, index=False)
-    make_texts(4, per_class=8).to_csv(test_csv, index=False)
+    framed_texts(TOPICS, FRAMES, seed=3, per_class=12).to_csv(train_csv, index=False)
+    framed_texts(TOPICS, FRAMES, seed=4, per_class=8).to_csv(test_csv, index=False)
     assert cli("init")[0] == 0
     assert cli("ingest", str(train_csv), "--name", "t", "--text", "body", "--label", "intent")[0] == 0
     assert cli("ingest", str(test_csv), "--name", "t-test", "--text", "body", "--label", "intent")[0] == 0

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from textgen import framed_texts
 
 from datamoat.errors import DatamoatError, NotFoundError
 from datamoat.models.trainers.contract import Trainer, create_trainer
@@ -29,18 +29,8 @@ TOPICS = {
 FRAMES = ["my {} does not work", "question about the {}", "help with {} please", "where is my {}"]
 
 
-def make_texts(seed: int, per_class: int = 20) -> pd.DataFrame:
-    """Short texts: a frame with one topic word; labels in a column named ``intent``."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, words in TOPICS.items():
-        for _ in range(per_class):
-            frame = FRAMES[int(rng.integers(len(FRAMES)))]
-            rows.append({"body": frame.format(words[int(rng.integers(len(words)))]), "intent": label})
-    return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
-
-
-TRAIN, VALID = make_texts(1), make_texts(2, per_class=6)
+TRAIN = framed_texts(TOPICS, FRAMES, seed=1, per_class=20)
+VALID = framed_texts(TOPICS, FRAMES, seed=2, per_class=6)
 SMALL = {"text_column": "body", "label_column": "intent", "max_length": 32, "batch_size": 16}
 
 

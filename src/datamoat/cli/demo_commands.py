@@ -46,6 +46,7 @@ def run(
     test: Annotated[str | None, typer.Option(help="A test file with the same columns (default: a held-out, leakage-free split).")] = None,
     task: Annotated[str, typer.Option(help="auto (text when --text is given), text or tabular.")] = "auto",
     model: Annotated[str, typer.Option(help="auto or a trainer kind (tfidf-linear, embed-linear, finetune, ensemble, tabular, tabular-linear).")] = "auto",
+    metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 when the largest class has over 3x the rows of the smallest, else accuracy), accuracy or macro_f1.")] = "auto",
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve), e.g. 10m, 90s, 1h.")] = "10m",
     recipe: Annotated[Path | None, typer.Option(help="A recipe YAML to clean with instead of the built-in one (e.g. with k_anonymize).")] = None,
     train: Annotated[bool, typer.Option("--train/--no-train", help="Train and evaluate a model (needs --label).")] = True,
@@ -74,7 +75,7 @@ def run(
         with row_progress("ingesting", enabled=not as_json) as progress:
             result = run_loop(ws, path, text=text, label=label, id_column=id_column, name=name,
                               roles=parse_roles(role or []) or None, task=task, test=test, model=model,
-                              budget=deadline, recipe=recipe, pii=pii, train=train, progress=say,
+                              metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train, progress=say,
                               ingest_progress=progress,
                               ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error}.items()
                                               if v is not None})
@@ -107,6 +108,10 @@ def _print_run(result: RunResult, pii: str) -> None:
         stdout.print(f"model  [bold]{r.record.ref}[/] ({r.record.kind})  trained on {r.train_ref}", highlight=False)
         stdout.print(f"test   {r.test_ref}: {h['rows']:,} rows  accuracy {fmt_ci(h['accuracy'], h['accuracy_ci'])}  "
                      f"macro F1 {fmt_ci(h['macro_f1'], h['macro_f1_ci'])}", highlight=False)
+        base = h.get("majority_baseline") or {}
+        if base:
+            stdout.print(f"       always answering {escape(repr(base['label']))} would score accuracy "
+                         f"{base['accuracy']:.4f}, macro F1 {base['macro_f1']:.4f}", highlight=False)
         stdout.print(escape(result.test_treatment), highlight=False)
         stdout.print(f"model report: {r.report}", highlight=False)
     text_model = r is not None and r.record.info.get("task") == "text"

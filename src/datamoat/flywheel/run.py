@@ -127,6 +127,7 @@ def run_loop(
     task: str = "auto",
     test: str | Path | None = None,
     model: str = "auto",
+    metric: str = "auto",
     budget: str | float | Deadline = "10m",
     recipe: str | Path | list[dict[str, Any]] | None = None,
     pii: str = "redact",
@@ -140,7 +141,9 @@ def run_loop(
     text / label / id_column / roles: column roles (``roles`` maps role -> column). task:
     ``auto`` (text when ``text`` is given), ``text`` or ``tabular``. test: a test file with the
     same columns (default: a held-out, leakage-free split of ``source`` taken before cleaning).
-    model: ``auto`` or a trainer kind. budget: the time budget of the whole call (``"10m"``,
+    model: ``auto`` or a trainer kind (the model is registered under the dataset's name).
+    metric: the selection metric, ``auto`` (macro F1 on imbalanced labels, else accuracy),
+    ``accuracy`` or ``macro_f1``. budget: the time budget of the whole call (``"10m"``,
     seconds, or a Deadline). recipe: a recipe (YAML path or list of entries) for the training
     rows instead of the default clean recipe. pii: ``redact``, ``mask``, ``pseudonymize`` or
     ``keep`` for personal data in the text. train: False only profiles and cleans.
@@ -152,7 +155,7 @@ def run_loop(
     at = mark(ws.catalog)
     try:
         return _run(ws, source, at, text=text, label=label, id_column=id_column, name=name, roles=roles,
-                    task=task, test=test, model=model, deadline=deadline, recipe=recipe, pii=pii, train=train,
+                    task=task, test=test, model=model, metric=metric, deadline=deadline, recipe=recipe, pii=pii, train=train,
                     ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
                     ingest_progress=ingest_progress)
     except BaseException as exc:
@@ -179,6 +182,7 @@ def _run(
     task: str,
     test: str | Path | None,
     model: str,
+    metric: str,
     deadline: Deadline,
     recipe: str | Path | list[dict[str, Any]] | None,
     pii: str,
@@ -256,7 +260,7 @@ def _run(
 
         assert test_final is not None
         t = time.perf_counter()
-        result = train_model(ws, final.ref, model=model, budget=deadline, test=test_final.ref,
+        result = train_model(ws, final.ref, model=model, name=dataset, budget=deadline, test=test_final.ref, metric=metric,
                              task=None if task == "auto" else task, progress=say, test_treatment=treatment,
                              label_cleaning=recipe is None)
         timings.update(result.timings_s)

@@ -44,6 +44,9 @@ SEARCH_SPACES: dict[str, tuple[float, float]] = {
     "tabular-linear": (0.01, 10.0),
 }
 """Log-uniform range of ``C`` searched per kind."""
+BALANCEABLE = ("tabular-linear", "tabular")
+"""Kinds whose default has no class weights: with ``macro_f1`` a balanced variant is also scored
+(the text kinds embed-linear and finetune weight classes by default)."""
 DEFAULT_BUDGET_S = 600.0
 DEFAULT_FOLDS = 3
 
@@ -243,6 +246,14 @@ def select_model(
             _score_finetune(s, cand)
             continue
         s.score(cand, may_skip=any(c.status == "scored" for c in pool))
+
+    if metric == "macro_f1":
+        # on imbalanced labels, class weights are a candidate like any other (same folds, same gate)
+        for base_cand in [c for c in pool if c.status == "scored" and c.kind in BALANCEABLE]:
+            weighted = Candidate(name=f"{base_cand.name} (balanced class weights)", kind=base_cand.kind,
+                                 params={**base_cand.params, "class_weight": "balanced"})
+            pool.append(weighted)
+            s.score(weighted)
 
     if search and any(c.status == "scored" and c.kind in SEARCH_SPACES for c in pool):
         _tune(s, pool, base)

@@ -63,9 +63,10 @@ class TrainResult:
     """``{"budget_s", "used_s"}`` of the deadline training ran under, when it was given."""
 
     def headline(self) -> dict[str, Any]:
-        """The figures the CLI prints: accuracy with its CI, macro F1 with its CI, ECE, rows."""
+        """The figures the CLI prints: accuracy and macro F1 with CIs, ECE, rows, the majority baseline."""
         ev = self.evaluation
-        return {k: ev.get(k) for k in ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "ece")}
+        keys = ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "ece", "majority_baseline")
+        return {k: ev.get(k) for k in keys}
 
 
 def models_registry(ws: Workspace) -> ModelRegistry:
@@ -114,6 +115,37 @@ def check_labels(train: pd.DataFrame, test: pd.DataFrame, label: str, test_ref: 
         )
 
 
+IMBALANCE_RATIO = 3.0
+"""``metric="auto"`` selects by macro F1 when the largest class has more than this many times
+the rows of the smallest (accuracy rewards always answering the majority class there)."""
+
+
+def choose_metric(labels: pd.Series, metric: str) -> tuple[str, str]:
+    """(metric, rule sentence): ``auto`` becomes ``macro_f1`` on imbalanced labels, else ``accuracy``."""
+    if metric not in ("auto", "accuracy", "macro_f1"):
+        raise DatamoatError(f"metric {metric!r} is not known; use auto, accuracy or macro_f1.")
+    if metric != "auto":
+        return metric, ""
+    counts = labels.dropna().astype(str).value_counts()
+    ratio = float(counts.iloc[0] / counts.iloc[-1]) if len(counts) >= 2 else 1.0
+    if ratio > IMBALANCE_RATIO:
+        return "macro_f1", (f"metric: macro_f1, because the label is imbalanced ({counts.index[0]!r} has "
+                            f"{ratio:.1f}x the rows of {counts.index[-1]!r}; the rule: more than "
+                            f"{IMBALANCE_RATIO:g}x)")
+    return "accuracy", f"metric: accuracy (the largest class has {ratio:.1f}x the rows of the smallest)"
+
+
+def majority_baseline(train_labels: pd.Series, test_labels: pd.Series) -> dict[str, Any]:
+    """The figures of always answering the most common training label, on the test labels."""
+    from datamoat.models.evaluation.metrics import metric_value
+
+    top = train_labels.dropna().astype(str).value_counts().index[0]
+    y = test_labels.dropna().astype(str).to_numpy()
+    pred = np.full(len(y), top, dtype=object)
+    return {"label": top, "accuracy": round(float(np.mean(y == top)), 5) if len(y) else None,
+            "macro_f1": round(metric_value(y, pred, "macro_f1"), 5) if len(y) else None}
+
+
 def split_versions(ws: Workspace, version: Version, *, test_size: float, seed: int) -> tuple[Version, Version]:
     """``<dataset>-train`` and ``<dataset>-test`` versions made from ``version`` (lineage kept)."""
     out = []
@@ -138,7 +170,7 @@ def train_model(
     model: str = "auto",
     name: str | None = None,
     budget: str | float | Deadline = "10m",
-    metric: str = "accuracy",
+    metric: str = "auto",
     test: str | None = None,
     test_size: float = 0.2,
     seed: int = 0,
@@ -152,7 +184,8 @@ def train_model(
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
     ref / test: dataset version references (``name@latest`` ...). model: ``auto`` or a trainer
-    kind. name: the model's name (default: the dataset's). budget: e.g. ``"10m"``, seconds, or
+    kind. name: the model's name (default: the dataset's). metric: the selection metric,
+    ``accuracy``, ``macro_f1`` or ``auto`` (:func:`choose_metric`). budget: e.g. ``"10m"``, seconds, or
     the caller's :class:`~datamoat.budget.Deadline` (shared with the caller's other stages):
     selection, the winner's refit, a fine-tune's training and the learning curve all end
     before it (work that is estimated not to fit is skipped and reported).
@@ -196,6 +229,9 @@ def train_model(
         raise DatamoatError(f"text column {text!r} is empty in all {len(train_df)} training rows; there is no text to learn from.")
     timings["split"] = time.perf_counter() - t
     say(f"train {train_v.ref}: {len(train_df):,} rows; test {test_v.ref}: {len(test_df):,} rows")
+    metric, metric_rule = choose_metric(train_df[label], metric)
+    if metric_rule:
+        say(metric_rule)
 
     cache_dir = ws.state / "cache" / "embeddings"
     t = time.perf_counter()
@@ -213,6 +249,7 @@ def train_model(
                            seed=seed, cache_dir=cache_dir, progress=say,
                            label_cleaning=label_cleaning and text is not None, clean_train=clean_train)
         trainer, selection = sel.trainer, sel.to_dict()
+        selection["metric_rule"] = metric_rule
         if cleaned:
             train_v = cleaned["version"]
             train_df = user_frame(train_v)
@@ -237,6 +274,7 @@ def train_model(
     from datamoat.models.evaluation.evaluate import learning_curve as curve
 
     evaluation = evaluate_model(trainer, test_df, slice_columns=list(slice_columns), seed=seed)
+    evaluation["majority_baseline"] = majority_baseline(train_df[label], test_df[label])
     chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
     if chosen and "cv_mean" in chosen:
         evaluation["cv"] = {"k": selection.get("folds"), "metric": selection.get("metric"),
@@ -329,7 +367,7 @@ def _with_valid(train: pd.DataFrame, label: str, seed: int) -> tuple[pd.DataFram
 def _json_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of an evaluation (no per-row data), for the catalog."""
     keys = ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "weighted_f1", "macro_precision",
-            "macro_recall", "ece", "cv", "per_class")
+            "macro_recall", "ece", "cv", "per_class", "majority_baseline")
     out = {k: evaluation[k] for k in keys if k in evaluation}
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 

@@ -15,6 +15,7 @@ datamoat's registry. Without mlflow, :func:`log_run` does nothing and returns No
 from __future__ import annotations
 
 import json
+import logging
 import math
 import numbers
 import os
@@ -119,6 +120,9 @@ def _import_mlflow() -> Any | None:
         import mlflow
     except ImportError:
         return None
+    # mlflow logs INFO lines (database set-up, migrations) to the terminal; they are not ours
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow
 
 

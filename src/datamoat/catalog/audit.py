@@ -12,10 +12,14 @@ Every event's ``hash`` chains it to the event before it (``prev_hash``; 64 zeros
   recompute it.
 
 :func:`verify_chain` recomputes every hash in id order. Editing, deleting or reordering an event
-breaks the chain from there on; an unkeyed event after a keyed one fails too (otherwise an
-edited keyed suffix could be re-chained without the key). What the chain alone cannot show is
-truncation (deleting the newest events, or all of them) and a rewrite of a wholly unkeyed log:
-:mod:`datamoat.catalog.audit_checkpoint` anchors the head outside the catalog for that.
+breaks the chain from there on, and a keyed event cannot be re-chained without the key. An
+append never uses a key the log was not written with (the last keyed event must verify with
+it), and an event appended without the log's key is written unkeyed; unkeyed events after
+keyed ones are counted (``unkeyed_after_keyed``) and reported by ``audit verify``, since a
+keyed suffix rewritten without the key looks the same. What the chain alone cannot show is
+truncation (deleting the newest events, or all of them), a rewrite of a wholly unkeyed log, or
+of a keyed suffix into unkeyed events: :mod:`datamoat.catalog.audit_checkpoint` anchors the
+head outside the catalog for that.
 
 Appends are serialised by the catalog's write transaction, so concurrent writers cannot fork
 the chain (the ``hash`` column is unique as a second guard).
@@ -107,14 +111,17 @@ def append_event_in(
     """
     actor = actor or default_actor()
     details = details or {}
-    last = conn.execute(
-        sa.select(audit_events.c.hash, audit_events.c.chain_version).order_by(audit_events.c.id.desc()).limit(1)
-    ).first()
+    last = conn.execute(sa.select(audit_events).order_by(audit_events.c.id.desc()).limit(1)).first()
     prev = last.hash if last is not None else GENESIS
     key = audit_key()
-    if key is None and last is not None and last.chain_version == KEYED:
-        log.warning("the audit log is keyed but no key is configured (DATAMOAT_KEY); this event is "
-                    "written unkeyed and `datamoat audit verify` will report it")
+    if last is not None and last.chain_version == KEYED:
+        if key is not None and not _matches(last, key):
+            key = None  # never chain with a key the log was not written with
+            log.warning("the configured key is not the key this audit log was written with; this event is "
+                        "written unkeyed and `datamoat audit verify` will report it")
+        elif key is None:
+            log.warning("the audit log is keyed but no key is configured (DATAMOAT_KEY); this event is "
+                        "written unkeyed and `datamoat audit verify` will report it")
     at = utc_now()
     digest = chain_hash(prev, event_body(at, actor, action, subject, details), key)
     conn.execute(
@@ -125,6 +132,12 @@ def append_event_in(
         )
     )
     return digest
+
+
+def _matches(row: Any, key: bytes | None) -> bool:
+    """True when ``row``'s hash is what ``key`` (None: unkeyed) gives for its content."""
+    body = event_body(row.at, row.actor, row.action, row.subject, json.loads(row.details_json))
+    return hmac.compare_digest(chain_hash(row.prev_hash, body, key), row.hash)
 
 
 def append_event(
@@ -153,6 +166,9 @@ class ChainCheck:
     the first event that failed, and why. keyed / unkeyed: events per chain version.
     key_configured: False when keyed events could not be checked (their links were).
     head: hash of the last event read (GENESIS for an empty log).
+    unkeyed_after_keyed: unkeyed events that follow a keyed one (appended by a process without
+        the log's key, or a keyed suffix rewritten without it): reported, only a checkpoint
+        can tell which.
     """
 
     ok: bool
@@ -163,6 +179,7 @@ class ChainCheck:
     unkeyed: int = 0
     key_configured: bool = True
     head: str = GENESIS
+    unkeyed_after_keyed: int = 0
 
 
 def iter_chain(conn: sa.Connection) -> Any:
@@ -179,10 +196,10 @@ def verify_chain(catalog: Catalog, key: bytes | None | bool = True) -> ChainChec
     if key is True:
         key = audit_key()
     assert key is None or isinstance(key, bytes)
-    prev, count, counts = GENESIS, 0, {UNKEYED: 0, KEYED: 0}
+    prev, count, counts, late = GENESIS, 0, {UNKEYED: 0, KEYED: 0}, 0
 
     def broken(row: Any, problem: str) -> ChainCheck:
-        return ChainCheck(False, count, row.id, problem, counts[KEYED], counts[UNKEYED], key is not None, prev)
+        return ChainCheck(False, count, row.id, problem, counts[KEYED], counts[UNKEYED], key is not None, prev, late)
 
     with catalog.engine.connect() as conn:
         for row in iter_chain(conn):
@@ -191,9 +208,7 @@ def verify_chain(catalog: Catalog, key: bytes | None | bool = True) -> ChainChec
             counts[version] = counts.get(version, 0) + 1
             if row.prev_hash != prev:
                 return broken(row, "its prev_hash does not match the event before it (deleted or reordered)")
-            if version == UNKEYED and counts[KEYED]:
-                return broken(row, "it is unkeyed but follows keyed events (rewritten without the key, "
-                                   "or appended by a process that had no DATAMOAT_KEY)")
+            late += version == UNKEYED and counts[KEYED] > 0
             if version not in (UNKEYED, KEYED):
                 return broken(row, f"its chain_version {version} is unknown")
             body = event_body(row.at, row.actor, row.action, row.subject, json.loads(row.details_json))
@@ -203,7 +218,7 @@ def verify_chain(catalog: Catalog, key: bytes | None | bool = True) -> ChainChec
                     what = "edited, or rewritten with another key" if version == KEYED else "edited"
                     return broken(row, f"its content does not match its hash ({what})")
             prev = row.hash
-    return ChainCheck(True, count, None, None, counts[KEYED], counts[UNKEYED], key is not None, prev)
+    return ChainCheck(True, count, None, None, counts[KEYED], counts[UNKEYED], key is not None, prev, late)
 
 
 def list_events(catalog: Catalog, limit: int = 100) -> list[dict[str, Any]]:

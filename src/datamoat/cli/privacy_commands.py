@@ -49,7 +49,11 @@ def audit_verify(
         stderr.print("[yellow]warning:[/] no key configured (DATAMOAT_KEY / DATAMOAT_KEY_FILE): "
                      f"{check.keyed} keyed events were checked for order only, and the unkeyed SHA-256 chain "
                      "can be recomputed by anyone who can write the catalog", highlight=False)
-    elif check.unkeyed:
+    if check.unkeyed_after_keyed:
+        stderr.print(f"[yellow]warning:[/] {check.unkeyed_after_keyed} unkeyed events follow keyed ones: appended by a "
+                     "process without this log's key, or events rewritten without it; check with --against a "
+                     "checkpoint", highlight=False)
+    elif check.key_configured and check.unkeyed:
         stderr.print(f"[yellow]warning:[/] the first {check.unkeyed} events are unkeyed (written before the "
                      "chain was keyed or without a key): only a checkpoint protects them from a rewrite", highlight=False)
     stdout.print(f"audit log intact: {check.events} events ({check.keyed} keyed with HMAC-SHA256, "

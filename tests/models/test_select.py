@@ -110,3 +110,13 @@ def test_a_search_that_cannot_run_is_reported_not_silent(monkeypatch):
                        candidates=("tfidf-linear",), search=True)
     searches = [c for c in sel.candidates if c.kind == "search"]
     assert len(searches) == 1 and searches[0].status == "skipped" and "optuna" in searches[0].reason
+
+
+def test_a_trainer_fallback_is_recorded_in_the_candidate_report():
+    data = intents(12)
+    rare = pd.DataFrame([{"text": "urgent: my parrot ate the router", "intent": "rare"}] * 2)
+    sel = select_model(pd.concat([data, rare], ignore_index=True), label_column="intent", text_column="text",
+                       budget_s=600, candidates=("tfidf-linear",), search=False)
+    tfidf = next(c for c in sel.candidates if c.name == "tfidf-linear")
+    # the class 'rare' has one training row in some folds: the SVM's calibration cannot run there
+    assert tfidf.status == "scored" and "LogisticRegression instead of LinearSVC" in tfidf.reason

@@ -8,9 +8,12 @@
    newest model the loop knows (the champion, or a later challenger that was compared and
    kept, so feedback accumulates over rounds) + one row per feedback record -> a new version of
    that dataset whose parent is that version.
-3. **Clean** with the text steps of the default recipe (normalise, dedup, near-dup, label
-   issues; PII redaction already ran when the feedback was logged). Dropped rows stay in the
-   cleaned version's exclusions with their reasons.
+3. **Clean** with the training rows' default recipe (normalise, drop missing and too-short
+   rows, exact dedup; PII redaction already ran when the feedback was logged). It has no
+   model-based or cross-row step, so the base rows, which were cleaned when they were made,
+   are not judged again (a second label-issue pass dropped more of them each round); new
+   feedback is screened when it is answered (a correction that contradicts a confident
+   prediction goes to review). Dropped rows stay in the cleaned version's exclusions.
 4. **Train** the challenger (:func:`datamoat.models.training.train_model`) on the cleaned
    version, tested on the champion's frozen test version; it is registered as ``challenger``.
 5. **Compare** (:func:`datamoat.models.evaluation.compare.compare_models`) on that test version; the
@@ -81,9 +84,9 @@ def _feedback_store(ws: Workspace) -> Any:
 
 
 def _default_recipe(version: Version) -> Recipe:
-    from datamoat.clean.default_recipe import default_clean_recipe
+    from datamoat.clean.default_recipe import training_clean_recipe
 
-    return default_clean_recipe(version.roles)
+    return training_clean_recipe(version.roles)
 
 
 def _side(record: ModelRecord, scores: dict[str, Any]) -> dict[str, Any]:
@@ -148,8 +151,8 @@ def retrain(
     :class:`~datamoat.budget.Deadline`), parsed before anything is written; training gets what
     cleaning left, and a training of a fixed kind whose estimate (the champion's measured
     training time, scaled by rows) does not fit is refused with one sentence. alpha: significance level of
-    the comparison. recipe: the cleaning recipe (default: the text steps of the default clean
-    recipe). feedback: rows DataFrame[record_id, text, label] to use instead of the feedback
+    the comparison. recipe: the cleaning recipe (default:
+    :func:`~datamoat.clean.default_recipe.training_clean_recipe`). feedback: rows DataFrame[record_id, text, label] to use instead of the feedback
     store's ready records (their ids are marked consumed in the store all the same).
     progress: called with one line per stage. on_promote: called with the new champion's record
     after a promotion was recorded.

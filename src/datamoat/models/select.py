@@ -172,7 +172,9 @@ class _Search:
                 trainer = self.make(cand.kind, cand.params).fit(self.data.iloc[train_idx])
                 proba = trainer.predict_proba(self.data.iloc[test_idx])
                 oof[np.ix_(test_idx, [col[c] for c in trainer.classes_])] = proba
-                fitted_notes = [n for n in getattr(trainer, "fit_notes_", []) if n not in fitted_notes] + fitted_notes
+                note = getattr(trainer, "fallback_", None)  # e.g. tfidf-linear's LR instead of the SVM
+                if note and note not in fitted_notes:
+                    fitted_notes.append(note)
                 if i == 0 and self.k > 1 and may_skip:
                     fold_s = time.perf_counter() - t0
                     rest = fold_s * (self.k - 1) + fold_s * self.k / max(1, self.k - 1) + reserve_s

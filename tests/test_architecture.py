@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "datamoat"
 
 LAYERS: list[tuple[str, ...]] = [
     ("datamoat.errors",),
-    ("datamoat", "datamoat.plugins", "datamoat.budget", "datamoat.config"),
+    ("datamoat", "datamoat.plugins", "datamoat.budget", "datamoat.config", "datamoat.keys"),
     ("datamoat.catalog",),
     ("datamoat.data",),
     ("datamoat.pipeline",),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from datamoat.catalog import Catalog
 from datamoat.catalog.audit import append_event, list_events, verify_chain
 from datamoat.errors import DatamoatError
-from datamoat.privacy.keys import generate_key_file, load_key, parse_key
+from datamoat.keys import generate_key_file, load_key, parse_key
 from datamoat.workspace import Workspace
 
 HEX_KEY = "ab" * 32

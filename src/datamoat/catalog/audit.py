@@ -5,7 +5,7 @@ Every event's ``hash`` chains it to the event before it (``prev_hash``; 64 zeros
 * ``chain_version`` 2 (written when a workspace key is configured): ``hash`` is
   ``HMAC-SHA256(audit key, prev_hash || canonical JSON of (at, actor, action, subject,
   details))``. The audit key is derived from the workspace key (:func:`audit_key`), which comes
-  from the environment or a key file outside the workspace (:mod:`datamoat.privacy.keys`) and is
+  from the environment or a key file outside the workspace (:mod:`datamoat.keys`) and is
   never stored in the catalog, so nobody without it can recompute a keyed chain.
 * ``chain_version`` 1 (events from before keying, or appended by a process without a key):
   ``hash`` is the unkeyed ``sha256`` of the same bytes; anyone who can write the catalog can
@@ -66,7 +66,7 @@ def audit_key() -> bytes | None:
     differs from the encryption key it comes from. Raises DatamoatError for a malformed key.
     """
     from datamoat.errors import DatamoatError
-    from datamoat.privacy.keys import DEFAULT_KEY_FILE, KEY_ENV, KEY_FILE_ENV, load_key
+    from datamoat.keys import DEFAULT_KEY_FILE, KEY_ENV, KEY_FILE_ENV, load_key
 
     configured = os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE.expanduser().is_file()
     if not configured:

@@ -112,7 +112,7 @@ def keygen(
     path: Annotated[Path | None, typer.Argument(help="Where to write the key (default: ~/.config/datamoat/key).")] = None,
 ) -> None:
     """Write a new random 256-bit key file (mode 0600) for encryption and reversible pseudonyms."""
-    from datamoat.privacy.keys import DEFAULT_KEY_FILE, generate_key_file
+    from datamoat.keys import DEFAULT_KEY_FILE, generate_key_file
 
     written = generate_key_file(path or DEFAULT_KEY_FILE)
     stdout.print(f"wrote a new key to {written}; keep it out of the workspace and back it up "
@@ -185,7 +185,7 @@ def pii_reveal(
     namespace: Annotated[str, typer.Option(help="Vault namespace.")] = "default",
 ) -> None:
     """Show the original value behind a reversible pseudonym (needs the key; audited)."""
-    from datamoat.privacy.keys import load_key
+    from datamoat.keys import load_key
     from datamoat.privacy.pii.vault import PiiVault
 
     ws = open_workspace(ctx)

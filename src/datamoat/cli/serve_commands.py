@@ -27,7 +27,7 @@ def serve(
     retrain_budget: Annotated[str, typer.Option(help="Time budget of a retrain started from the API or UI, e.g. 10m.")] = "10m",
     retrain_margin: Annotated[float, typer.Option(help="Seconds beyond --retrain-budget after which such a retrain's worker process is killed and the retrain reported as failed.")] = 300.0,
     ui: Annotated[bool, typer.Option("--ui/--no-ui", help="Serve the web UI under /ui.")] = True,
-    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")] = True,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log one line per request (the route template, never the raw path, which can hold personal data).")] = True,
 ) -> None:
     """Serve a model over HTTP: /v1/predict, /v1/feedback, /v1/models, /health, /metrics, /docs and the web UI."""
     try:
@@ -47,11 +47,15 @@ def serve(
     settings = ServeSettings(max_body_bytes=max_body_bytes, max_batch=max_batch, max_text_chars=max_text_chars,
                              log_text=log_text, redact=redact, reload_interval_s=reload_interval,
                              inference_threads=threads, annotators_per_item=annotators_per_item,
-                             retrain_budget=retrain_budget, retrain_margin_s=retrain_margin)
+                             retrain_budget=retrain_budget, retrain_margin_s=retrain_margin, access_log=access_log)
     app = create_app(workspace_dir(ctx), model_name=model, settings=settings, web=ui)
     served = app.state.dm.holder.current().record
     stdout.print(f"serving {served.ref} ({served.kind}) on http://{host}:{port}  (docs: /docs, UI: /ui)", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log, server_header=False)
+    from datamoat.serve.access_log import uvicorn_log_config
+
+    # uvicorn's access log writes raw paths; the app logs its own line per request instead
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=uvicorn_log_config(),
+                server_header=False)
 
 
 keys_app = typer.Typer(help="API keys of the HTTP service (stored hashed; a key is shown once).", no_args_is_help=True)

@@ -13,7 +13,7 @@ Format of one encrypted value (a ``binary`` cell)::
 * Each value has its own random nonce, so equal values encrypt differently (and applying the
   step twice gives two different versions).
 
-The key (32 bytes) comes from :func:`datamoat.privacy.keys.load_key` (``DATAMOAT_KEY``,
+The key (32 bytes) comes from :func:`datamoat.keys.load_key` (``DATAMOAT_KEY``,
 ``DATAMOAT_KEY_FILE`` or ``~/.config/datamoat/key``); it is never stored in the workspace, a
 recipe or a manifest.
 
@@ -48,9 +48,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from datamoat.catalog.audit import append_event
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError, StepError
+from datamoat.keys import KEY_BYTES, load_key
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import Step, check_column_list, set_column
-from datamoat.privacy.keys import KEY_BYTES, load_key
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -243,7 +243,7 @@ def decrypt_column(
 
     catalog: where ``version`` is recorded (the audit log). workspace_root: the workspace's
     folder; a key file inside it is refused. key: the 32-byte key (default:
-    :func:`~datamoat.privacy.keys.load_key`). type: cast the values to this Arrow type.
+    :func:`~datamoat.keys.load_key`). type: cast the values to this Arrow type.
     Appends a ``decrypt`` audit event (``ok`` false for a failed attempt). Raises
     DatamoatError for a wrong key or altered/moved values.
     """

@@ -14,7 +14,7 @@
   :class:`~datamoat.privacy.pii.vault.PiiVault` (or any ``store(token, entity_type, value)``)
   so that an authorised, audited :meth:`PiiVault.reveal` can undo it.
 
-Keys: one master key from :func:`datamoat.privacy.keys.load_key`; separate sub-keys are
+Keys: one master key from :func:`datamoat.keys.load_key`; separate sub-keys are
 derived for hashing, tokens and the vault (HMAC-SHA256 of a label), so a hash never equals a
 token and the vault's encryption key is never used for anything else.
 

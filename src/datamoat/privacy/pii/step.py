@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import DatamoatError, StepError
+from datamoat.keys import load_key
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import (
     Step,
@@ -42,7 +43,6 @@ from datamoat.pipeline.step import (
     require_text_column,
     set_column,
 )
-from datamoat.privacy.keys import load_key
 from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PiiEngine, check_entities
 from datamoat.privacy.pii.operators import KEYED_MODES, MODES, Anonymizer
 

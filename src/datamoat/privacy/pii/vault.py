@@ -2,7 +2,7 @@
 
 One row of the catalog table ``pii_vault`` per (namespace, token): the entity type, a fresh
 12-byte nonce and the AES-256-GCM ciphertext of the original value. The AES key is derived
-from the master key (:func:`datamoat.privacy.keys.load_key`) and is never stored; the
+from the master key (:func:`datamoat.keys.load_key`) and is never stored; the
 namespace, token and entity type are bound to the ciphertext as associated data, so a row
 copied under another token does not decrypt. Tokens are deterministic (see operators.py), so
 storing the same value twice is a no-op, and a token that is already there for a *different*

@@ -50,7 +50,7 @@ def test_replace_reads_the_bad_line_with_ufffd_and_warns(
     assert names[0] == "caf\u00e9 number 00000000000000"  # not "cafÃ©": the rest is still UTF-8
     assert names[-1] == "caf\ufffd stray"
     warning = v.manifest()["source"]["warnings"][0]
-    assert "1 lines" in warning and f"line {line}" in warning and "U+FFFD" in warning
+    assert "1 line has bytes" in warning and f"line {line}" in warning and "U+FFFD" in warning
     assert warning in caplog.text
 
 
@@ -117,3 +117,11 @@ def test_cli_prints_the_warning_and_the_failure(cli, tmp_path: Path) -> None:
     code, out, err = cli("ingest", str(path), "--on-decode-error", "replace")
     assert code == 0, err
     assert "warning:" in err and f"the first is line {line}" in err
+
+
+def test_run_passes_the_encoding_options_to_ingest(cli, tmp_path: Path) -> None:
+    path, line = utf8_file_with_one_stray_byte(tmp_path / "d.csv")
+    code, _, err = cli("run", str(path), "--text", "name", "--no-train")
+    assert code == 1 and f"line {line}" in err and "--on-decode-error" in err
+    code, _, err = cli("run", str(path), "--text", "name", "--no-train", "--on-decode-error", "ignore")
+    assert code == 1 and "on_decode_error must be one of fail, replace, skip-row" in " ".join(err.split())

@@ -44,8 +44,9 @@ def check_policy(path: str, policy: str) -> str:
 def legacy_warning(path: str, first: tuple[int, int, int], lines: int) -> str:
     """The terminal line for a file read as cp1252 because most of it is not UTF-8."""
     _, offset, line = first
+    count = f"{lines:,} line is" if lines == 1 else f"{lines:,} lines are"
     return (
-        f"{path}: read as cp1252, not UTF-8: {lines:,} lines are not valid UTF-8, the first is line {line} "
+        f"{path}: read as cp1252, not UTF-8: {count} not valid UTF-8, the first is line {line} "
         f"(byte offset {offset}); pass --encoding if the file has another encoding"
     )
 
@@ -60,18 +61,23 @@ def damaged_scan(
     if policy == "fail":
         raise InputError(
             path,
-            f"byte 0x{byte:02x} at byte offset {offset} is not valid {codec} ({lines:,} lines have such bytes); "
+            f"byte 0x{byte:02x} at byte offset {offset} is not valid {codec} ({_lines(lines)} such bytes); "
             "pass --encoding ENC if the file has another encoding, or --on-decode-error replace "
             "(U+FFFD in their place) or skip-row (those rows go to the exclusions)",
             line=line,
         )
     done = (
-        "had those bytes replaced by U+FFFD"
+        "those bytes were replaced by U+FFFD"
         if policy == "replace"
-        else "were moved to the exclusions (`datamoat excluded`)"
+        else "those rows were moved to the exclusions (`datamoat excluded`)"
     )
-    warning = f"{path}: {lines:,} lines have bytes that are not valid {codec} and {done}; the first is line {line}"
+    warning = f"{path}: {_lines(lines)} bytes that are not valid {codec} and {done}; the first is line {line}"
     return dataclasses.replace(scan, errors=_ERRORS[policy], warning=warning, bad_lines=lines)
+
+
+def _lines(n: int) -> str:
+    """``"1 line has"`` / ``"3 lines have"``."""
+    return f"{n:,} line has" if n == 1 else f"{n:,} lines have"
 
 
 def undecodable(text: str) -> bool:

@@ -82,3 +82,13 @@ def test_roles_and_their_permissions(tmp_path: Path) -> None:
         create_key(cat, "client", name="x" * 201)
     assert list_keys(cat) == []
     cat.close()
+
+
+def test_a_key_name_that_looks_like_personal_data_is_refused(tmp_path: Path) -> None:
+    cat = Catalog(f"sqlite:///{tmp_path}/c.db", tmp_path / "lock")
+    for name, kind in (("jane.roe@example.org", "EMAIL"), ("+1 415 555 2671", "PHONE")):
+        with pytest.raises(DatamoatError, match=f"personal data \\({kind}\\)"):
+            create_key(cat, "annotator", name=name)
+    assert list_keys(cat) == []
+    assert create_key(cat, "annotator", name="jane")[1].name == "jane"
+    cat.close()

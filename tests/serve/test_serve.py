@@ -38,7 +38,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     keys = {role: create_key(ws.catalog, role, f"{role}-user")[0] for role in ROLES}
     ws.close()
     app = create_app(root / "ws", settings=ServeSettings(key_cache_s=0.0, reload_interval_s=0.2, max_batch=8,
-                                                         max_text_chars=500, max_body_bytes=20_000), web=False)
+                                                         max_text_chars=500, max_body_bytes=20_000,
+                                                         body_timeout_s=1.0), web=False)
     server = LiveServer(app)
     url = server.start()
     yield SimpleNamespace(url=url, keys=keys, root=root, app=app, record=result.record,
@@ -201,25 +202,40 @@ def test_confident_contradiction_goes_to_review(served) -> None:
 
 
 def test_prediction_log_keeps_no_raw_pii_and_logs_no_keys(served, caplog: pytest.LogCaptureFixture) -> None:
-    email, phone, card = "jane.roe@example.org", "+1 415 555 2671", "4111 1111 1111 1111"
-    caplog.set_level(logging.DEBUG)
-    text = f"my card {card} was declined, call {phone} or write to {email}"
+    email, phone, card, ssn = "jane.roe@example.org", "+1 415 555 2671", "4111 1111 1111 1111", "078-05-1120"
+    caplog.set_level(logging.WARNING, logger="httpx")  # the test's own client logs the URLs it calls
+    caplog.set_level(logging.DEBUG)  # (second: it sets the capture handler's level too)
+    text = f"my card {card} was declined, call {phone} or write to {email}, ssn {ssn}"
     pred = _predict(served, text)
+    client, admin = auth(served.keys["client"]), auth(served.keys["admin"])
     httpx.post(f"{served.url}/v1/feedback", json={"prediction_id": pred["prediction_id"], "label": "card"},
-               headers=auth(served.keys["client"]))
-    httpx.post(f"{served.url}/v1/feedback", json={"text": text, "label": "card"}, headers=auth(served.keys["client"]))
+               headers=client)
+    httpx.post(f"{served.url}/v1/feedback", json={"text": text, "label": "card"}, headers=client)
+    # personal data where it does not belong: labels, user ids, URL paths and query strings
+    refused = [httpx.post(f"{served.url}/v1/feedback", json={"text": "refund please", "label": raw}, headers=client)
+               for raw in (email, ssn)]
+    refused += [httpx.post(f"{served.url}/v1/feedback", json={"text": "refund please", "label": "refund", "user": raw},
+                           headers=h) for raw in (email, phone, ssn) for h in (client, admin)]
+    refused.append(httpx.post(f"{served.url}/v1/feedback", headers=admin,
+                              json={"text": "refund please", "label": email, "new_class": True}))
+    assert [r.status_code for r in refused] == [422] * len(refused), [r.text for r in refused]
+    for raw in (email, phone, ssn):
+        assert httpx.get(f"{served.url}/v1/retrain/{raw}", params={"who": raw}, headers=admin).status_code == 404
+    assert httpx.get(f"{served.url}/v1/{email}", headers=admin).status_code == 404
     served.app.state.dm.predictions.flush()
     engine = sa.create_engine(served.catalog_url)
     with engine.connect() as conn:
         stored = conn.execute(sa.text("select text, text_hash, model_id, latency_ms from predictions where id = :i"),
                               {"i": pred["prediction_id"]}).one()
-        dump = "\n".join(str(tuple(r)) for table in ("predictions", "feedback_records", "feedback_responses")
-                         for r in conn.execute(sa.text(f"select * from {table}")))
+        dump = "\n".join(str(tuple(r)) for table in sa.inspect(engine).get_table_names()
+                         for r in conn.execute(sa.text(f'select * from "{table}"')))
     engine.dispose()
     assert stored.model_id == served.record.id and stored.latency_ms > 0
     assert "[EMAIL]" in stored.text and "[PHONE]" in stored.text and "[CREDIT_CARD]" in stored.text
+    assert "[US_SSN]" in stored.text
+    assert "GET /v1/retrain/{job_id} 404" in caplog.text  # the access log names the route, not the path
     digits = re.sub(r"\D", "", card)
-    for raw in (email, phone, card, digits, "415 555 2671"):
+    for raw in (email, phone, card, digits, "415 555 2671", ssn, "078051120", "jane.roe"):
         assert raw not in dump
         assert raw not in caplog.text
     for key in served.keys.values():
@@ -253,7 +269,7 @@ def test_openapi_spec_lists_the_api(served) -> None:
     assert {"HTTPBearer", "APIKeyHeader"} <= set(spec["components"]["securitySchemes"])
 
 
-def test_schemathesis_finds_no_server_errors(served) -> None:
+def test_schemathesis_finds_no_server_errors_and_no_spec_violations(served) -> None:
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, given, settings
 
@@ -268,7 +284,9 @@ def test_schemathesis_finds_no_server_errors(served) -> None:
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def run(case) -> None:  # noqa: ANN001
-            response = case.call(base_url=served.url, headers=auth(served.keys["admin"]), timeout=30)
+            # every check schemathesis has: no 5xx, documented status codes and content types, bodies
+            # that match the response schemas, schema-valid requests accepted
+            response = case.call_and_validate(base_url=served.url, headers=auth(served.keys["admin"]), timeout=30)
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}"
 
         run()
@@ -487,3 +505,101 @@ def test_a_failing_item_fails_only_its_own_request_in_a_batch() -> None:
     # the four queued requests went as one call; after it failed, each ran on its own
     assert calls[1] == ["a", "b", "c", "bad", "d", "e"]
     assert sorted(map(tuple, calls[2:])) == [("a", "b"), ("c", "bad"), ("d",), ("e",)]
+
+
+def test_labels_must_be_known_unless_an_admin_adds_a_new_class(served) -> None:
+    client, admin = auth(served.keys["client"]), auth(served.keys["admin"])
+    r = httpx.post(f"{served.url}/v1/feedback", json={"text": "where is my parcel", "label": "parcel"}, headers=client)
+    assert r.status_code == 422
+    assert "'card', 'login', 'refund'" in r.json()["detail"] and "new_class" in r.json()["detail"]
+    r = httpx.post(f"{served.url}/v1/feedback", headers=client,
+                   json={"text": "where is my parcel", "label": "parcel", "new_class": True})
+    assert r.status_code == 403 and "admin" in r.json()["detail"]
+    r = httpx.post(f"{served.url}/v1/feedback", headers=admin,
+                   json={"text": "where is my parcel", "label": "parcel", "new_class": True})
+    assert r.status_code == 200, r.text
+    assert served.app.state.dm.feedback.record(r.json()["record_id"])["final_label"] == "parcel"
+    r = httpx.post(f"{served.url}/v1/annotations", json={"record_id": 1, "label": "parcel"}, headers=admin)
+    assert r.status_code == 422 and "'refund'" in r.json()["detail"]
+
+
+def test_known_labels_are_truncated_in_the_error() -> None:
+    from datamoat.serve.labels import known_labels_text
+
+    text = known_labels_text([f"class{i:02d}" for i in range(45)])
+    assert text.startswith("'class00', 'class01'") and text.endswith("'class19' and 25 more")
+
+
+def test_a_second_answer_from_the_same_user_is_an_update(served) -> None:
+    pred = _predict(served, "the merchant promised a refund again")
+    headers = auth(served.keys["client"])
+    first = httpx.post(f"{served.url}/v1/feedback", json={"prediction_id": pred["prediction_id"], "label": "card"},
+                       headers=headers).json()
+    assert (first["updated"], first["previous_label"]) == (False, None)
+    again = httpx.post(f"{served.url}/v1/feedback", json={"prediction_id": pred["prediction_id"], "label": "login"},
+                       headers=headers).json()
+    assert (again["updated"], again["previous_label"], again["record_id"]) == (True, "card", first["record_id"])
+    r = httpx.post(f"{served.url}/v1/feedback", headers=headers,
+                   json={"prediction_id": pred["prediction_id"], "label": "login", "vote": "up"})
+    if pred["label"] != "login":
+        assert r.status_code == 409 and "vote 'up'" in r.json()["detail"]
+
+
+def test_the_spec_declares_one_sentence_errors_for_every_code(served) -> None:
+    spec = httpx.get(f"{served.url}/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    feedback = spec["paths"]["/v1/feedback"]["post"]["responses"]
+    assert {"200", "401", "403", "404", "408", "409", "413", "422"} <= set(feedback)
+    for code in ("401", "422", "413"):
+        assert feedback[code]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    request = spec["components"]["schemas"]["FeedbackRequest"]
+    label_rule = request["allOf"][-1]["anyOf"][0]["properties"]["label"]["anyOf"][0]
+    assert set(label_rule["enum"]) == set(served.app.state.dm.holder.current().classes)
+    texts = spec["components"]["schemas"]["PredictRequest"]["properties"]["texts"]["anyOf"][0]
+    assert texts["maxItems"] == 8 and texts["items"]["maxLength"] == 500
+
+
+def test_monitor_refresh_answers_at_once_and_a_later_get_shows_the_new_report(served) -> None:
+    import time
+
+    headers = auth(served.keys["annotator"])
+
+    def settled() -> dict:
+        for _ in range(600):
+            body = httpx.get(f"{served.url}/v1/monitor", headers=headers, timeout=30).json()
+            if not body["refreshing"]:
+                return body
+            time.sleep(0.1)
+        raise AssertionError("the monitoring report was not computed within 60 s")
+
+    httpx.get(f"{served.url}/v1/monitor", params={"refresh": "true"}, headers=headers, timeout=30)
+    before = settled()
+    assert "refresh_error" not in before and before.get("id") is not None
+    _predict(served, "card blocked after wrong pin")
+    started = time.perf_counter()
+    r = httpx.get(f"{served.url}/v1/monitor", params={"refresh": "true"}, headers=headers, timeout=30)
+    assert time.perf_counter() - started < 1.0
+    assert r.status_code == 200 and r.json()["refreshing"] is True and r.json()["id"] == before["id"]
+    after = settled()
+    assert after["id"] != before["id"] and after["generated_at"] >= before["generated_at"]
+
+
+def test_a_body_shorter_than_its_content_length_times_out_with_408(served) -> None:
+    import socket
+    import time
+    from urllib.parse import urlparse
+
+    url = urlparse(served.url)
+    head = (f"POST /v1/predict HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {served.keys['client']}\r\nContent-Length: 100\r\n\r\n")
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        started = time.perf_counter()
+        sock.sendall(head.encode() + b'{"text": "short')
+        answer = b""
+        while chunk := sock.recv(4096):  # the server closes the connection after answering
+            answer += chunk
+        elapsed = time.perf_counter() - started
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"did not arrive within 1 s" in answer and b"15 of 100 declared bytes" in answer
+    assert elapsed < 5.0
+    assert _predict(served, "refund please")["label"] == "refund"  # the server goes on

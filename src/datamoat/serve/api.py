@@ -3,6 +3,8 @@
 Permissions per route (roles in :mod:`datamoat.serve.api_keys`): predict and feedback for
 every role; reading models, metrics, monitoring and agreement for annotators and admins;
 annotating for annotators and admins; retraining for admins. ``/health`` needs no key.
+Every route declares the error codes it can answer (:mod:`datamoat.serve.openapi`), so the
+OpenAPI spec is true to the app.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from datamoat.privacy.pii.identifiers import pii_in_identifier
 from datamoat.serve.api_keys import ApiKey
 from datamoat.serve.auth import require
+from datamoat.serve.labels import check_label
+from datamoat.serve.openapi import KEYED, WITH_BODY, errors
 from datamoat.serve.schemas import (
     AnnotationRequest,
     FeedbackRequest,
@@ -35,8 +40,9 @@ IsAdmin = Annotated[ApiKey, Depends(require("admin"))]
 
 
 def user_of(key: ApiKey) -> str:
-    """The name a key acts under (its name, or ``key-<id>`` when it has none)."""
-    return key.name or f"key-{key.key_id}"
+    """The name a key acts under: its name, or ``key-<id>`` when it has none or the name looks like
+    personal data (keys made before such names were refused)."""
+    return key.name if key.name and not pii_in_identifier(key.name) else f"key-{key.key_id}"
 
 
 def _texts(body: PredictRequest, request: Request) -> list[str]:
@@ -61,7 +67,7 @@ async def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "model": rec.ref}
 
 
-@router.post("/v1/predict", response_model=PredictResponse, tags=["predict"])
+@router.post("/v1/predict", response_model=PredictResponse, tags=["predict"], responses=errors(*KEYED, *WITH_BODY, 503))
 async def predict(body: PredictRequest, request: Request, key: CanPredict) -> JSONResponse:
     """Classify one text or a batch; each prediction gets an id to send feedback on."""
     started = time.perf_counter()
@@ -72,12 +78,16 @@ async def predict(body: PredictRequest, request: Request, key: CanPredict) -> JS
     return JSONResponse({"predictions": predictions, "latency_ms": round((time.perf_counter() - started) * 1000.0, 3)})
 
 
-@router.post("/v1/feedback", response_model=FeedbackResponse, tags=["feedback"])
+@router.post("/v1/feedback", response_model=FeedbackResponse, tags=["feedback"],
+             responses=errors(*KEYED, *WITH_BODY, 404, 409, 503))
 async def feedback(body: FeedbackRequest, request: Request,
                    key: CanFeedback) -> dict[str, Any]:
     """Store a correction (``label``) or a vote on a prediction, or a labelled text.
 
-    Answered only once the feedback is committed to the database.
+    ``label`` must be one of the served model's labels (422 naming them), unless an admin key
+    sends ``new_class: true``. Answering the same prediction again updates the caller's answer
+    (``updated``, ``previous_label``). A vote that contradicts the label is a 409. Answered only
+    once the feedback is committed to the database.
     """
     dm = request.app.state.dm
     if body.prediction_id is None and body.text is None:
@@ -86,6 +96,7 @@ async def feedback(body: FeedbackRequest, request: Request,
         raise HTTPException(422, "send 'label' (the correct label) or 'vote' ('up' or 'down').")
     if body.text is not None and len(body.text) > dm.settings.max_text_chars:
         raise HTTPException(422, f"'text' has {len(body.text):,} characters; the limit is {dm.settings.max_text_chars:,}.")
+    check_label(body.label, dm.holder.current().classes, new_class=body.new_class, role=key.role)
     # the caller may name its own end user, inside its key's namespace: no key can answer for another
     user = user_of(key) if not body.user else (body.user if key.role == "admin" else f"{user_of(key)}/{body.user}")
     text, suggestion = None, None
@@ -98,10 +109,11 @@ async def feedback(body: FeedbackRequest, request: Request,
         text=text, label=body.label, vote=body.vote, suggestion=suggestion,
     )
     dm.metrics.feedback.labels(result["status"]).inc()
-    return {"record_id": result["record_id"], "status": result["status"]}
+    return {"record_id": result["record_id"], "status": result["status"], "updated": result["updated"],
+            "previous_label": result["previous_label"]}
 
 
-@router.get("/v1/models", tags=["models"])
+@router.get("/v1/models", tags=["models"], responses=errors(*KEYED))
 def models(request: Request, key: CanRead) -> dict[str, Any]:
     """The served model and every version of its name, with aliases and test figures."""
     dm = request.app.state.dm
@@ -114,7 +126,9 @@ def models(request: Request, key: CanRead) -> dict[str, Any]:
     return {"served": dm.holder.describe(), "versions": versions}
 
 
-@router.get("/metrics", tags=["service"], response_class=Response)
+@router.get("/metrics", tags=["service"], response_class=Response, responses={
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format."},
+    **errors(*KEYED)})
 def metrics(request: Request, key: CanRead) -> Response:
     """Prometheus metrics in the text exposition format (alerts: from the latest monitoring report)."""
     from datamoat.monitor.report import latest_report
@@ -125,7 +139,7 @@ def metrics(request: Request, key: CanRead) -> Response:
     return Response(content=dm.metrics.render(), media_type=dm.metrics.content_type)
 
 
-@router.get("/v1/queue", tags=["annotate"])
+@router.get("/v1/queue", tags=["annotate"], responses=errors(*KEYED, 422))
 def queue(request: Request, key: CanAnnotate, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
     """The caller's next items to label, most uncertain first.
 
@@ -141,40 +155,54 @@ def queue(request: Request, key: CanAnnotate, limit: Annotated[int, Query(ge=1, 
             "classes": dm.holder.current().classes}
 
 
-@router.post("/v1/annotations", tags=["annotate"])
+@router.post("/v1/annotations", tags=["annotate"], responses=errors(*KEYED, *WITH_BODY, 404, 409, 503))
 def annotate(body: AnnotationRequest, request: Request, key: CanAnnotate) -> dict[str, Any]:
-    """Answer a queue item: a label (submitted or draft) or discard it."""
+    """Answer a queue item: a label (submitted or draft) or discard it.
+
+    The label rules of ``/v1/feedback`` apply; answering an item again updates the answer
+    (``updated``, ``previous_label``); a record that is closed already is a 409.
+    """
     dm = request.app.state.dm
     if body.status != "discarded" and not body.label:
         raise HTTPException(422, "a submitted or draft answer needs a 'label'.")
+    check_label(body.label, dm.holder.current().classes, new_class=body.new_class, role=key.role)
     if dm.feedback.record(body.record_id).get("model_name") != dm.model_name:
         raise HTTPException(404, f"record {body.record_id} does not belong to model {dm.model_name!r}.")
     return dm.feedback.respond(body.record_id, user_of(key), label=body.label, status=body.status)
 
 
-@router.get("/v1/agreement", tags=["annotate"])
+@router.get("/v1/agreement", tags=["annotate"], responses=errors(*KEYED))
 def agreement(request: Request, key: CanRead) -> dict[str, Any]:
     """Inter-annotator agreement: Cohen's kappa per pair and annotator, Fleiss' kappa overall."""
     dm = request.app.state.dm
     return dm.feedback.agreement(dm.model_name)
 
 
-@router.get("/v1/monitor", tags=["monitor"])
+@router.get("/v1/monitor", tags=["monitor"], responses=errors(*KEYED, 422))
 def monitor(request: Request, key: CanRead, refresh: bool = False,
             window_days: Annotated[int, Query(ge=1, le=365)] = 7) -> dict[str, Any]:
-    """The latest monitoring report (drift, confidence, live accuracy); ``refresh`` computes a new one."""
-    from datamoat.monitor.report import latest_report, monitor_model
+    """The latest monitoring report (drift, confidence, live accuracy), answered at once.
+
+    ``refresh`` starts computing a new report in the background (so does the first call, when
+    there is none yet); ``refreshing`` says one is being computed, a later GET shows it, and
+    ``refresh_error`` says why the last one failed. Before the first report: ``status``
+    ``pending`` and no figures.
+    """
+    from datamoat.monitor.report import latest_report
 
     dm = request.app.state.dm
-    report = None if refresh else latest_report(dm.ws.catalog, dm.model_name)
-    if report is None:
-        dm.predictions.flush()
-        report = monitor_model(dm.ws, dm.model_name, window_days=window_days)
-    dm.metrics.alerts.labels(dm.model_name).set(len(report.get("alerts", [])))
-    return report
+    refresher = request.app.state.monitor
+    report = latest_report(dm.ws.catalog, dm.model_name)
+    if refresh or report is None:
+        refresher.start(window_days)
+    out = dict(report) if report is not None else {"model": dm.model_name, "status": "pending", "alerts": []}
+    out["refreshing"] = refresher.running
+    if refresher.last_error:
+        out["refresh_error"] = refresher.last_error
+    return out
 
 
-@router.post("/v1/retrain", status_code=202, tags=["flywheel"])
+@router.post("/v1/retrain", status_code=202, tags=["flywheel"], responses=errors(*KEYED, *WITH_BODY, 409, 503))
 async def retrain(request: Request, key: IsAdmin, body: RetrainRequest | None = None) -> dict[str, Any]:
     """Start a retrain on the submitted feedback (admin); promotion swaps the served model.
 
@@ -191,7 +219,7 @@ async def retrain(request: Request, key: IsAdmin, body: RetrainRequest | None = 
     return job
 
 
-@router.get("/v1/retrain/{job_id}", tags=["flywheel"])
+@router.get("/v1/retrain/{job_id}", tags=["flywheel"], responses=errors(*KEYED, 404, 422))
 def retrain_job(job_id: str, request: Request, key: IsAdmin) -> dict[str, Any]:
     """A retrain job's status, progress and decision."""
     job = request.app.state.dm.jobs.get(job_id)
@@ -200,7 +228,7 @@ def retrain_job(job_id: str, request: Request, key: IsAdmin) -> dict[str, Any]:
     return job
 
 
-@router.get("/v1/promotions", tags=["flywheel"])
+@router.get("/v1/promotions", tags=["flywheel"], responses=errors(*KEYED))
 def promotions(request: Request, key: CanRead) -> dict[str, Any]:
     """Every retrain decision of the served model name, newest first, with its figures."""
     from datamoat.flywheel.retrain import list_decisions

@@ -93,12 +93,18 @@ def create_key(catalog: Catalog, role: str, name: str = "") -> tuple[str, ApiKey
     """Make a new key for ``role``; returns (plaintext key, its record).
 
     The plaintext is returned only here; the catalog keeps its sha256. DatamoatError for an
-    unknown role or a name longer than 200 characters.
+    unknown role, a name longer than 200 characters, or a name that looks like personal data
+    (an e-mail, phone number ...: the name signs every answer given with the key).
     """
+    from datamoat.privacy.pii.identifiers import pii_in_identifier
+
     _check_role(role)
     name = (name or "").strip()
     if len(name) > _MAX_NAME:
         raise DatamoatError(f"a key name may have at most {_MAX_NAME} characters, this one has {len(name)}.")
+    if pii_in_identifier(name):
+        raise DatamoatError(f"the key name looks like personal data ({pii_in_identifier(name)}); "
+                            "use a name or a role, e.g. 'alice' or 'support-bot'.")
     for _ in range(5):
         key_id = secrets.token_hex(KEY_ID_HEX // 2)
         key = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"

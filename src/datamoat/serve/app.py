@@ -1,7 +1,9 @@
 """Build the FastAPI application: state, middleware, error handlers, API routes and web UI.
 
-Errors never carry a stack trace to the client: a DatamoatError becomes 404 (not found) or 422
-with its one-sentence message; anything else is logged with an id and answered 500 with that id.
+Errors never carry a stack trace to the client: a DatamoatError becomes 404 (not found), 409
+(conflict), 503 (unavailable) or 422 with its one-sentence message; anything else is logged with
+an id and the route template (never the raw path) and answered 500 with that id. Every error
+body is ``{"detail": "<one sentence>"}``, and the OpenAPI spec says so (openapi.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from datamoat import __version__
 from datamoat.errors import ConflictError, DatamoatError, NotFoundError, UnavailableError
 from datamoat.serve.api import router as api_router
 from datamoat.serve.middleware import BodyLimitMiddleware, MetricsMiddleware
+from datamoat.serve.monitor_refresh import MonitorRefresher
+from datamoat.serve.openapi import install_openapi
 from datamoat.serve.settings import ServeSettings
 from datamoat.serve.state import AppState
 
@@ -57,12 +61,14 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
     """
     settings = settings or ServeSettings()
     state = AppState(workspace_root, model_name, settings)
+    refresher = MonitorRefresher(state)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            refresher.close()
             state.close()
 
     app = FastAPI(
@@ -73,6 +79,7 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
         lifespan=lifespan,
     )
     app.state.dm = state
+    app.state.monitor = refresher
 
     @app.exception_handler(DatamoatError)
     async def _datamoat_error(_request: Request, exc: DatamoatError) -> JSONResponse:
@@ -85,7 +92,8 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
         error_id = uuid.uuid4().hex[:12]
-        log.error("internal error %s on %s %s: %s: %s", error_id, request.method, request.url.path,
+        route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+        log.error("internal error %s on %s %s: %s: %s", error_id, request.method, route,
                   type(exc).__name__, exc, exc_info=exc)
         return JSONResponse({"detail": f"internal error (id {error_id}); the server log has the details."},
                             status_code=500)
@@ -95,6 +103,8 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
         from datamoat.serve.web import mount_web
 
         mount_web(app)
-    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_openapi(app, max_batch=settings.max_batch, max_text_chars=settings.max_text_chars,
+                    classes=lambda: state.holder.current().classes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, access_log=settings.access_log)  # outermost
     return app

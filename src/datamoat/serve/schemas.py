@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
+
+from datamoat.privacy.pii.identifiers import pii_in_identifier
 
 
 def utf8_text(value: str) -> str:
@@ -26,10 +29,41 @@ Text = Annotated[str, AfterValidator(utf8_text)]
 """A string that is valid UTF-8 (every text-taking request field uses it)."""
 
 
+NOT_BLANK = r"[^\s\u001c-\u001f\u0085]"
+"""A pattern a text matches when ``str.strip()`` leaves something (Python also strips \\x1c-\\x1f, \\x85)."""
+USER_PATTERN = r"^[A-Za-z._-]*(?:[0-9][A-Za-z._-]*){0,6}$"
+"""A user id: letters, '.', '_', '-' and at most 6 digits (so never an e-mail or a phone number)."""
+
+
+def _present(name: str, schema: dict) -> dict:
+    return {"required": [name], "properties": {name: schema}}
+
+
+def _predict_rules(schema: dict) -> None:
+    schema["oneOf"] = [_present("text", {"type": "string"}), _present("texts", {"type": "array"})]
+
+
+def _feedback_rules(schema: dict) -> None:
+    schema["allOf"] = [
+        {"anyOf": [_present("prediction_id", {"type": "string"}),
+                   _present("text", {"type": "string", "pattern": NOT_BLANK})]},
+        {"anyOf": [_present("label", {"type": "string"}), _present("vote", {"enum": ["up", "down"]})]},
+    ]
+    for name, rule in (("user", {"pattern": USER_PATTERN}), ("prediction_id", {"minLength": 1})):
+        for option in schema["properties"][name].get("anyOf", [schema["properties"][name]]):
+            if option.get("type") == "string":
+                option.update(rule)
+
+
+def _annotation_rules(schema: dict) -> None:
+    schema["allOf"] = [{"anyOf": [_present("status", {"const": "discarded"}),
+                                  _present("label", {"type": "string", "pattern": NOT_BLANK})]}]
+
+
 class PredictRequest(BaseModel):
     """Either ``text`` (one) or ``texts`` (a batch), not both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_predict_rules)
     text: Text | None = Field(default=None, description="One text to classify.")
     texts: list[Text] | None = Field(default=None, description="Several texts (at most the server's batch limit).")
 
@@ -54,9 +88,21 @@ class PredictResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    """A correction or a vote on a prediction (``prediction_id``), or a labelled ``text``."""
+    """A correction or a vote on a prediction (``prediction_id``), or a labelled ``text``.
 
-    model_config = ConfigDict(extra="forbid")
+    ``label`` must be one of the served model's labels, unless an admin key sets ``new_class``.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_feedback_rules)
+    new_class: bool = Field(default=False, description="The label is a new class on purpose (admin keys only).")
+
+    @field_validator("user")
+    @classmethod
+    def _user_is_no_personal_data(cls, value: str | None) -> str | None:
+        if value and (not re.fullmatch(USER_PATTERN, value) or pii_in_identifier(value)):
+            raise PydanticCustomError("user_id", "is not a user id: use letters, '.', '_', '-' and at most 6 "
+                                                 "digits, never an e-mail address or a phone number")
+        return value
     prediction_id: Text | None = Field(default=None, max_length=64)
     text: Text | None = None
     label: Text | None = Field(default=None, max_length=200, description="The correct label.")
@@ -67,11 +113,16 @@ class FeedbackRequest(BaseModel):
 class FeedbackResponse(BaseModel):
     record_id: int
     status: str = Field(description="ready (goes into the next retrain) | review | pending | discarded.")
+    updated: bool = Field(default=False, description="True when this replaced the caller's earlier answer.")
+    previous_label: str | None = Field(default=None, description="The label the replaced answer stood for.")
 
 
 class AnnotationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    record_id: int = Field(ge=1, le=2**63 - 1, description="A record id from /v1/queue.")
+    """An answer to a queue item; ``label`` as in :class:`FeedbackRequest` (``new_class``: admins only)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_annotation_rules)
+    new_class: bool = Field(default=False, description="The label is a new class on purpose (admin keys only).")
+    record_id: int = Field(ge=1, le=2**53 - 1, description="A record id from /v1/queue (JSON-safe: at most 2**53 - 1).")
     label: Text | None = Field(default=None, max_length=200)
     status: Literal["draft", "submitted", "discarded"] = "submitted"
 

@@ -10,6 +10,9 @@ class ServeSettings:
     """What ``datamoat serve`` can be told.
 
     max_body_bytes: largest request body accepted (bytes); bigger -> 413.
+    body_timeout_s: a request body must have fully arrived this many seconds after the request
+        started (seconds); later (a stalled client, a Content-Length larger than the body) -> 408.
+    access_log: log one line per request, naming the route template, never the raw path.
     max_batch: most texts in one ``/v1/predict`` call; more -> 422.
     max_text_chars: longest text accepted (characters); longer -> 422.
     top_k: scores returned per prediction (the most likely labels).
@@ -32,6 +35,8 @@ class ServeSettings:
     """
 
     max_body_bytes: int = 1_000_000
+    body_timeout_s: float = 5.0
+    access_log: bool = True
     max_batch: int = 64
     max_text_chars: int = 10_000
     top_k: int = 5

@@ -1,9 +1,9 @@
 """Is an identifier (a user id, a key name) personal data? For the fields that must never hold it.
 
 User ids are stored as given in the feedback tables and signed on annotations, so the server
-refuses one that looks like an e-mail address, a phone, card or social security number, an
-IBAN or an IP address (:func:`pii_in_identifier`). Names of people are not refused: "ann" or
-"Jane" is how annotators are told apart, and a first name alone says little.
+refuses one that looks like an e-mail address, a phone, card or social security number or an
+IBAN (:func:`pii_in_identifier`); the same goes for new labels. Names of people are not refused:
+"ann" or "Jane" is how annotators are told apart, and a first name alone says little.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from datamoat.privacy.pii.detect import PiiEngine
 
-IDENTIFIER_ENTITIES: tuple[str, ...] = ("EMAIL", "PHONE", "CREDIT_CARD", "US_SSN", "IBAN", "IP_ADDRESS")
+IDENTIFIER_ENTITIES: tuple[str, ...] = ("EMAIL", "PHONE", "CREDIT_CARD", "US_SSN", "IBAN")
 """The entity types an identifier must not contain."""
 
 

@@ -302,7 +302,13 @@
       message.className = "muted";
       message.textContent = "Computing a fresh report (drift checks take a few seconds)…";
       try {
-        await api("GET", "/v1/monitor?refresh=true");
+        // the report is computed in the background: poll until it is saved, then show it
+        let report = await api("GET", "/v1/monitor?refresh=true");
+        while (report.refreshing) {
+          await new Promise((done) => setTimeout(done, 1000));
+          report = await api("GET", "/v1/monitor");
+        }
+        if (report.refresh_error) throw new Error(report.refresh_error);
         window.location.reload();
       } catch (e) {
         message.className = "error";

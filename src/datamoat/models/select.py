@@ -4,12 +4,20 @@ Candidates run cheapest first on the same stratified k folds of the training dat
 scores are paired), each scored on its out-of-fold predictions:
 
 - text: ``tfidf-linear``, ``embed-linear`` (encoder vectors computed once and cached), then
-  ``finetune`` only when its measured-throughput estimate for k folds + the final fit fits the
-  time left; tabular: ``tabular-linear``, ``tabular``;
+  ``finetune`` only when its measured-throughput estimate for one fold + the final fit fits the
+  time left; tabular: ``tabular-linear``, ``tabular``. Costly candidates (finetune) are judged
+  on the first fold's held-out rows only, and win only by beating the best k-fold candidate on
+  that same fold and its mean;
+- every candidate is estimated from its first fold: one whose remaining folds and refit would
+  pass the deadline is skipped with the estimate (the first candidate is always scored);
 - optionally (Optuna installed, ``search=True``) a search over the regularisation ``C`` of the
   best linear candidate, with half of the time left;
 - equal-weight ensembles of every pair of scored candidates, scored from the members'
   out-of-fold probabilities (no extra fitting).
+
+- with ``macro_f1`` (imbalanced labels), balanced class weights for the tabular kinds; with
+  ``label_cleaning``, the best candidate on label-cleaned training folds
+  (:mod:`datamoat.models.cleaning_gate`), which must pass the gate.
 
 The best mean score wins; ties go to the cheaper candidate. The winner is refitted on all the
 training data (an ensemble reuses its members' refits). Every candidate is reported with its
@@ -66,6 +74,8 @@ class Candidate:
     members: tuple[str, ...] = ()
     cleaning: str | None = None
     """The cleaning this candidate's training rows got (``label_issues``), None for raw rows."""
+    one_fold: bool = False
+    """Judged on the first fold's held-out rows only (the rule for costly candidates: finetune)."""
 
     @property
     def mean(self) -> float:
@@ -83,6 +93,8 @@ class Candidate:
             out["members"] = list(self.members)
         if self.cleaning:
             out["cleaning"] = self.cleaning
+        if self.one_fold:
+            out["judged_on"] = "one held-out fold (the rule for costly candidates)"
         return out
 
 
@@ -155,27 +167,29 @@ class _Search:
         """
         return cand.seconds / self.k * self.k / max(1, self.k - 1)
 
-    def score(self, cand: Candidate, *, may_skip: bool = True, reserve_s: float = 0.0) -> None:
+    def score(self, cand: Candidate, *, may_skip: bool = True, reserve_s: float = 0.0, one_fold: bool = False) -> None:
         """Fit on each fold's train part, predict its test part; fills scores and oof_proba.
 
         After the first fold the rest is estimated from its measured time: when the remaining
         folds plus a refit on all rows plus ``reserve_s`` would pass the deadline, the candidate
         is skipped with that estimate (the deadline is a promise, not a hint). ``may_skip``
         False scores it all the same (the first candidate: a selection always returns a model).
+        ``one_fold``: judge it on the first fold's held-out rows only (costly candidates).
         """
+        folds = self.folds[:1] if one_fold else self.folds
         t0 = time.perf_counter()
         oof = np.zeros((len(self.data), len(self.classes)))
         col = {c: i for i, c in enumerate(self.classes)}
         fitted_notes: list[str] = []
         try:
-            for i, (train_idx, test_idx) in enumerate(self.folds):
+            for i, (train_idx, test_idx) in enumerate(folds):
                 trainer = self.make(cand.kind, cand.params).fit(self.data.iloc[train_idx])
                 proba = trainer.predict_proba(self.data.iloc[test_idx])
                 oof[np.ix_(test_idx, [col[c] for c in trainer.classes_])] = proba
                 note = getattr(trainer, "fallback_", None)  # e.g. tfidf-linear's LR instead of the SVM
                 if note and note not in fitted_notes:
                     fitted_notes.append(note)
-                if i == 0 and self.k > 1 and may_skip:
+                if i == 0 and len(folds) > 1 and may_skip:
                     fold_s = time.perf_counter() - t0
                     rest = fold_s * (self.k - 1) + fold_s * self.k / max(1, self.k - 1) + reserve_s
                     if not self.deadline.fits(rest):
@@ -193,7 +207,10 @@ class _Search:
         if fitted_notes:
             cand.reason = "; ".join(fitted_notes)
         cand.oof_proba = oof
-        cand.scores = _oof_scores(oof, self.y, self.classes, self.folds, self.metric)
+        cand.scores = _oof_scores(oof, self.y, self.classes, folds, self.metric)
+        if one_fold:
+            cand.one_fold = True
+            cand.oof_proba = None  # held-out probabilities for one fold only: no ensembles with it
         cand.status = "scored"
         cand.seconds = time.perf_counter() - t0
         self.progress(f"{cand.name}: {self.metric} {cand.mean:.4f} ({cand.seconds:.1f} s)")
@@ -267,7 +284,7 @@ def select_model(
     if label_cleaning:
         decision = _label_cleaning(s, pool, text_column)
 
-    scored = [c for c in pool if c.status == "scored" and c.cleaning is None]
+    scored = [c for c in pool if c.status == "scored" and c.cleaning is None and not c.one_fold]
     for a, b in itertools.combinations(scored, 2):
         if a.kind == b.kind:
             continue
@@ -290,9 +307,16 @@ def select_model(
         reasons = "; ".join(f"{c.name}: {c.reason}" for c in pool if c.reason)
         raise DatamoatError(f"no model could be trained: {reasons}")
     # highest mean; ties to the cheaper (earlier, fewer seconds)
-    best = max(ranked, key=lambda c: (round(c.mean, 6), -c.seconds))
-    runner = max((c for c in ranked if c is not best), key=lambda c: c.mean, default=None)
+    full = [c for c in ranked if not c.one_fold] or ranked
+    best = max(full, key=lambda c: (round(c.mean, 6), -c.seconds))
     reason = f"highest mean {metric} over {s.k} folds ({best.mean:.4f})"
+    # a costly candidate judged on the first fold only must beat the best on that same fold AND its mean
+    for c in (c for c in ranked if c.one_fold and c is not best):
+        if c.scores[0] > max(best.scores[0], best.mean):
+            reason = (f"{c.name} {c.scores[0]:.4f} on the first fold beats {best.name} there "
+                      f"({best.scores[0]:.4f}) and on average ({best.mean:.4f})")
+            best = c
+    runner = max((c for c in ranked if c is not best), key=lambda c: c.mean, default=None)
     if runner is not None:
         reason += f"; next best {runner.name} {runner.mean:.4f}"
 
@@ -346,18 +370,18 @@ def _score_finetune(s: _Search, cand: Candidate) -> None:
     one_fit = finetune_cls.estimate_fit_seconds(
         texts, epochs=defaults.epochs, batch_size=defaults.batch_size, max_length=defaults.max_length
     )
-    # k fold fits on (k-1)/k of the rows each, plus the final fit on all of them
-    estimate = one_fit * (s.k - 1) + one_fit
+    # judged on one held-out fold (a fit on (k-1)/k of the rows), plus the final fit on all of them
+    estimate = one_fit * 2
     left = s.left()
     if estimate > left:
         cand.status = "skipped"
-        cand.reason = (f"estimated {estimate / 60:.1f} min for {s.k} folds + the final fit, "
+        cand.reason = (f"estimated {estimate / 60:.1f} min for one held-out fold + the final fit, "
                        f"more than the {max(left, 0) / 60:.1f} min left of the budget")
         s.progress(f"finetune: skipped ({cand.reason})")
         return
     # each fit stops by itself when its share of the time left is spent (the deadline, per fit)
-    cand.params["max_seconds"] = round(left / (s.k + 1), 1)
-    s.score(cand)
+    cand.params["max_seconds"] = round(left / 2, 1)
+    s.score(cand, one_fold=True)
 
 
 def _tune(s: _Search, pool: list[Candidate], base: dict[str, Any]) -> None:

@@ -299,6 +299,14 @@ def test_a_replaced_answer_is_an_update_with_its_previous_label_audited(served) 
     assert draft["updated"] is False
     submitted = store.respond(rid, "bob", label="delivery")
     assert (submitted["updated"], submitted["previous_label"]) == (False, None)  # a draft is no answer yet
+    pair = FeedbackStore(ws.catalog, log, annotators_per_item=2)  # one answer leaves the record open
+    other = _row(record, "parcel or refund", {"refund": 0.5, "delivery": 0.5})
+    log.add(other)
+    pair.enqueue_uncertain("intent")
+    rid = next(i["record_id"] for i in pair.queue("intent", "cat") if i["prediction_id"] == other.id)
+    assert pair.respond(rid, "cat", label="refund")["updated"] is False
+    changed = pair.respond(rid, "cat", label="delivery")
+    assert (changed["updated"], changed["previous_label"], changed["status"]) == (True, "refund", "pending")
     log.close()
 
 

@@ -3,7 +3,9 @@
 ``exact_dedup``
     Keep the first row of each group of rows with the same (normalised) text; later copies get
     reason ``"exact duplicate"`` and stats column ``_dm_dup_of`` (the kept row's id). Texts are
-    hashed to 64-bit ints; only the hashes of duplicated texts and their first row ids are kept.
+    hashed to 64-bit ints; only the hashes of duplicated texts and their first row ids are kept
+    (the machinery is :class:`~datamoat.clean.first_copy.FirstCopyDedup`, shared with the
+    whole-row ``duplicate_rows`` step of :mod:`datamoat.clean.row_dedup`).
 
 ``near_dedup``
     Keep one row per cluster of near-duplicate texts, as follows.
@@ -38,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datamoat.clean.first_copy import FirstCopyDedup
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import StepError
 from datamoat.pipeline.registry import register
@@ -57,21 +60,19 @@ from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, MinHashe
 from datamoat.quality.near_dup_verify import verify_and_cluster
 from datamoat.quality.whitespace import collapse_whitespace
 
-DUP_OF_COLUMN = "_dm_dup_of"
-DUPLICATE_REASON = "exact duplicate"
 NEAR_DUP_OF_COLUMN = "_dm_near_dup_of"
 NEAR_DUPLICATE_REASON = "near duplicate"
 
 
 @register
-class ExactDedup(TextColumnStep):
+class ExactDedup(FirstCopyDedup, TextColumnStep):
     """Keep the first row of each set of rows with the same text (global step).
 
     column: the text column; None means the ``text`` role column.
     ignore_case: compare texts lower-cased.
     ignore_whitespace: compare texts with whitespace runs collapsed and ends stripped.
     Null texts are never duplicates. Needs unique ``_dm_row_id`` values: the first row of a
-    group is told apart from its copies by its row id.
+    group is told apart from its copies by its row id (see :mod:`datamoat.clean.first_copy`).
 
     Memory: fit keeps one uint64 per input row while it runs, then one uint64 hash and the
     first row id per duplicated text. Two different texts share a 64-bit hash with
@@ -80,80 +81,20 @@ class ExactDedup(TextColumnStep):
 
     name = "exact_dedup"
     kind = "global"
+    compared = "text"
 
     def __init__(
         self, *, column: str | None = None, ignore_case: bool = False, ignore_whitespace: bool = False
     ) -> None:
-        super().__init__(column=column)
+        TextColumnStep.__init__(self, column=column)
         self.ignore_case = check_bool(self.name, "ignore_case", ignore_case)
         self.ignore_whitespace = check_bool(self.name, "ignore_whitespace", ignore_whitespace)
-        self._dup_hashes = np.empty(0, dtype=np.uint64)
-        self._first_ids = pa.array([], pa.string())
+        self._init_state()
 
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
         """Resolve the text column; StepError if absent, not text, or no ``_dm_row_id`` column."""
-        super().bind(roles, schema)
-        if ROW_ID_COLUMN not in schema.names:
-            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column to tell copies apart.")
-
-    def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
-        """Find the duplicated text hashes (pass 1) and the first row id of each (pass 2).
-
-        Raises StepError if two rows with the same text share a row id.
-        """
-        hashes = [h[valid] for h, valid in map(self._hashes, batches)]
-        values, counts = np.unique(
-            np.concatenate(hashes) if hashes else np.empty(0, np.uint64), return_counts=True
-        )
-        del hashes
-        self._dup_hashes = values[counts > 1]
-        first = np.full(len(self._dup_hashes), None, dtype=object)
-        same_id = np.zeros(len(self._dup_hashes), dtype=np.int64)
-        if len(self._dup_hashes):
-            for batch in batches:
-                self._fit_first_ids(batch, first, same_id)
-        if (same_id > 1).any():
-            example = first[np.flatnonzero(same_id > 1)[0]]
-            raise StepError(
-                f"step {self.name!r}: rows with the same text share the {ROW_ID_COLUMN} {example!r}; "
-                "row ids must be unique to deduplicate."
-            )
-        self._first_ids = pa.array(first.tolist(), pa.string())
-
-    def _fit_first_ids(self, batch: pa.RecordBatch, first: np.ndarray, same_id: np.ndarray) -> None:
-        """Record the first row id of each duplicated text in ``batch``, in stream order.
-
-        first: slot -> first row id (None until seen), updated in place.
-        same_id: slot -> number of rows seen so far whose id is the first row id, updated.
-        """
-        hashes, valid = self._hashes(batch)
-        slots, found = self._lookup(hashes)
-        rows = np.flatnonzero(found & valid)
-        if len(rows) == 0:
-            return
-        ids = batch.column(ROW_ID_COLUMN).cast(pa.string()).to_numpy(zero_copy_only=False)[rows]
-        slots = slots[rows]
-        batch_slots, first_rows = np.unique(slots, return_index=True)
-        new = np.equal(first[batch_slots], None)
-        first[batch_slots[new]] = ids[first_rows[new]]
-        np.add.at(same_id, slots[first[slots] == ids], 1)
-
-    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Mark copies after the first with ``"exact duplicate"`` and add ``_dm_dup_of`` (the kept row's id)."""
-        hashes, valid = self._hashes(batch)
-        slots, found = self._lookup(hashes)
-        found &= valid
-        if not found.any():
-            nulls = pa.nulls(batch.num_rows, pa.string())
-            return add_reasons(set_column(batch, DUP_OF_COLUMN, nulls), nulls)
-        null = pa.scalar(None, pa.string())
-        firsts = pc.if_else(pa.array(found), self._first_ids.take(pa.array(slots)), null)
-        ids = batch.column(ROW_ID_COLUMN).cast(pa.string())
-        is_dup = pc.fill_null(pc.not_equal(firsts, ids), False)
-        dup_of = pc.if_else(is_dup, firsts, null)
-        # one reason for all copies (counts group by it); which row each copies is in _dm_dup_of
-        reasons = pc.if_else(is_dup, pa.scalar(DUPLICATE_REASON), null)
-        return add_reasons(set_column(batch, DUP_OF_COLUMN, dup_of), reasons)
+        TextColumnStep.bind(self, roles, schema)
+        self._require_row_ids(schema)
 
     def _hashes(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
         """(uint64 hash of each row's normalised text, bool array: text is not null)."""
@@ -167,15 +108,6 @@ class ExactDedup(TextColumnStep):
         if len(texts) == 0:
             return np.empty(0, dtype=np.uint64), valid.astype(bool)
         return pd.util.hash_array(texts.astype(object, copy=False), categorize=False), valid.astype(bool)
-
-    def _lookup(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(slot of each hash in the duplicated-hash table, bool array: found there)."""
-        table = self._dup_hashes
-        if len(table) == 0:
-            return np.zeros(len(hashes), dtype=np.int64), np.zeros(len(hashes), dtype=bool)
-        slots = np.searchsorted(table, hashes)
-        clipped = np.minimum(slots, len(table) - 1)
-        return clipped, table[clipped] == hashes
 
 
 @register

@@ -13,6 +13,11 @@ order that makes each step see the cleanest input it can:
 7. ``label_issues`` with ``action: drop`` (last: the model learns from the deduplicated,
    complete rows, and duplicates cannot vouch for each other's labels).
 
+Tables (roles without a ``text`` column) get :data:`DEFAULT_TABLE_RECIPE` instead: ``drop_missing``
+(rows without a label; missing feature values stay, the tabular trainers handle them) and
+``duplicate_rows`` (whole-row duplicates, the exact duplicates of a table;
+:mod:`datamoat.clean.row_dedup`).
+
 Language filtering and rebalancing are left out on purpose: which languages belong in a
 dataset, and whether to throw away majority-class data, are decisions for the user (add
 ``language_filter`` / ``rebalance`` entries to a copy of the list).
@@ -41,6 +46,11 @@ DEFAULT_CLEAN_RECIPE: list[dict[str, Any]] = [
     {"step": "label_issues", "action": "drop"},
 ]
 
+DEFAULT_TABLE_RECIPE: list[dict[str, Any]] = [
+    {"step": "drop_missing"},
+    {"step": "duplicate_rows"},
+]
+"""The default recipe for tables (no ``text`` role): rows without a label, whole-row duplicates."""
 
 TEXT_STEPS = ("normalize_text", "strip_whitespace", "length_filter", "exact_dedup", "near_dedup")
 LABEL_STEPS = ("label_issues",)
@@ -49,11 +59,15 @@ LABEL_STEPS = ("label_issues",)
 def default_clean_recipe(roles: ColumnRoles | None = None, *, skip: Iterable[str] = ()) -> Recipe:
     """:data:`DEFAULT_CLEAN_RECIPE` as a Recipe, without the steps named in ``skip``.
 
-    roles: when given, steps whose role the dataset lacks are left out (no ``text`` column:
-        no text steps and no label-issue step; no ``label``: no label-issue step; neither: only ``drop_missing`` of
-        nothing is pointless, so the recipe is empty).
+    roles: when given, steps whose role the dataset lacks are left out. No ``text`` column: the
+        recipe is :data:`DEFAULT_TABLE_RECIPE` (no text steps, no label-issue step); no
+        ``label``: no label-issue step; neither: no ``drop_missing`` either (dropping rows
+        missing nothing is pointless), so a table without a label gets only ``duplicate_rows``.
     """
     skipped = set(skip)
+    entries_in = DEFAULT_CLEAN_RECIPE
+    if roles is not None and roles.get("text") is None:
+        entries_in = DEFAULT_TABLE_RECIPE
     if roles is not None:
         if roles.get("text") is None:
             # the label-issue finder works on text: tables get no label_issues step
@@ -63,7 +77,8 @@ def default_clean_recipe(roles: ColumnRoles | None = None, *, skip: Iterable[str
         if roles.get("text") is None and roles.get("label") is None:
             skipped.add("drop_missing")
     importlib.import_module("datamoat.clean.dedup")
-    entries = [copy.deepcopy(e) for e in DEFAULT_CLEAN_RECIPE if e["step"] not in skipped]
+    importlib.import_module("datamoat.clean.row_dedup")
+    entries = [copy.deepcopy(e) for e in entries_in if e["step"] not in skipped]
     return Recipe.from_list(entries, source="default clean recipe")
 
 

@@ -21,6 +21,7 @@ BUILTIN_STEP_MODULES: tuple[str, ...] = (
     "datamoat.clean.labels",
     "datamoat.clean.rebalance",
     "datamoat.clean.dedup",
+    "datamoat.clean.row_dedup",
     "datamoat.privacy.pii.step",
     "datamoat.privacy.tabular.anonymize",
     "datamoat.privacy.encryption",

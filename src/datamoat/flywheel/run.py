@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from datamoat.budget import Deadline
 from datamoat.catalog.audit import append_event
 from datamoat.catalog.rollback import CatalogMark, mark, own_datasets, rollback_to
+from datamoat.data.dataset_name import name_from_path
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError
 from datamoat.pipeline.recipe import Recipe
@@ -159,7 +160,7 @@ def run_loop(
                     ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
                     ingest_progress=ingest_progress)
     except BaseException as exc:
-        dataset = name or Path(str(source).rstrip("/")).stem
+        dataset = name or name_from_path(str(source))
         own_datasets(ws.catalog, at, [dataset, *(f"{dataset}-{s}" for s in ("train", "test", "testfile"))])
         if at.owned_versions:
             removed = rollback_to(ws.catalog, at)
@@ -200,7 +201,7 @@ def _run(
         return v
 
     timings: dict[str, float] = {}
-    dataset = name or Path(str(source).rstrip("/")).stem
+    dataset = name or name_from_path(str(source))
     text_role = text if task != "tabular" else None
 
     t = time.perf_counter()

@@ -188,7 +188,8 @@ def train_model(
     ``accuracy``, ``macro_f1`` or ``auto`` (:func:`choose_metric`). budget: e.g. ``"10m"``, seconds, or
     the caller's :class:`~datamoat.budget.Deadline` (shared with the caller's other stages):
     selection, the winner's refit, a fine-tune's training and the learning curve all end
-    before it (work that is estimated not to fit is skipped and reported).
+    before it (work that is estimated not to fit is skipped and reported); selection stops 5% of
+    the budget (5-60 s) early, which is kept for evaluation, the report and registration.
     slice_columns: metadata columns to report per-slice metrics for. test_treatment: one
     sentence on what was done to the test rows (the caller knows; shown in the model report).
     label_cleaning: with ``model="auto"`` on text, dropping label issues from the training rows
@@ -245,7 +246,10 @@ def train_model(
             df = user_frame(applied.version)
             return df[df[label].notna()]
 
-        sel = select_model(train_df, label_column=label, text_column=text, deadline=deadline, metric=metric,
+        # evaluation, the report and registration come after selection: keep them inside the budget
+        reserve = min(max(5.0, 0.05 * deadline.budget_s), 60.0)
+        select_deadline = Deadline(max(deadline.left() - reserve, 0.0))
+        sel = select_model(train_df, label_column=label, text_column=text, deadline=select_deadline, metric=metric,
                            seed=seed, cache_dir=cache_dir, progress=say,
                            label_cleaning=label_cleaning and text is not None, clean_train=clean_train)
         trainer, selection = sel.trainer, sel.to_dict()

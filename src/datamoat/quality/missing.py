@@ -9,8 +9,12 @@ Per row: ``is_issue`` when any looked-at column is missing; ``missing_columns`` 
 the row is unusable for training, and otherwise ``1 - 0.5 * missing / looked-at columns``
 (a row missing only free columns stays above 0.5).
 
-Summary: ``by_column`` ({column: {"missing": n, "rate": r}}), ``rows_with_missing``, and
-``role_columns_missing`` (rows missing a text or label).
+Summary: ``by_column`` ({column: {"missing": n, "rate": r}}), ``rows_with_missing``,
+``role_columns_missing`` (rows missing a text or label), and ``markers`` ({column: {value: n}}):
+the cells of string columns other than the text column that hold a missing-value marker such as
+``"unknown"`` (:data:`CATEGORY_MISSING_MARKERS`). Markers are reported, not counted as missing:
+whether ``"unknown"`` is a value or a gap is the user's call (the ``tabular-linear`` trainer
+imputes them; see :func:`marker_mask`).
 """
 
 from __future__ import annotations
@@ -22,11 +26,41 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.data.type_inference import TEXT_NA_MARKERS
 from datamoat.errors import DatamoatError
 from datamoat.pipeline.step import STATS_PREFIX
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check
 
 ROLE_COLUMNS: tuple[str, ...] = ("text", "label")
+
+CATEGORY_MISSING_MARKERS: tuple[str, ...] = (
+    *dict.fromkeys(m.lower() for m in TEXT_NA_MARKERS),
+    "unknown",
+)
+"""Values that stand for a missing value in a categorical column, compared trimmed and
+lower-cased: the markers ingest turns into nulls in text columns (``""``, ``n/a``, ``null``,
+``none``, ``nan``, ``?`` ...; :data:`datamoat.data.type_inference.TEXT_NA_MARKERS`) plus
+``unknown``, which ingest keeps (it can be a real category, as in the UCI bank data)."""
+
+_MARKER_SET = pa.array(CATEGORY_MISSING_MARKERS, pa.string())
+
+
+def marker_mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Bool numpy array: True where a string value, trimmed and lower-cased, is one of
+    :data:`CATEGORY_MISSING_MARKERS`; False for nulls and for non-string columns."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return np.zeros(len(values), dtype=bool)
+    key = pc.utf8_lower(pc.utf8_trim_whitespace(values))
+    return np.asarray(pc.fill_null(pc.is_in(key, value_set=_MARKER_SET), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def marker_counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    """{marker as written: cells} for the cells :func:`marker_mask` flags (empty when none)."""
+    mask = marker_mask(values)
+    if not mask.any():
+        return {}
+    found = pc.filter(values, pa.array(mask))
+    return {str(r["values"]): int(r["counts"]) for r in pc.value_counts(found).to_pylist()}
 
 
 def missing_mask(values: pa.Array | pa.ChunkedArray, *, blank_is_missing: bool = True) -> np.ndarray:
@@ -69,6 +103,7 @@ class MissingValues(Check):
         else:
             columns = [c for c in table.column_names if not c.startswith(STATS_PREFIX)]
         role_cols = {c for role in ROLE_COLUMNS for c in roles.columns(role)}
+        text_cols = set(roles.columns("text"))
         n = table.num_rows
         masks = {c: missing_mask(table.column(c), blank_is_missing=self.blank_is_missing) for c in columns}
         count = np.zeros(n, dtype=np.int64)
@@ -93,5 +128,6 @@ class MissingValues(Check):
             },
             "rows_with_missing": int((count > 0).sum()),
             "role_columns_missing": int(role_missing.sum()),
+            "markers": {c: m for c in columns if c not in text_cols and (m := marker_counts(table.column(c)))},
         }
         return CheckResult(self.name, issues, summary)

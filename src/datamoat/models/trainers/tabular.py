@@ -8,11 +8,17 @@ a new category. With a validation set, it early-stops on it.
 
 ``tabular-linear``: one-hot encoded categoricals (unseen values encode as "infrequent" or all
 zeros) + median-imputed, standardised numerics (with missing-value indicators), then
-LogisticRegression.
+LogisticRegression. Missing categoricals, and the values that stand for missing (``"unknown"``,
+``"n/a"``, ``"?"``, ``""`` ...: :data:`datamoat.quality.missing.CATEGORY_MISSING_MARKERS`,
+trimmed and case-insensitive), share one "missing" category; ``missing_markers_`` counts the
+marker cells seen in training per column. (``tabular`` keeps such values as categories:
+trees split on them as well as on real gaps, which they also handle natively.)
 
 Both use ``feature_columns`` when given, else every column except the label, ``_dm_*``
 system columns and identifier columns (named ``id`` or ending in ``_id``). Booleans are
-numeric 0/1; datetimes are numeric (seconds since 1970, UTC).
+numeric 0/1; datetimes are numeric (seconds since 1970, UTC). Both keep ``reference_``, a
+typical training value per feature (median of numerics, most frequent real category), which
+explanations substitute for a row's value (:mod:`datamoat.models.evaluation.explain_tabular`).
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from datamoat.errors import DatamoatError
 from datamoat.models.trainers.contract import SYSTEM_PREFIX, Trainer, register_trainer, require_columns
 from datamoat.models.trainers.tfidf_linear import check_choice, check_positive
+from datamoat.quality.missing import marker_counts, marker_mask
 
 MAX_CATEGORIES = 250
 """Most categories per column the ``tabular`` trainer keeps (HGB bins categories, max 255)."""
@@ -74,6 +82,29 @@ def to_strings(s: pd.Series) -> pd.Series:
     return obj.where(obj.notna(), None).map(lambda v: v if v is None else str(v))
 
 
+def is_marker(values: pd.Series) -> np.ndarray:
+    """Bool array: the string value stands for a missing one (``"unknown"``, ``"n/a"`` ...)."""
+    return marker_mask(pa.array(values.to_numpy(dtype=object), pa.string()))
+
+
+def reference_value(s: pd.Series, kind: str) -> Any:
+    """A typical training value of one feature, JSON-ready: the median of a numeric column, the
+    median instant of a datetime one (ISO 8601, UTC), the most frequent value of a categorical
+    one that is not a missing marker (ties: the smallest); None when the column has no value."""
+    if kind == "categorical":
+        strings = to_strings(s)
+        counts = strings[~is_marker(strings)].value_counts()
+        if counts.empty:
+            return None
+        top = counts.max()
+        return min(str(v) for v, n in counts.items() if n == top)
+    values = to_float(s, kind)
+    if np.isnan(values).all():
+        return None
+    median = float(np.nanmedian(values))
+    return pd.Timestamp(median, unit="s", tz="UTC").isoformat() if kind == "datetime" else median
+
+
 class _TabularTrainer(Trainer):
     """Shared feature handling: resolve columns at fit, rebuild the same frame at predict."""
 
@@ -94,6 +125,7 @@ class _TabularTrainer(Trainer):
             )
         self.feature_columns_ = cols
         self.column_kinds_ = {c: column_kind(train[c]) for c in cols}
+        self.reference_ = {c: reference_value(train[c], k) for c, k in self.column_kinds_.items()}
 
     def _frame(self, df: pd.DataFrame, what: str) -> pd.DataFrame:
         """The feature frame: numerics as float64, categoricals as prepared by :meth:`_cat`."""
@@ -109,11 +141,13 @@ class _TabularTrainer(Trainer):
         """A categorical column's values as the concrete trainer's model wants them."""
 
     def _state(self) -> dict[str, Any]:
-        return {"feature_columns": self.feature_columns_, "column_kinds": self.column_kinds_}
+        return {"feature_columns": self.feature_columns_, "column_kinds": self.column_kinds_,
+                "reference": self.reference_}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         self.feature_columns_ = list(state["feature_columns"])
         self.column_kinds_ = dict(state["column_kinds"])
+        self.reference_ = dict(state.get("reference") or {})  # models saved before it have none
 
     def _predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         proba = self.model_.predict_proba(self._frame(X, "prediction input"))
@@ -278,7 +312,9 @@ class TabularLinearTrainer(_TabularTrainer):
             raise DatamoatError(f"trainer {self.kind!r}: max_categories must be at least 2.")
 
     def _cat(self, column: str, values: pd.Series) -> np.ndarray:
-        return values.fillna(MISSING).to_numpy(dtype=object)
+        # nulls and missing markers ("unknown", "n/a", ...) share the one "missing" category
+        out = values.to_numpy(dtype=object)
+        return np.where(pd.isna(out) | is_marker(values), MISSING, out)
 
     def _fit(
         self, train: pd.DataFrame, y: np.ndarray, valid: pd.DataFrame | None, y_valid: np.ndarray | None
@@ -291,6 +327,11 @@ class TabularLinearTrainer(_TabularTrainer):
 
         self._validate()
         self._resolve_columns(train)
+        self.missing_markers_ = {
+            c: found for c, k in self.column_kinds_.items()
+            if k == "categorical" and (found := marker_counts(pa.array(to_strings(train[c]).to_numpy(dtype=object),
+                                                                       pa.string())))
+        }
         X = self._frame(train, "training data")
         numeric = [c for c, k in self.column_kinds_.items() if k != "categorical"]
         categorical = [c for c, k in self.column_kinds_.items() if k == "categorical"]
@@ -332,3 +373,10 @@ class TabularLinearTrainer(_TabularTrainer):
         )
         model.fit(X, y)
         self.model_ = model
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "missing_markers": self.missing_markers_}
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        super()._set_state(state)
+        self.missing_markers_ = dict(state.get("missing_markers") or {})

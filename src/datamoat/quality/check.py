@@ -46,7 +46,8 @@ class CheckResult:
                 raise ValueError(f"check {self.check!r}: issue table lacks column {name!r}")
         rows = self.issues.num_rows
         found = int(pc.sum(self.issues.column(ISSUE_COLUMN)).as_py() or 0)
-        self.summary = {"rows": rows, "issues": found, "rate": (found / rows) if rows else 0.0, **self.summary}
+        # the counts always win over a check-specific key of the same name (LSH "rows" once said "88 of 5 rows")
+        self.summary = {**self.summary, "rows": rows, "issues": found, "rate": (found / rows) if rows else 0.0}
 
     def flagged_ids(self) -> list[str]:
         """Row ids of the rows flagged as issues, in input order."""

@@ -27,7 +27,8 @@ class ColumnProfile:
     completeness: share of rows with a value (null and, for strings, blank count as missing).
     distinct: exact number of distinct non-null values.
     top_values: up to 10 ``[value, count]`` pairs, most frequent first.
-    numeric: min / max / mean / std / p05 / p25 / p50 / p75 / p95 for numeric columns.
+    numeric: min / max / mean / std / p05 / p25 / p50 / p75 / p95 for numeric columns, and a
+        ``histogram`` (``edges``: NUMERIC_BINS + 1 floats, ``counts``: rows per bin).
     text_length: characters per value — mean / p50 / p95 / max and a histogram
         (``edges``, ``counts``) — for string columns.
     """
@@ -42,12 +43,15 @@ class ColumnProfile:
     completeness: float
     distinct: int
     top_values: list[list[Any]] = field(default_factory=list)
-    numeric: dict[str, float] | None = None
+    numeric: dict[str, Any] | None = None
     text_length: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return asdict(self)
+
+
+NUMERIC_BINS = 20
 
 
 def _q(name: str) -> str:
@@ -114,6 +118,7 @@ def _profile_column(con: duckdb.DuckDBPyConnection, f: pa.Field, roles: list[str
             numeric = {"min": float(r[0]), "max": float(r[1]), "mean": float(r[2]),
                        "std": float(r[3]) if r[3] is not None else 0.0,
                        **{k: float(v) for k, v in zip(("p05", "p25", "p50", "p75", "p95"), qs, strict=True)}}
+            numeric["histogram"] = _numeric_histogram(con, c, numeric["min"], numeric["max"])
     text_length = None
     mean_len = None
     if is_str:
@@ -154,6 +159,19 @@ def _profile_column(con: duckdb.DuckDBPyConnection, f: pa.Field, roles: list[str
         numeric=numeric,
         text_length=text_length,
     )
+
+
+def _numeric_histogram(con: duckdb.DuckDBPyConnection, c: str, lo: float, hi: float) -> dict[str, list[float]]:
+    """``{"edges": NUMERIC_BINS + 1 bin edges, "counts": rows per bin}`` over [lo, hi] (NaN left out)."""
+    width = (hi - lo) / NUMERIC_BINS or 1.0
+    found = con.execute(
+        f"SELECT least(greatest(floor(({c}::DOUBLE - {lo!r}) / {width!r}), 0), {NUMERIC_BINS - 1})::INTEGER AS b, "
+        f"count(*) FROM v WHERE {c} IS NOT NULL AND NOT isnan({c}::DOUBLE) GROUP BY 1"
+    ).fetchall()
+    counts = [0] * NUMERIC_BINS
+    for b, n in found:
+        counts[int(b)] = int(n)
+    return {"edges": [lo + i * width for i in range(NUMERIC_BINS + 1)], "counts": counts}
 
 
 def _plain(value: Any) -> Any:

@@ -165,7 +165,7 @@ def find_near_duplicates(
         keys_by_band[:, start:stop] = band_keys(sigs, bands, rows, sub_groups).T
     keys = keys_by_band.T
     ci, cj = candidate_pairs(keys, valid)
-    return verify_and_cluster(n, sh, off, ci, cj, threshold, {"bands": bands, "rows": rows})
+    return verify_and_cluster(n, sh, off, ci, cj, threshold, {"bands": bands, "rows_per_band": rows})
 
 
 def verify_and_cluster(

@@ -26,7 +26,7 @@ template-built tickets). On that kind of data, ``within="customer_id"`` (resubmi
 from the same customer) removes almost all of those look-alikes.
 
 Summary: ``near_duplicates`` (rows flagged), ``clusters``, ``largest_cluster`` (rows, exact
-copies included), ``threshold``, the LSH ``bands`` x ``rows`` and the candidate / verified
+copies included), ``threshold``, the LSH ``bands`` x ``rows_per_band`` and the candidate / verified
 pair counts.
 """
 

@@ -114,6 +114,7 @@ def profile_version(
             summary["note"] = f"estimated on a random sample of {data.num_rows:,} of {table.num_rows:,} rows"
         prof.checks[name] = summary
         _release_memory()
+    _mask_examples(prof.checks, prof.results.get("pii"))
     prof.labels = _label_summary(version)
     prof.freshness = _freshness(version)
     prof.score = quality_score(prof.checks)
@@ -180,9 +181,45 @@ def _examples(result: CheckResult, table: Any, roles: Any) -> list[dict[str, Any
         row.pop("is_issue", None)
         text = texts.get(row["_dm_row_id"])
         if text is not None:
-            row["text"] = text if len(text) <= 300 else text[:299] + "…"
+            row["text"] = text  # masked and shortened by _mask_examples once the pii check ran
         out.append(row)
     return out
+
+
+EXAMPLE_CHARS = 300
+
+
+def _mask_examples(checks: dict[str, dict[str, Any]], pii: CheckResult | None) -> None:
+    """Star the personal data the ``pii`` check found in every example's text, in place, and
+    shorten the texts to :data:`EXAMPLE_CHARS`: a shared report shows no e-mail, card or name.
+
+    Each character of a span but spaces becomes ``*`` (as ``pii scan``'s masked examples).
+    Rows outside the pii check's sample (on large data) have no spans and are shown as read.
+    """
+    spans: dict[str, list[dict[str, Any]]] = {}
+    if pii is not None and "pii_spans" in pii.issues.column_names:
+        import pyarrow.compute as pc
+
+        wanted = {r["_dm_row_id"] for s in checks.values() for r in s.get("examples", [])}
+        hit = pii.issues.filter(pc.is_in(pii.issues.column("_dm_row_id"), pa_array(wanted)))
+        spans = dict(zip(hit.column("_dm_row_id").to_pylist(), hit.column("pii_spans").to_pylist(), strict=True))
+    for summary in checks.values():
+        for row in summary.get("examples", []):
+            text = row.get("text")
+            if not isinstance(text, str):
+                continue
+            text = mask_spans(text, spans.get(row["_dm_row_id"]) or [])
+            row["text"] = text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
+
+def mask_spans(text: str, spans: list[dict[str, Any]]) -> str:
+    """``text`` with every character but spaces inside each ``{"start", "end"}`` span as ``*``."""
+    chars = list(text)
+    for span in spans:
+        for i in range(max(0, int(span["start"])), min(len(chars), int(span["end"]))):
+            if not chars[i].isspace():
+                chars[i] = "*"
+    return "".join(chars)
 
 
 def pa_array(values: set[str]) -> Any:

@@ -15,23 +15,42 @@ from plotly.offline import get_plotlyjs
 from datamoat.quality.profile import Profile
 
 _env = Environment(loader=PackageLoader("datamoat.quality", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def nice(value: Any) -> str:
+    """A value for people: floats to 4 significant digits, ints with thousands separators."""
+    if isinstance(value, bool) or value is None:
+        return "–" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.2e}"
+    if isinstance(value, list | tuple) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join(nice(v) for v in value)
+    return str(value)
+
+
+_env.filters["nice"] = nice
 _LAYOUT = {"margin": {"l": 40, "r": 10, "t": 40, "b": 40}, "height": 320, "template": "plotly_white"}
 
 
-def _fig_html(fig: go.Figure) -> str:
-    fig.update_layout(**_LAYOUT)
+def _fig_html(fig: go.Figure, **layout: Any) -> str:
+    fig.update_layout(**{**_LAYOUT, **layout})
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
 
 
 def _charts(prof: Profile) -> dict[str, str]:
     charts: dict[str, str] = {}
     if prof.checks:
+        # horizontal bars, one per check, with room for every label and every value
         names = list(prof.checks)
         rates = [100 * float(prof.checks[n].get("rate", 0.0)) for n in names]
-        charts["issues"] = _fig_html(
-            go.Figure(go.Bar(x=names, y=rates, text=[f"{r:.1f}%" for r in rates], textposition="outside"))
-            .update_layout(title="Rows flagged by each check (%)", yaxis_title="% of rows")
-        )
+        fig = go.Figure(go.Bar(y=[n.replace("_", " ") for n in names], x=rates, orientation="h",
+                               text=[f"{r:.1f}%" for r in rates], textposition="outside", cliponaxis=False))
+        fig.update_layout(title="Rows flagged by each check (%)", xaxis_title="% of rows",
+                          xaxis={"range": [0, max(rates + [1.0]) * 1.18]},
+                          yaxis={"autorange": "reversed", "automargin": True})
+        charts["issues"] = _fig_html(fig, height=max(320, 90 + 26 * len(names)))
     if prof.labels and prof.labels.get("counts"):
         counts = prof.labels["counts"]
         charts["labels"] = _fig_html(

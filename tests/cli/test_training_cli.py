@@ -26,17 +26,20 @@ def test_run_trains_on_a_leakage_free_split_and_reports_json(cli, tmp_path):
     t = res["test"]
     assert 0.0 <= t["accuracy_ci"][0] <= t["accuracy"] <= t["accuracy_ci"][1] <= 1.0
     assert t["rows"] > 0 and t["accuracy"] > 0.8
-    # train and test versions are disjoint and together hold every final row
+    # the split is taken from the ingested rows: train and test are disjoint, and together with the
+    # training rows the recipe dropped they hold every raw row; the test rows lost none
     from datamoat.workspace import Workspace
 
     with Workspace.open(tmp_path / "ws") as ws:
-        final = ws.version(res["versions"]["final"])
+        raw = ws.version(res["versions"]["raw"])
         train = ws.version(res["versions"]["train"]).to_pandas()
         test = ws.version(res["versions"]["test"]).to_pandas()
         assert not set(train.index) & set(test.index)
-        assert len(train) + len(test) == final.num_rows
-        reasons = set(ws.version(res["versions"]["train"]).excluded().column("_dm_reason").to_pylist())
-        assert reasons == {"split: test"}
+        assert len(train) + len(test) + sum(res["dropped"].values()) == raw.num_rows
+        first_train = ws.version("tickets-train@1")
+        reasons = set(first_train.excluded().column("_dm_reason").to_pylist())
+        assert reasons == {"split: test"} and first_train.num_rows + len(test) == raw.num_rows
+        assert res["test"]["rows"] == len(test)
         normalised = {" ".join(s.lower().split()) for s in train["text"]}
         assert not normalised & {" ".join(s.lower().split()) for s in test["text"]}
     assert Path(res["model_report"]).is_file()
@@ -148,3 +151,10 @@ def test_tabular_run_with_k_anonymity_in_the_recipe(cli, tmp_path):
     assert res["test"]["accuracy"] > 0.7
     names = [c["name"] for c in res["candidates"]]
     assert names[:2] == ["tabular-linear", "tabular"]
+
+
+def test_run_refuses_a_budget_typo_before_writing_anything(cli, tmp_path):
+    data = write_csv(tmp_path / "tickets.csv", intents(10))
+    code, _out, err = cli("run", str(data), "--text", "text", "--label", "intent", "--budget", "10min")
+    assert code == 1 and "budget '10min' is not a duration" in err
+    assert not (tmp_path / "ws").exists()  # not even a workspace was made

@@ -57,6 +57,13 @@ class ModelRecord:
     aliases: list[str] = field(default_factory=list)
 
     @property
+    def compressed(self) -> str | None:
+        """The compression method (``onnx-int8`` ...) when this version was made by
+        ``datamoat compress``, else None."""
+        method = (self.info.get("compression") or {}).get("method")
+        return str(method) if method else None
+
+    @property
     def ref(self) -> str:
         """``name@ordinal``."""
         return f"{self.name}@{self.ordinal}"

@@ -139,3 +139,22 @@ def test_report_accepts_dates_and_notes(tmp_path: Path):
     assert json.loads((tmp_path / "r.json").read_text())["report"]["model"] == {
         "created_at": "2024-05-01 12:00:00"
     }
+
+
+def test_params_and_candidates_are_tables_not_json(tmp_path: Path):
+    selection = {"chosen": "tfidf-linear", "metric": "macro_f1",
+                 "candidates": [{"name": "tfidf-linear", "cv_mean": 0.91234567, "status": "ok"},
+                                {"name": "embed-linear", "status": "skipped", "reason": "would not fit the budget"}]}
+    html = write_evaluation_report(
+        make_evaluation(n=80), tmp_path / "eval.html", title="t",
+        model={"kind": "tfidf-linear", "params": {"C": 0.5, "class_weight": "balanced"}},
+        extra={"selection": selection, "aliases": []},
+    ).read_text(encoding="utf-8")
+    rest = outside_bundle(html)
+    assert "{&#34;" not in rest and '{"C"' not in rest  # no JSON text anywhere
+    assert re.search(r"<th>C</th><td>0.5</td>", rest) and "<th>class weight</th><td>balanced</td>" in rest
+    # one row per candidate, a column per key any candidate has
+    header = re.search(r"<tr><th>name</th><th>cv mean</th><th>status</th><th>reason</th></tr>", rest)
+    assert header is not None
+    assert "<td>embed-linear</td><td></td><td>skipped</td><td>would not fit the budget</td>" in rest
+    assert "<td>0.9123</td>" in rest  # rounded

@@ -32,6 +32,8 @@ SMALL_MATRIX = 25
 """Up to this many labels the confusion matrix shows counts in every cell; above, error shares."""
 MAX_SLICE_VALUES = 50
 """Most values listed per slice column (the most frequent ones)."""
+MAX_IMPORTANCE_BARS = 30
+"""Most features drawn in the importance chart (the table lists all of them)."""
 
 
 # ------------------------------------------------------------------------------ shared helpers
@@ -65,16 +67,11 @@ def write_html_and_json(template: str, path: Path, data: dict[str, Any], **conte
     return path
 
 
-def info_rows(info: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """``(key, text)`` pairs for a key/value table; nested values as short JSON."""
-    rows = []
-    for key, value in (info or {}).items():
-        if isinstance(value, str | int | float | bool) or value is None:
-            text = str(value)
-        else:
-            text = json.dumps(json_ready(value), sort_keys=True, default=str)
-        rows.append((str(key), text if len(text) <= 400 else text[:397] + "..."))
-    return rows
+def info_items(info: Mapping[str, Any] | None) -> list[tuple[str, Any]]:
+    """``(key, value)`` pairs for the ``info`` macro of the evaluation template, JSON-ready:
+    mappings become key/value tables and lists of mappings (the selection's candidates) tables
+    with a column per key, instead of JSON text."""
+    return [(str(k), json_ready(v)) for k, v in (info or {}).items()]
 
 
 # ------------------------------------------------------------------------------ charts
@@ -156,6 +153,28 @@ def learning_curve_figure(points: list[Mapping[str, Any]]) -> go.Figure:
     return fig
 
 
+def importance_figure(importance: Mapping[str, Any]) -> go.Figure:
+    """Horizontal bars: the mean drop in the metric when each feature is shuffled (most important on top),
+    with the spread over the shuffles as error bars."""
+    feats = list(importance.get("features") or [])[:MAX_IMPORTANCE_BARS][::-1]
+    metric = str(importance.get("metric", "score")).replace("_", " ")
+    fig = go.Figure(
+        go.Bar(
+            x=[f["importance"] for f in feats],
+            y=[str(f["feature"]) for f in feats],
+            orientation="h",
+            error_x={"type": "data", "array": [f["std"] for f in feats]},
+            hovertemplate=f"%{{y}}: {metric} drops by %{{x:.4f}}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Feature importance (drop in {metric} when shuffled)",
+        xaxis={"title": f"drop in test {metric}"},
+        height=max(260, 60 + 24 * len(feats)),
+    )
+    return fig
+
+
 def _charts(ev: Mapping[str, Any]) -> dict[str, str]:
     charts: dict[str, str] = {}
     conf = ev.get("confusion") or {}
@@ -168,6 +187,9 @@ def _charts(ev: Mapping[str, Any]) -> dict[str, str]:
         charts["reliability"] = fig_html(reliability_figure(ev["reliability"]), legend={"x": 0.02, "y": 0.98})
     if ev.get("learning_curve"):
         charts["learning_curve"] = fig_html(learning_curve_figure(ev["learning_curve"]))
+    if (ev.get("feature_importance") or {}).get("features"):
+        fig = importance_figure(ev["feature_importance"])
+        charts["importance"] = fig_html(fig, height=fig.layout.height, margin={"l": 140, "r": 20, "t": 50, "b": 50})
     return charts
 
 
@@ -201,7 +223,9 @@ def write_evaluation_report(
     evaluation:
         The evaluation dict. Optional extra keys it may carry: ``"cv"`` (a
         :func:`~datamoat.models.evaluation.evaluate.cross_validate` result, shown as mean ± std) and
-        ``"learning_curve"`` (a :func:`~datamoat.models.evaluation.evaluate.learning_curve` result, charted).
+        ``"learning_curve"`` (a :func:`~datamoat.models.evaluation.evaluate.learning_curve` result, charted)
+        and ``"feature_importance"`` (a :func:`~datamoat.models.evaluation.importance.feature_importance`
+        result, charted and tabled with each feature's missing share and markers).
     path:
         The HTML file to write (its folder must exist). The JSON goes next to it with the same
         stem and ``.json``: the evaluation's figures plus ``"report": {"title", "model",
@@ -234,6 +258,6 @@ def write_evaluation_report(
         charts=_charts(ev),
         slice_tables=_slice_tables(ev),
         unseen_rows=sum(int(v) for v in unseen.values()),
-        model_rows=info_rows(model),
-        extra_rows=info_rows(extra),
+        model_rows=info_items(model),
+        extra_rows=info_items(extra),
     )

@@ -51,7 +51,7 @@ def models(request: Request, key: ReadKey) -> HTMLResponse:
     records = dm.registry.list(dm.model_name)
     served_id = dm.holder.current().record.id
     rows = [{
-        "ref": r.ref, "ordinal": r.ordinal, "kind": r.kind, "aliases": r.aliases, "created_at": r.created_at,
+        "ref": r.ref, "ordinal": r.ordinal, "kind": r.kind, "compressed": r.compressed, "aliases": r.aliases, "created_at": r.created_at,
         "served": r.id == served_id, "metrics": r.metrics, "train": r.info.get("train_ref"),
         "test": r.info.get("test_ref"), "report": report_url(folder, model_report_name(r.name, r.ordinal)),
     } for r in reversed(records)]

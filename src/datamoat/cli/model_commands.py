@@ -167,23 +167,62 @@ def compare(
 def explain(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="Model version.")],
-    text: Annotated[str, typer.Argument(help="The text to explain.")],
-    top: Annotated[int, typer.Option(help="Tokens to show.")] = 10,
+    text: Annotated[str | None, typer.Argument(help="The text to explain (text models).")] = None,
+    row: Annotated[str | None, typer.Option(help='Table models: the row as JSON, e.g. \'{"age": 40, "job": "admin"}\'.')] = None,
+    data: Annotated[str | None, typer.Option(help="Table models: dataset version holding the row to explain (with --row-id).")] = None,
+    row_id: Annotated[str | None, typer.Option(help="Table models: the row's id in --data (its _dm_row_id or id column).")] = None,
+    top: Annotated[int, typer.Option(help="Tokens (text) or features (tables) to show.")] = 10,
     label: Annotated[str | None, typer.Option(help="Explain this label instead of the predicted one.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show the tokens that pushed a prediction (linear weights, or occlusion for encoders)."""
-    from datamoat.models.evaluation.explain import explain as explain_text
-    from datamoat.models.evaluation.explain import format_explanation
+    """Show what pushed a prediction: words of a text (linear weights, or occlusion for encoders), or the
+    features of a table row (each set to its typical training value in turn)."""
+    from datamoat.errors import DatamoatError
     from datamoat.models.training import models_registry
 
     with open_workspace(ctx) as ws:
-        trainer = models_registry(ws).load(model)
-        result = explain_text(trainer, text, top_k=top, label=label)
+        registry = models_registry(ws)
+        record = registry.resolve(model)
+        trainer = registry.load(record.ref)
+        if record.info.get("task") == "tabular":
+            from datamoat.models.evaluation.explain_tabular import (
+                explain_row,
+                format_row_explanation,
+                row_by_id,
+            )
+
+            if (row is None) == (data is None or row_id is None) or text is not None:
+                raise DatamoatError(f"{record.ref} is a table model: give the row with --row JSON, or --data REF --row-id ID.")
+            values = _json_row(row) if row is not None else row_by_id(ws.version(str(data)), str(row_id))
+            result = explain_row(trainer, values, top_k=top, label=label)
+            formatted = format_row_explanation(result)
+        else:
+            from datamoat.models.evaluation.explain import explain as explain_text
+            from datamoat.models.evaluation.explain import format_explanation
+
+            if text is None or row is not None or data is not None or row_id is not None:
+                raise DatamoatError(f"{record.ref} is a text model: give the text to explain as the second argument.")
+            result = explain_text(trainer, text, top_k=top, label=label)
+            formatted = format_explanation(result)
     if as_json:
         print_json(result)
         return
-    stdout.print(format_explanation(result), highlight=False, markup=False)
+    stdout.print(formatted, highlight=False, markup=False)
+
+
+def _json_row(text: str) -> dict[str, Any]:
+    """``--row``'s JSON object; DatamoatError when it is not valid JSON or not an object."""
+    import json
+
+    from datamoat.errors import DatamoatError
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatamoatError(f"--row is not valid JSON ({exc.msg} at character {exc.pos}).") from exc
+    if not isinstance(value, dict):
+        raise DatamoatError('--row must be a JSON object of column values, e.g. \'{"age": 40}\'.')
+    return value
 
 
 def compress(

@@ -278,6 +278,9 @@ def train_model(
     from datamoat.models.evaluation.evaluate import learning_curve as curve
 
     evaluation = evaluate_model(trainer, test_df, slice_columns=list(slice_columns), seed=seed)
+    if kind_of_task == "tabular":
+        from datamoat.models.evaluation.importance import feature_importance
+        evaluation["feature_importance"] = feature_importance(trainer, test_df, seed=seed)
     evaluation["majority_baseline"] = majority_baseline(train_df[label], test_df[label])
     chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
     if chosen and "cv_mean" in chosen:

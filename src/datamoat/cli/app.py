@@ -22,6 +22,8 @@ from datamoat.cli import (
     quality_commands,
     serve_commands,
 )
+from datamoat.cli.context import workspace_dir
+from datamoat.cli.noise import third_party_to_log
 from datamoat.cli.output import error, warnings_on_terminal
 from datamoat.errors import DatamoatError
 
@@ -52,6 +54,8 @@ def _root(
     ] = False,
 ) -> None:
     ctx.obj = {"workspace": workspace}
+    # library warnings and progress bars go to .datamoat/logs/datamoat.log, not the terminal
+    ctx.with_resource(third_party_to_log(workspace_dir(ctx)))
 
 
 for command in (

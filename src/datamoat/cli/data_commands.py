@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from datamoat.cli.context import open_workspace, workspace_dir
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
@@ -48,7 +49,7 @@ def init(
     if as_json:
         print_json(info)
     else:
-        stdout.print(f"Workspace ready at [bold]{ws.root}[/] (catalog: {ws.catalog_url})")
+        stdout.print(f"Workspace ready at [bold]{escape(str(ws.root))}[/] (catalog: {escape(ws.catalog_url)})", highlight=False)
 
 
 def ingest(
@@ -107,7 +108,7 @@ def ingest(
         print_json({**_version_summary(v), "created": created, "source": v.record.source})
         return
     what = "new version" if created else "already stored as"
-    stdout.print(f"{what} [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): {v.num_rows:,} rows", highlight=False)
+    stdout.print(f"{what} [bold]{escape(v.dataset)}@{v.ordinal}[/] ({escape(v.ref)}): {v.num_rows:,} rows", highlight=False)
     if v.record.excluded_count:
         stdout.print(f"{v.record.excluded_count:,} unparseable rows kept in `datamoat excluded {v.ref}`")
 
@@ -183,6 +184,7 @@ def show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="N, N@latest, N@<ordinal> or N@<hash prefix>.")],
     rows: Annotated[int, typer.Option("--rows", "-k", help="How many rows to print.")] = 10,
+    columns: Annotated[str | None, typer.Option(help="Comma-separated columns to print (default: all); with more than fit the terminal's width, each row is printed as one line per column.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a version's manifest (schema, roles, lineage, source) and its first rows."""
@@ -192,23 +194,39 @@ def show(
     v = ws.version(ref)
     head = v.head(rows)
     shown = user_columns(head.schema)
+    if columns:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in shown]
+        if unknown:
+            raise DatamoatError(f"{v.ref} has no column {unknown[0]!r}; its columns are {', '.join(shown)}.")
+        shown = wanted
     if as_json:
         print_json({"manifest": v.manifest(), "rows": head.select(["_dm_row_id", *shown]).to_pylist()})
         return
     m = v.manifest()
-    stdout.print(f"[bold]{v.dataset}@{v.ordinal}[/]  {v.hash}", highlight=False)
+    stdout.print(f"[bold]{escape(v.dataset)}@{v.ordinal}[/]  {v.hash}", highlight=False)
     stdout.print(f"rows {m['rows']:,}   excluded {m['excluded_rows']:,}   made by {m['step']}   "
-                 f"parents {', '.join(m['parents']) or '-'}")
+                 f"parents {', '.join(m['parents']) or '-'}", highlight=False, markup=False)
     if m["source"]:
         src, opts = m["source"], m["source"].get("options", {})
         details = [src.get("format")] + [f"{k} {opts[k]!r}" for k in ("encoding", "delimiter", "header", "mode") if k in opts]
-        stdout.print(f"source {src.get('path')} ({', '.join(str(d) for d in details if d)})", highlight=False)
+        stdout.print(f"source {src.get('path')} ({', '.join(str(d) for d in details if d)})", highlight=False, markup=False)
     print_table("schema", ["column", "type", "roles"], [[c["name"], c["type"], ",".join(c["roles"])] for c in m["schema"]])
     text_col = v.roles.get("text")
     budget = max(40, stdout.width - 3 * len(shown) - 1)  # characters left for cell contents
-    narrow = max(8, budget // (len(shown) + (2 if text_col in shown else 0)))
+    narrow = budget // (len(shown) + (2 if text_col in shown else 0))
+    records = head.to_pylist()
+    if narrow < MIN_CELL_CHARS:  # too many columns side by side: one line per column, row after row
+        value_width = max(20, stdout.width - max(len(c) for c in shown) - 7)
+        for r in records:
+            print_table(f"row {r['_dm_row_id']}", ["column", "value"], [[c, _short(r[c], value_width)] for c in shown])
+        return
     widths = {c: narrow * 3 if c == text_col else narrow for c in shown}
-    print_table(f"first {head.num_rows} rows", shown, [[_short(r[c], widths[c]) for c in shown] for r in head.to_pylist()])
+    print_table(f"first {head.num_rows} rows", shown, [[_short(r[c], widths[c]) for c in shown] for r in records])
+
+
+MIN_CELL_CHARS = 10
+"""Narrowest cell `show` prints side by side; below it each row is printed one line per column."""
 
 
 def _short(value: Any, width: int = 80) -> str:
@@ -236,10 +254,11 @@ def diff(
     )
     for label, cols in (("columns added", d.columns_added), ("columns removed", d.columns_removed)):
         if cols:
-            stdout.print(f"{label}: {', '.join(cols)}")
+            stdout.print(f"{label}: {', '.join(cols)}", highlight=False, markup=False)
     for change in d.samples.get("changed", []):
         for col, (old, new) in change["columns"].items():
-            stdout.print(f"  ~ {change['_dm_row_id']} {col}: {_short(old, 60)!r} -> {_short(new, 60)!r}", highlight=False)
+            stdout.print(f"  ~ {change['_dm_row_id']} {col}: {_short(old, 60)!r} -> {_short(new, 60)!r}", highlight=False,
+                         markup=False)
 
 
 def export(
@@ -256,7 +275,7 @@ def export(
     if as_json:
         print_json({"ref": v.ref, "path": str(path), "rows": v.num_rows})
     else:
-        stdout.print(f"wrote {v.num_rows:,} rows of {v.ref} to {path}")
+        stdout.print(f"wrote {v.num_rows:,} rows of {v.ref} to {path}", highlight=False, markup=False)
 
 
 def excluded(
@@ -277,7 +296,7 @@ def excluded(
         print_json({"ref": v.ref, "excluded_rows": table.num_rows, "by_reason": counts,
                     "rows": [{**r, "_dm_row": json.loads(r["_dm_row"])} for r in listed]})
         return
-    stdout.print(f"{table.num_rows:,} rows excluded on the way to {v.ref}")
+    stdout.print(f"{table.num_rows:,} rows excluded on the way to {v.ref}", highlight=False, markup=False)
     if counts:
         print_table("by reason", ["reason", "rows"], [[k, f"{n:,}"] for k, n in sorted(counts.items(), key=lambda kv: -kv[1])])
     if listed:

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from datamoat.cli.context import open_workspace
-from datamoat.cli.output import print_json, print_table, stdout
+from datamoat.cli.output import plain, print_json, print_table, stage, stdout
 
 BUDGET_HELP = "Time budget for model selection, e.g. 10m, 90s, 1h."
 MODEL_HELP = ("auto (choose by cross-validation within the budget) or a kind: tfidf-linear, embed-linear, "
@@ -16,7 +17,7 @@ MODEL_HELP = ("auto (choose by cross-validation within the budget) or a kind: tf
 
 
 def _say(enabled: bool) -> Any:
-    return (lambda msg: stdout.print(f"  {msg}", highlight=False)) if enabled else None
+    return (lambda msg: stdout.print(f"  {msg}", highlight=False, markup=False)) if enabled else None
 
 
 def fmt_ci(value: float | None, ci: list[float] | None) -> str:
@@ -71,10 +72,11 @@ def train(
         return
     print_candidates(result.selection)
     h = result.headline()
-    stdout.print(f"model  [bold]{result.record.ref}[/] ({result.record.kind}, {', '.join(result.record.aliases)})", highlight=False)
+    stdout.print(f"model  [bold]{escape(result.record.ref)}[/] ({result.record.kind}, {escape(', '.join(result.record.aliases))})",
+                 highlight=False)
     stdout.print(f"test   {result.test_ref}: {h['rows']:,} rows  accuracy {fmt_ci(h['accuracy'], h['accuracy_ci'])}  "
                  f"macro F1 {fmt_ci(h['macro_f1'], h['macro_f1_ci'])}", highlight=False)
-    stdout.print(f"report: {result.report}", highlight=False)
+    stdout.print(f"report: {result.report}", highlight=False, markup=False)
 
 
 def models(
@@ -92,7 +94,8 @@ def models(
         print_json({"models": rows})
         return
     print_table("models", ["model", "kind", "aliases", "trained on", "tested on", "accuracy", "macro F1"], [
-        [r["ref"], r["kind"], ", ".join(r["aliases"]), r["info"].get("train_ref", r["train_version_id"]),
+        [r["ref"], r["kind"] + (f" (compressed: {c})" if (c := (r["info"].get("compression") or {}).get("method")) else ""),
+         ", ".join(r["aliases"]), r["info"].get("train_ref", r["train_version_id"]),
          r["info"].get("test_ref", r["test_version_id"] or "-"),
          fmt_ci(r["metrics"].get("accuracy"), r["metrics"].get("accuracy_ci")),
          fmt_ci(r["metrics"].get("macro_f1"), None)]
@@ -112,13 +115,17 @@ def evaluate(
     from datamoat.models.evaluation.report import write_evaluation_report
     from datamoat.models.training import check_labels_present, models_registry, user_frame
 
+    say = not as_json
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
         record = registry.resolve(model)
-        trainer = registry.load(model)
+        with stage(f"loading model {record.ref} ({record.kind})", say):
+            trainer = registry.load(model)
         version = ws.version(data)
-        df = check_labels_present(user_frame(version), trainer, version.ref)
-        evaluation = evaluate_model(trainer, df, slice_columns=slice_ or [])
+        with stage(f"reading {version.ref} ({version.num_rows:,} rows)", say):
+            df = check_labels_present(user_frame(version), trainer, version.ref)
+        with stage(f"predicting {len(df):,} rows and bootstrapping 95% intervals", say):
+            evaluation = evaluate_model(trainer, df, slice_columns=slice_ or [])
         report = write_evaluation_report(
             evaluation, ws.state / "reports" / f"eval-{record.name}-{record.ordinal}-{version.dataset}-{version.ordinal}.html",
             title=f"Model {record.ref} ({record.kind}) on {version.ref}", model=record.summary())
@@ -129,7 +136,7 @@ def evaluate(
                  f"{fmt_ci(evaluation['accuracy'], evaluation.get('accuracy_ci'))}  macro F1 "
                  f"{fmt_ci(evaluation['macro_f1'], evaluation.get('macro_f1_ci'))}  ECE {evaluation.get('ece', 0):.4f}",
                  highlight=False)
-    stdout.print(f"report: {report}", highlight=False)
+    stdout.print(f"report: {report}", highlight=False, markup=False)
 
 
 def compare(
@@ -146,9 +153,11 @@ def compare(
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
         ra, rb = registry.resolve(model_a), registry.resolve(model_b)
-        a, b = registry.load(model_a), registry.load(model_b)
+        with stage(f"loading models {ra.ref} and {rb.ref}", not as_json):
+            a, b = registry.load(model_a), registry.load(model_b)
         version = ws.version(data)
-        result = compare_models(a, b, user_frame(version))
+        with stage(f"predicting {version.num_rows:,} rows of {version.ref} with both and testing the difference", not as_json):
+            result = compare_models(a, b, user_frame(version))
         report = write_comparison_report(
             result, ws.state / "reports" / f"compare-{ra.name}-{ra.ordinal}-vs-{rb.name}-{rb.ordinal}.html",
             names=(ra.ref, rb.ref))
@@ -161,7 +170,7 @@ def compare(
     stdout.print(f"{rb.ref}: accuracy {fmt_ci(result['b']['accuracy'], result['b'].get('accuracy_ci'))}", highlight=False)
     verdict = f"{winner} is better (significant)" if winner else "no significant difference"
     stdout.print(f"McNemar p={result['mcnemar']['p_value']:.4g}; {verdict}", highlight=False)
-    stdout.print(f"report: {report}", highlight=False)
+    stdout.print(f"report: {report}", highlight=False, markup=False)
 
 
 def explain(
@@ -243,7 +252,8 @@ def compress(
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
         record = registry.resolve(model)
-        trainer = registry.load(model)
+        with stage(f"loading model {record.ref} ({record.kind})", not as_json):
+            trainer = registry.load(model)
         test_ref = data or (ws.version_by_id(record.test_version_id).ref if record.test_version_id else None)
         if test_ref is None:
             from datamoat.errors import DatamoatError
@@ -251,14 +261,37 @@ def compress(
             raise DatamoatError(f"model {record.ref} has no test version; give --data NAME@VER.")
         test_v = ws.version(test_ref)
         test_df = check_labels_present(user_frame(test_v), trainer, test_v.ref)
-        new, _, report = register_compressed(registry, record, trainer, test_df, test_version_id=test_v.record.id,
-                                             work_root=ws.state / "tmp", method=method)
+        with stage(f"compressing the encoder ({method}), then timing and evaluating both models on {len(test_df):,} "
+                   f"rows of {test_v.ref}: this takes minutes", not as_json):
+            new, _, report = register_compressed(registry, record, trainer, test_df, test_version_id=test_v.record.id,
+                                                 work_root=ws.state / "tmp", method=method)
     out = {"model": new.ref, "from": record.ref, "method": method, "data": test_v.ref, **report}
     if as_json:
         print_json(out)
         return
-    print_table(f"{record.ref} -> {new.ref} ({method}) on {test_v.ref}", ["figure", "value"],
-                [[k, f"{v:.4f}" if isinstance(v, float) else str(v)] for k, v in report.items()])
+    print_compression(record.ref, new.ref, method, test_v.ref, report)
+
+
+COMPRESSION_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("size (MB)", "size_mb", "{:,.1f}"), ("latency p50 (ms, one text)", "p50_ms", "{:,.2f}"),
+    ("latency p95 (ms, one text)", "p95_ms", "{:,.2f}"), ("batch throughput (texts/s)", "batch_texts_per_s", "{:,.0f}"),
+    ("accuracy", "accuracy", "{:.4f}"),
+)
+"""(row label, key in the report's ``original`` / ``compressed`` dicts, format) of `compress`'s table."""
+
+
+def print_compression(old: str, new: str, method: str, data: str, report: dict[str, Any]) -> None:
+    """A compression report (:func:`~datamoat.models.export.compress.compression_report`) as a table,
+    the original next to the compressed model, and one sentence with the ratios."""
+    sides = report.get("original") or {}, report.get("compressed") or {}
+    print_table(f"{old} -> {new} ({method}) on {data}", ["", old, new],
+                [[name, *[fmt.format(side[key]) if key in side else "-" for side in sides]]
+                 for name, key, fmt in COMPRESSION_FIGURES])
+    if report:
+        stdout.print(f"{report.get('size_ratio', 0):.1f}x smaller, {report.get('speedup_p50', 0):.1f}x faster (p50); "
+                     f"accuracy {report.get('accuracy_change_points', 0):+.2f} points; the two agree on "
+                     f"{100 * report.get('agreement', 0):.1f}% of {plain(report.get('rows_test'))} test rows",
+                     highlight=False, markup=False)
 
 
 def export_model(
@@ -274,9 +307,10 @@ def export_model(
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
         record = registry.resolve(model)
-        trainer = registry.load(model)
+        with stage(f"loading model {record.ref}", True):
+            trainer = registry.load(model)
         path = export_hugging_face(trainer, out, card_info=card_info(ws, record), overwrite=overwrite)
-    stdout.print(f"exported {record.ref} to {path}", highlight=False)
+    stdout.print(f"exported {record.ref} to {path}", highlight=False, markup=False)
 
 
 def alias(

@@ -10,8 +10,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -24,18 +26,58 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
-    """A table for people."""
-    table = Table(title=title, show_lines=False)
+    """A table for people; cells are shown as written (``[garbus]`` is text, not rich markup)."""
+    table = Table(title=None if title is None else Text(title), show_lines=False)
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(Text(str(col)), overflow="fold")
     for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row])
     stdout.print(table)
+
+
+def print_pairs(title: str | None, pairs: dict[str, Any]) -> None:
+    """A two-column table (what, value) of ``pairs``; floats with 4 significant digits, ints with
+    thousands separators, nested values as ``key value`` lists."""
+    print_table(title, ["", "value"], [[key, plain(value)] for key, value in pairs.items()])
+
+
+def plain(value: Any) -> str:
+    """A value in words for the terminal (no Python dict or list syntax)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.2e}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {plain(v)}" for k, v in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value) or "-"
+    return str(value)
+
+
+@contextmanager
+def stage(message: str, enabled: bool) -> Iterator[None]:
+    """One line on stderr saying what a long step is doing (``  loading model x ...``), with a
+    spinner and the elapsed time on a terminal; nothing when not ``enabled`` (--json)."""
+    if not enabled:
+        yield
+        return
+    stderr.print(f"  {escape(message)} ...", highlight=False)
+    if not stderr.is_terminal:
+        yield
+        return
+    with Progress(SpinnerColumn(), TextColumn(escape(message)), TimeElapsedColumn(), console=stderr,
+                  transient=True) as progress:
+        progress.add_task(message, total=None)
+        yield
 
 
 def error(message: str) -> None:
     """One-sentence error on stderr."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 
 @contextmanager
@@ -64,7 +106,7 @@ class _TerminalWarnings(logging.Handler):
     """Prints warning records as ``warning: <message>`` lines on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        stderr.print(f"[yellow]warning:[/] {record.getMessage()}", highlight=False, markup=True, soft_wrap=True)
+        stderr.print(f"[yellow]warning:[/] {escape(record.getMessage())}", highlight=False, markup=True, soft_wrap=True)
 
 
 @contextmanager

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from datamoat.cli.context import open_workspace
-from datamoat.cli.output import print_json, print_table, stderr, stdout
+from datamoat.cli.output import plain, print_json, print_table, stage, stderr, stdout
 from datamoat.errors import DatamoatError
+
+if TYPE_CHECKING:
+    from datamoat.data.version import Version
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
@@ -60,7 +64,7 @@ def audit_verify(
                  f"{check.unkeyed} unkeyed), hash chain verified", highlight=False)
     if checkpoint is not None:
         stdout.print(f"checkpoint {against} of {checkpoint.at}: its {checkpoint.events} events are all there, unchanged",
-                     highlight=False)
+                     highlight=False, markup=False)
     else:
         stdout.print("events deleted from the end are only detected with --against a checkpoint "
                      "(`datamoat audit checkpoint`)", highlight=False)
@@ -87,7 +91,7 @@ def audit_checkpoint(
         print_json({"path": str(path), "events": checkpoint.events, "head": checkpoint.head, "at": checkpoint.at})
         return
     stdout.print(f"wrote a signed checkpoint of {checkpoint.events} audit events to {path}; keep it outside "
-                 "the workspace and check it with `datamoat audit verify --against`", highlight=False)
+                 "the workspace and check it with `datamoat audit verify --against`", highlight=False, markup=False)
 
 
 @audit_app.command("log")
@@ -116,7 +120,7 @@ def keygen(
 
     written = generate_key_file(path or DEFAULT_KEY_FILE)
     stdout.print(f"wrote a new key to {written}; keep it out of the workspace and back it up "
-                 "(data encrypted with it cannot be read without it)", highlight=False)
+                 "(data encrypted with it cannot be read without it)", highlight=False, markup=False)
 
 
 # ---------------------------------------------------------------- PII
@@ -141,12 +145,14 @@ def pii_scan(
         return
     s = result.summary
     stdout.print(f"{v.ref}: {s['issues']:,} of {s['rows']:,} rows contain personal data ({100 * s['rate']:.1f}%)",
-                 highlight=False)
+                 highlight=False, markup=False)
     by_type = s.get("by_type", {})
     print_table("by type", ["type", "findings", "rows"],
                 [[t, f"{c['findings']:,}", f"{c['rows']:,}"] for t, c in by_type.items()])
-    for example in s.get("examples", [])[:5]:
-        stdout.print(f"  {example}", highlight=False, markup=False)
+    examples = s.get("examples", [])[:5]
+    if examples:
+        print_table("examples (masked)", ["row id", "types", "text"],
+                    [[e.get("_dm_row_id"), ", ".join(e.get("types", [])), e.get("example")] for e in examples])
 
 
 @pii_app.command("redact")
@@ -168,13 +174,29 @@ def pii_redact(
         params["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
     if mode == "reversible":
         params["catalog_url"] = ws.catalog_url
-    result = ws.apply(ref, [{"step": "pii_redact", **params}], label="pii_redact")
+    with stage(f"finding and rewriting personal data in {ref}", enabled=not as_json):
+        result = ws.apply(ref, [{"step": "pii_redact", **params}], label="pii_redact")
     v = result.version
+    changed, spans = _pii_rows(v)
     if as_json:
-        print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal, "mode": mode, "rows": v.num_rows})
+        print_json({"input": result.input_ref, "output": v.ref, "version": v.ordinal, "mode": mode, "rows": v.num_rows,
+                    "rows_with_pii": changed, "spans": spans})
         return
-    stdout.print(f"{result.input_ref} -> [bold]{v.dataset}@{v.ordinal}[/] ({v.ref}): personal data {mode}ed "
-                 f"in {v.num_rows:,} rows", highlight=False)
+    stdout.print(f"{escape(result.input_ref)} -> [bold]{escape(v.dataset)}@{v.ordinal}[/] ({escape(v.ref)}): "
+                 f"personal data {mode}ed in {changed:,} of {v.num_rows:,} rows ({spans:,} spans)", highlight=False)
+
+
+def _pii_rows(v: Version) -> tuple[int, int]:
+    """(rows with at least one PII span rewritten, spans rewritten) from the version's
+    ``_dm_pii_count`` stats column; (0, 0) when the version does not keep it."""
+    import pyarrow.compute as pc
+
+    from datamoat.privacy.pii.step import PII_COUNT_COLUMN
+
+    if PII_COUNT_COLUMN not in v.schema.names:
+        return 0, 0
+    counts = v.to_arrow([PII_COUNT_COLUMN]).column(PII_COUNT_COLUMN)
+    return (int(pc.sum(pc.greater(counts, 0)).as_py() or 0), int(pc.sum(counts).as_py() or 0))
 
 
 @pii_app.command("reveal")
@@ -239,7 +261,7 @@ def anonymize(
               "discernibility": "discernibility", "warnings": "warnings"}
     for key, label in labels.items():
         if stats.get(key) not in (None, [], {}):
-            stdout.print(f"  {label}: {stats[key]}", highlight=False, markup=False)
+            stdout.print(f"  {label}: {plain(stats[key])}", highlight=False, markup=False)
 
 
 # ---------------------------------------------------------------- differential privacy
@@ -278,9 +300,13 @@ def dp_status(
     if as_json:
         print_json({"budget": budget.to_dict(), "releases": releases})
         return
-    stdout.print(str(budget.to_dict()), highlight=False, markup=False)
-    for r in releases:
-        stdout.print(f"  {r}", highlight=False, markup=False)
+    stdout.print(f"{dataset}: epsilon {budget.epsilon_spent:.4g} of {budget.epsilon_total:.4g} spent "
+                 f"({budget.epsilon_remaining:.4g} left), delta {budget.delta_spent:.4g} of {budget.delta_total:.4g} "
+                 f"spent, in {budget.releases:,} releases", highlight=False, markup=False)
+    if releases:
+        print_table("releases", ["#", "at", "statistic", "column", "epsilon", "delta", "result"],
+                    [[r["id"], r["at"][:19], r["statistic"], r["column"], f"{r['epsilon']:.4g}", f"{r['delta']:.4g}",
+                      plain(r["result"])] for r in releases])
 
 
 @dp_app.command("release")
@@ -361,4 +387,4 @@ def decrypt(
         pq.write_table(table, out)
     else:
         pacsv.write_csv(table, out)
-    stdout.print(f"wrote {table.num_rows:,} decrypted values to {out}", highlight=False)
+    stdout.print(f"wrote {table.num_rows:,} decrypted values to {out}", highlight=False, markup=False)

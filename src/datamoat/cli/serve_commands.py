@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from datamoat.cli.context import open_workspace, workspace_dir
-from datamoat.cli.output import print_json, print_table, stdout
+from datamoat.cli.output import print_json, print_table, stage, stdout
 from datamoat.errors import DatamoatError
 
 
@@ -48,9 +48,11 @@ def serve(
                              log_text=log_text, redact=redact, reload_interval_s=reload_interval,
                              inference_threads=threads, annotators_per_item=annotators_per_item,
                              retrain_budget=retrain_budget, retrain_margin_s=retrain_margin, access_log=access_log)
-    app = create_app(workspace_dir(ctx), model_name=model, settings=settings, web=ui)
+    with stage(f"loading model {model or '(the only one)'} from {workspace_dir(ctx)} and warming it up", True):
+        app = create_app(workspace_dir(ctx), model_name=model, settings=settings, web=ui)
     served = app.state.dm.holder.current().record
-    stdout.print(f"serving {served.ref} ({served.kind}) on http://{host}:{port}  (docs: /docs, UI: /ui)", highlight=False)
+    stdout.print(f"serving {served.ref} ({served.kind}); listening on http://{host}:{port}  "
+                 f"(docs: /docs{', UI: /ui' if ui else ''}; Ctrl+C stops)", highlight=False, markup=False)
     from datamoat.serve.access_log import uvicorn_log_config
 
     # uvicorn's access log writes raw paths; the app logs its own line per request instead

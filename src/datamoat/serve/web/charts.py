@@ -59,7 +59,7 @@ def models_figure(records: list[ModelRecord]) -> dict[str, Any]:
         data.append({"type": "scatter", "mode": "markers", "name": name, "x": labels, "y": values,
                      "marker": {"color": color, "size": 11}, "error_y": _error_bars(values, intervals),
                      "hovertemplate": "%{x}: %{y:.2%}<extra>" + name + "</extra>"})
-    layout = _layout("Test-set figures per version (95% intervals)")
+    layout = _layout("Test-set figures per version (95% intervals)", scattermode="group")
     layout["yaxis"] = {**_AXIS, "tickformat": ".1%", "range": score_range(seen)}
     layout["xaxis"] = {**_AXIS, "type": "category"}
     return {"data": data, "layout": layout}

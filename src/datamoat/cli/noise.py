@@ -1,0 +1,106 @@
+"""Keep third-party noise off the terminal: warnings and library logs go to the workspace log.
+
+Libraries datamoat calls print things a user cannot act on: cleanlab and scikit-learn
+``UserWarning``s, torch / ONNX export ``TracerWarning``s, Hugging Face "Loading weights" progress
+bars and advisory warnings. While a command runs, :func:`third_party_to_log` sends Python
+warnings (``logging.captureWarnings``) and the loggers in :data:`NOISY_LOGGERS` to
+``<workspace>/.datamoat/logs/datamoat.log`` instead of stderr, and switches the Hugging Face
+progress bars and advisories off through their environment variables. datamoat's own warnings
+(``warning: ...`` lines from :mod:`datamoat.cli.output`) still reach the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from datamoat.config import CONFIG_FILE
+
+LOG_FILE = Path(".datamoat") / "logs" / "datamoat.log"
+"""The workspace log, relative to the workspace root."""
+
+NOISY_LOGGERS: tuple[str, ...] = ("py.warnings", "transformers", "huggingface_hub", "torch", "onnx",
+                                  "onnxruntime", "cleanlab", "sentence_transformers", "datasets", "urllib3")
+"""Loggers whose records go to the log file only."""
+
+QUIET_ENV: dict[str, str] = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # "Loading weights" / download bars of huggingface_hub
+    "TRANSFORMERS_VERBOSITY": "error",  # transformers' own handler writes to stderr: only errors
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",  # the fork warning of tokenizers
+}
+"""Environment variables the libraries read when they are imported (set only when unset)."""
+
+
+def log_path(workspace: Path) -> Path:
+    """The log file of the workspace at ``workspace`` or the nearest parent holding a
+    ``datamoat.yaml`` (the one a command will open), else of ``workspace`` itself."""
+    start = Path(workspace).resolve()
+    root = next((p for p in (start, *start.parents) if (p / CONFIG_FILE).is_file()), start)
+    return root / LOG_FILE
+
+
+class _LazyFileHandler(logging.FileHandler):
+    """A file handler that creates its folder on the first record (``init`` makes the workspace
+    during the command) and drops records it cannot write rather than failing the command."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return
+        super().emit(record)
+
+
+@contextmanager
+def third_party_to_log(workspace: Path) -> Iterator[Path]:
+    """While open, Python warnings and :data:`NOISY_LOGGERS` go to the workspace log file (not
+    stderr) and :data:`QUIET_ENV` is set; everything is restored on exit. Yields the log path."""
+    path = log_path(workspace)
+    handler = _LazyFileHandler(path)
+    saved_env = {k: os.environ.get(k) for k in QUIET_ENV}
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    saved = []
+    for name in NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.level))
+        logger.addHandler(handler)
+        logger.propagate = False
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+    _hf_quiet()
+    logging.captureWarnings(True)
+    try:
+        yield path
+    finally:
+        logging.captureWarnings(False)
+        for logger, propagate, level in saved:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+            logger.setLevel(level)
+        handler.close()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _hf_quiet() -> None:
+    """Switch off transformers' progress bars and advisories when it is already imported (its
+    environment variables are read at import time only)."""
+    import sys
+
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()

@@ -52,6 +52,9 @@ SEARCH_SPACES: dict[str, tuple[float, float]] = {
     "tabular-linear": (0.01, 10.0),
 }
 """Log-uniform range of ``C`` searched per kind."""
+EMBEDDING_KINDS = ("embed-linear",)
+"""Kinds whose cost is mostly encoding each text once (cached), warmed before their folds."""
+PROBE_TEXTS = 64
 BALANCEABLE = ("tabular-linear", "tabular")
 """Kinds whose default has no class weights: with ``macro_f1`` a balanced variant is also scored
 (the text kinds embed-linear and finetune weight classes by default)."""
@@ -264,7 +267,10 @@ def select_model(
         if kind == "finetune":
             _score_finetune(s, cand)
             continue
-        s.score(cand, may_skip=any(c.status == "scored" for c in pool))
+        may_skip = any(c.status == "scored" for c in pool)
+        if kind in EMBEDDING_KINDS and s.cache_dir is not None and not _warm_embeddings(s, cand, may_skip):
+            continue
+        s.score(cand, may_skip=may_skip)
 
     if metric == "macro_f1":
         # on imbalanced labels, class weights are a candidate like any other (same folds, same gate)
@@ -356,6 +362,39 @@ def _label_cleaning(s: _Search, pool: list[Candidate], text_column: str | None) 
     verdict = "kept" if decision["kept"] else "not kept"
     s.progress(f"label cleaning on {base.name}: {decision['raw']} raw vs {decision.get('cleaned')} cleaned, {verdict}")
     return decision
+
+
+def _warm_embeddings(s: _Search, cand: Candidate, may_skip: bool) -> bool:
+    """Encode every training text once into the cache before ``cand``'s folds; False if skipped.
+
+    The encoder is most of an embed-linear candidate's cost and is paid once (later folds and the
+    refit read the cache), so the first-fold estimate would count it k times. Instead the rate
+    is measured on a sample of :data:`PROBE_TEXTS` texts and the rest is estimated from it:
+    when that does not fit the deadline (and a model is already scored), the candidate is
+    skipped with the estimate.
+    """
+    trainer = s.make(cand.kind, cand.params)
+    texts = s.data[cand.params["text_column"]].fillna("").astype(str)
+    unique = texts.drop_duplicates()
+    probe = unique.sample(min(PROBE_TEXTS, len(unique)), random_state=s.seed).tolist()
+    t0 = time.perf_counter()
+    try:
+        trainer.embed(probe)
+    except DatamoatError as exc:
+        cand.status, cand.reason = "failed", str(exc)
+        return False
+    rate = (time.perf_counter() - t0) / max(1, len(probe))
+    estimate = rate * max(0, len(unique) - len(probe))
+    if may_skip and not s.deadline.fits(estimate * 1.2):
+        cand.status, cand.seconds = "skipped", time.perf_counter() - t0
+        cand.reason = (f"encoding {len(unique):,} texts is estimated at {estimate:.0f} s "
+                       f"({rate * 1000:.1f} ms a text measured on {len(probe)}), more than the "
+                       f"{max(s.left(), 0):.0f} s left of the budget")
+        s.progress(f"{cand.name}: skipped ({cand.reason})")
+        return False
+    s.progress(f"{cand.name}: encoding {len(unique):,} texts (about {estimate:.0f} s)")
+    trainer.embed(unique.tolist())
+    return True
 
 
 def _score_finetune(s: _Search, cand: Candidate) -> None:

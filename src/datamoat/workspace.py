@@ -103,13 +103,17 @@ class Workspace:
         format: str | None = None,  # noqa: A002 - mirrors the CLI's --format
         on_bad_rows: OnBadRows = "error",
         progress: ProgressFn | None = None,
+        allow_empty: bool = False,
+        infer_roles: bool = True,
         **reader_options: Any,
     ) -> Version:
         """Read a file, folder or SQL query into a new version of dataset ``name``.
 
         text / label / id: shortcuts for the most used roles; ``roles`` sets any role
         (``{"quasi_identifier": ["age", "zip"]}``). Without roles, the project's ``roles``
-        entry for ``name`` is used. Returns the new version, or the existing one when the same
+        entry for ``name`` is used. allow_empty: make a 0-row version of a source with columns
+        but no rows (by default an InputError). infer_roles: without a text role, take the
+        free-text column as the text (:mod:`datamoat.data.role_inference`). Returns the new version, or the existing one when the same
         content was ingested before (``version.created`` tells which).
         """
         merged = dict(self.config.roles.get(name, {})) if roles is None else dict(roles)
@@ -126,6 +130,8 @@ class Workspace:
             on_bad_rows=on_bad_rows,
             reader_options=reader_options,
             progress=progress,
+            allow_empty=allow_empty,
+            infer_roles=infer_roles,
         )
         version = Version(result.version, self.store)
         version.created = result.created  # type: ignore[attr-defined]

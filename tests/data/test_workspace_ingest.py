@@ -85,7 +85,7 @@ def test_unknown_role_column_names_the_columns(workspace: Workspace, tmp_path: P
 
 
 def test_header_only_file_gives_an_empty_version_with_columns(workspace: Workspace, tmp_path: Path) -> None:
-    v = workspace.ingest(write(tmp_path / "h.csv", "a,b,c\n"), name="h")
+    v = workspace.ingest(write(tmp_path / "h.csv", "a,b,c\n"), name="h", allow_empty=True)
     assert v.num_rows == 0
     assert v.schema.names == [ROW_ID_COLUMN, "a", "b", "c"]
     assert v.to_pandas().empty

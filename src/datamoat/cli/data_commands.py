@@ -70,6 +70,8 @@ def ingest(
     mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each) or 'line' (one per line).")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Any reader option as KEY=VALUE, repeatable (e.g. keep_blank=false, quoting=false, label_from=folder).")] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Keep unparseable rows in the exclusions table instead of failing.")] = False,
+    allow_empty: Annotated[bool, typer.Option(help="Make an empty version of a source with columns but no rows (default: refused).")] = False,
+    infer_roles: Annotated[bool, typer.Option("--infer-roles/--no-infer-roles", help="Without --text, take the free-text column as the text: median >= 20 characters, mostly with spaces, >= 50% distinct; the longest such column (said on the terminal).")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Read a file, folder or SQL query into a new immutable version of a dataset."""
@@ -101,6 +103,8 @@ def ingest(
                 format=fmt,
                 on_bad_rows="skip" if skip_bad_rows else "error",
                 progress=progress,
+                allow_empty=allow_empty,
+                infer_roles=infer_roles,
                 **options,
             )
     created = getattr(v, "created", True)

@@ -52,6 +52,7 @@ def run(
     train: Annotated[bool, typer.Option("--train/--no-train", help="Train and evaluate a model (needs --label).")] = True,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of the data, e.g. latin-1 (default: as `datamoat ingest`).")] = None,
     on_decode_error: Annotated[str | None, typer.Option(help="Bytes the encoding cannot decode: fail (default), replace or skip-row (as `datamoat ingest`).")] = None,
+    infer_roles: Annotated[bool, typer.Option("--infer-roles/--no-infer-roles", help="Without --text, take the free-text column as the text (as `datamoat ingest`).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The main job: ingest, profile, split, clean, redact personal data, train, evaluate, report.
@@ -77,7 +78,8 @@ def run(
                               roles=parse_roles(role or []) or None, task=task, test=test, model=model,
                               metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train, progress=say,
                               ingest_progress=progress,
-                              ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error}.items()
+                              ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error,
+                                                                 "infer_roles": None if infer_roles else False}.items()
                                               if v is not None})
     finally:
         ws.close()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from datamoat.cli.context import open_workspace
 from datamoat.cli.output import print_json, print_table, stdout
 from datamoat.errors import DatamoatError
+
+if TYPE_CHECKING:
+    from datamoat.data.roles import ColumnRoles
+    from datamoat.pipeline.recipe import Recipe
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
@@ -105,3 +109,19 @@ def clean(
     if result.dropped_by_reason:
         print_table("dropped (see `datamoat excluded`)", ["reason", "rows"],
                     [[k, f"{n:,}"] for k, n in sorted(result.dropped_by_reason.items(), key=lambda kv: -kv[1])])
+    if recipe is None and (note := skipped_steps_note(ws.version(ref).roles, chosen)):
+        stdout.print(note, highlight=False)
+
+
+def skipped_steps_note(roles: ColumnRoles, recipe: Recipe) -> str:
+    """One sentence naming the default recipe's steps left out for a missing role ("" if none)."""
+    from datamoat.clean.default_recipe import DEFAULT_CLEAN_RECIPE
+
+    used = {s.name for s in recipe.steps}
+    left_out = [e["step"] for e in DEFAULT_CLEAN_RECIPE if e["step"] not in used]
+    missing = [r for r in ("text", "label") if roles.get(r) is None]
+    if not left_out or not missing:
+        return ""
+    flags = " and ".join(f"--{r} COLUMN" for r in missing)
+    return (f"no column has the {' or '.join(map(repr, missing))} role, so {', '.join(left_out)} "
+            f"{'was' if len(left_out) == 1 else 'were'} skipped; ingest again with {flags} to run them.")

@@ -42,8 +42,9 @@ from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import ObjectStore
 from datamoat.data.prefetch import prefetch
 from datamoat.data.readers import open_source
-from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows
+from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows, SourceInfo
 from datamoat.data.register import register_version
+from datamoat.data.role_inference import InferredText, infer_text_column
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.data.row_ids import (
     ContentRowIds,
@@ -106,12 +107,18 @@ def ingest(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     reader_options: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    allow_empty: bool = False,
+    infer_roles: bool = True,
 ) -> IngestResult:
     """Read ``path`` into a new version of dataset ``name`` (or return the identical one).
 
     roles: column roles; the ``id`` role, if set, supplies row ids (it must be unique and
         non-empty), otherwise ids are content hashes.
     reader_options: passed to the reader (delimiter, header, encoding, query, mode ...).
+    allow_empty: make a 0-row version of a source that has columns but no rows (a CSV with
+        only a header, ``[]``); by default that is an InputError, as an empty file is.
+    infer_roles: without a ``text`` role, take the free-text column as the text
+        (:mod:`datamoat.data.role_inference`; recorded in ``source.inferred_roles`` and logged).
     Raises InputError / DatamoatError with one sentence on bad input; the catalog and the
     object store are then unchanged.
     """
@@ -120,7 +127,8 @@ def ingest(
     options = dict(reader_options or {})
 
     def attempt(single_pass: bool) -> tuple[_Read, WrittenVersion]:
-        run = _Read(store, path, format, batch_rows, on_bad_rows, options, roles, progress)
+        run = _Read(store, path, format, batch_rows, on_bad_rows, options, roles, progress, allow_empty,
+                    infer_roles)
         try:
             return run, run.write(single_pass)
         finally:
@@ -141,6 +149,9 @@ def ingest(
         source_info["type_inference"] = run.inferrer.notes()
     if run.source.info.warnings:
         source_info["warnings"] = list(run.source.info.warnings)
+    if run.inferred is not None:
+        source_info["inferred_roles"] = {"text": run.inferred.to_dict()}
+    roles = run.roles
     params = {"format": format, "on_bad_rows": on_bad_rows, "reader_options": options, "roles": roles.to_dict()}
     version, created = register_version(
         catalog, name, written, roles,
@@ -150,6 +161,8 @@ def ingest(
     )
     for warning in run.source.info.warnings:
         log.warning("%s", warning)
+    if run.inferred is not None:
+        log.warning("%s", run.inferred.sentence())
     return IngestResult(version, created)
 
 
@@ -166,14 +179,19 @@ class _Read:
         options: dict[str, Any],
         roles: ColumnRoles,
         progress: ProgressFn | None,
+        allow_empty: bool = False,
+        infer_roles: bool = False,
     ) -> None:
+        self.allow_empty = allow_empty
+        self.infer_roles = infer_roles and roles.get("text") is None
+        self.inferred: InferredText | None = None
         self.bad_rows: list[BadRow] = []
         self.source = open_source(
             path, format=format, batch_rows=batch_rows, on_bad_rows=on_bad_rows,
             bad_row=self.bad_rows.append, **options,
         )
         self.display_path = self.source.info.path
-        self.roles = roles
+        self.roles = ColumnRoles.from_dict(roles.to_dict())  # text may be inferred: not the caller's
         self.progress = progress
         self.id_column = roles.get("id")
         text_column = roles.get("text")
@@ -207,6 +225,8 @@ class _Read:
         raw_chunks = prefetch(self._chunks(), depth=1)  # thread 1: parse
         with_ids = prefetch(((self._with_ids(c), bad) for c, bad in raw_chunks), depth=1)  # thread 2: hash
         for chunk, bad_rows in with_ids:
+            if self.infer_roles and chunk:
+                self._infer_text(chunk)
             if bad_rows:
                 self.writer.write_exclusions(_bad_rows_batch(bad_rows))
             for batch in chunk:
@@ -227,9 +247,20 @@ class _Read:
             for batch in spill:
                 self.writer.write(self._finish_batch(batch))
             spill.remove()
+        if self.rows == 0 and not self.allow_empty and not self.writer.excluded_rows:
+            raise InputError(self.display_path, _no_rows(self.source.info))
         data_schema = self.schema if self.schema is not None else pa.schema([])
         empty_schema = pa.schema([pa.field(ROW_ID_COLUMN, pa.string()), *data_schema])
         return self.writer.finish(empty_schema=empty_schema, roles=self.roles.to_dict())
+
+    def _infer_text(self, chunk: list[pa.RecordBatch]) -> None:
+        """Decide the text role from the first chunk (see :mod:`datamoat.data.role_inference`)."""
+        self.infer_roles = False
+        self.inferred = infer_text_column(chunk, self.roles)
+        if self.inferred is not None:
+            self.roles.single["text"] = self.inferred.column
+            if self.inferrer is not None:
+                self.inferrer.keep_as_text(self.inferred.column)
 
     def _chunks(self) -> Iterator[tuple[list[pa.RecordBatch], list[BadRow]]]:
         """Batches grouped into chunks of about ID_CHUNK_ROWS rows, each with the unparseable
@@ -308,6 +339,13 @@ class _Read:
             raise _SchemaChanged()
         data = conform(data, self.schema)
         return pa.RecordBatch.from_arrays([ids, *data.columns], names=[ROW_ID_COLUMN, *data.schema.names])
+
+
+def _no_rows(info: SourceInfo) -> str:
+    """Why a source without rows is refused (one sentence, with the option that allows it)."""
+    what = "has a header but no rows" if info.options.get("header") else "has no rows"
+    return f"{what}; pass --allow-empty (allow_empty=True) to make an empty version"
+
 
 def _unified(schemas: list[pa.Schema]) -> pa.Schema:
     return unify([pa.schema([f for f in s if f.name != ROW_ID_COLUMN]) for s in schemas])

@@ -136,6 +136,10 @@ class StringTypeInferrer:
         self._columns: dict[str, _Column] = {}
         self._keep_text = set(keep_text)
 
+    def keep_as_text(self, column: str) -> None:
+        """Add ``column`` to ``keep_text``; call before the first :meth:`update`."""
+        self._keep_text.add(column)
+
     def update(self, batch: pa.RecordBatch) -> None:
         """Take the evidence of one batch into account (any number of rows, constant memory)."""
         for name, array in zip(batch.schema.names, batch.columns, strict=True):

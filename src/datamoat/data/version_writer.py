@@ -203,6 +203,11 @@ class VersionWriter:
         self._pool.shutdown()
         return WrittenVersion(content_hash, self._rows, self._excluded, self._schema, path)
 
+    @property
+    def excluded_rows(self) -> int:
+        """Rows written to the exclusions table so far."""
+        return self._excluded
+
     def abort(self) -> None:
         """Discard everything written so far."""
         try:
@@ -225,8 +230,8 @@ def _dictionary_columns(sample: pa.Table) -> list[str]:
     sample = sample.slice(0, 20_000)
     chosen = []
     for name, column in zip(sample.schema.names, sample.columns, strict=True):
-        if name == ROW_ID_COLUMN or sample.num_rows == 0:
-            continue
+        if name == ROW_ID_COLUMN or sample.num_rows == 0 or pa.types.is_nested(column.type):
+            continue  # nested values cannot be counted (nor dictionary-encoded)
         distinct = pc.count_distinct(column, mode="all").as_py()
         if distinct <= DICTIONARY_MAX_DISTINCT_SHARE * sample.num_rows:
             chosen.append(name)

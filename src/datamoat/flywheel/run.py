@@ -205,6 +205,7 @@ def _run(
     text_role = text if task != "tabular" else None
 
     t = time.perf_counter()
+    ingest_options.setdefault("infer_roles", task != "tabular")  # a text column makes an auto task text
     raw = own(ws.ingest(source, name=dataset, text=text_role, label=label, id=id_column, roles=dict(roles or {}) or None,
                         progress=ingest_progress, **ingest_options))
     test_raw = None

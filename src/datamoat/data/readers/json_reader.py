@@ -9,7 +9,8 @@
   InputError naming it, or a :class:`~datamoat.data.readers.base.BadRow` with ``on_bad_rows="skip"``.
 
 Each object becomes a row; keys become columns (union of the keys seen so far, in first-seen
-order; a missing key is null). Nested values (objects, lists) are stored as JSON text. A column
+order; a missing key is null). Nested values (objects, lists) are stored as JSON text; a value
+nested deeper than the decoder can recurse (about 900 levels) is an InputError naming its line. A column
 whose values Arrow cannot hold in one type (``1`` and ``"a"``) becomes text from then on.
 """
 
@@ -41,6 +42,8 @@ _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _BLANKS = " \t\r\n"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 """Encodes nested values (and mixed-type fallbacks) as JSON text; reused, not rebuilt per value."""
+TOO_DEEP = "a value is nested too deeply (arrays or objects more than about 900 levels deep)"
+"""Python's JSON decoder recurses once per level; past the interpreter's limit it cannot read a value."""
 _JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
 
 
@@ -139,6 +142,8 @@ class _ArrayParser:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise self.error(self.pos, TOO_DEEP) from None
             except json.JSONDecodeError as exc:
                 incomplete = exc.pos >= len(self.buf) - 16 or exc.msg.startswith("Unterminated string")
                 if self.eof or not incomplete:
@@ -296,5 +301,7 @@ class JsonLinesSource(_JsonSourceBase):
                 continue
             try:
                 yield number, json.loads(line)
+            except RecursionError:
+                self._reject(number, TOO_DEEP, line.rstrip("\r\n")[:1000])
             except json.JSONDecodeError as exc:
                 self._reject(number, f"invalid JSON at character {exc.colno}: {exc.msg}", line.rstrip("\r\n"))

@@ -1,11 +1,14 @@
 """Stream a Parquet file as record batches with ``pyarrow.parquet.ParquetFile.iter_batches``.
 
-Columns keep their Parquet types (``SourceInfo.all_strings`` is False). A file that is not
-Parquet, or is truncated, is an :class:`~datamoat.errors.InputError`.
+Columns keep their Parquet types (``SourceInfo.all_strings`` is False), except nested ones
+(lists, structs, maps): they become JSON text, as nested values of a JSON source do, and are
+named in ``info.options["nested_as_json"]`` and in a warning. A file that is not Parquet, or
+is truncated, is an :class:`~datamoat.errors.InputError`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -13,6 +16,22 @@ import pyarrow.parquet as pq
 
 from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, SourceInfo
 from datamoat.errors import InputError
+
+
+def _is_nested(t: pa.DataType) -> bool:
+    return pa.types.is_nested(t)
+
+
+def _as_json(batch: pa.RecordBatch, nested: list[str]) -> pa.RecordBatch:
+    """``batch`` with the ``nested`` columns as JSON text (null stays null)."""
+    arrays = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if name in nested:
+            values = column.to_pylist()
+            column = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values],
+                              pa.string())
+        arrays.append(column)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def _open(path: str) -> pq.ParquetFile:
@@ -46,7 +65,13 @@ class ParquetSource:
             options = {"rows": meta.num_rows, "row_groups": meta.num_row_groups, "columns": self.schema.names}
         finally:
             pf.close()
-        self.info = SourceInfo(path=path, format="parquet", options=options)
+        self.nested = [f.name for f in self.schema if _is_nested(f.type)]
+        warnings = []
+        if self.nested:
+            options["nested_as_json"] = self.nested
+            warnings.append(f"{path}: nested column(s) {', '.join(map(repr, self.nested))} are stored as JSON text")
+            self.schema = pa.schema([pa.field(f.name, pa.string()) if f.name in self.nested else f for f in self.schema])
+        self.info = SourceInfo(path=path, format="parquet", options=options, warnings=warnings)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Yield the rows in file order, at most ``batch_rows`` per batch (at least one batch)."""
@@ -55,7 +80,7 @@ class ParquetSource:
         try:
             for batch in pf.iter_batches(batch_size=self.batch_rows, columns=self.columns):
                 produced = True
-                yield batch
+                yield _as_json(batch, self.nested) if self.nested else batch
         except (pa.ArrowInvalid, OSError) as exc:
             raise InputError(self.path, f"the Parquet file is damaged: {exc}") from None
         finally:

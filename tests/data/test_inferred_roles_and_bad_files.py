@@ -1,0 +1,96 @@
+"""Roles a user should not have to type, and bad files that must give one sentence and change nothing."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from datamoat.errors import DatamoatError, InputError
+from datamoat.workspace import Workspace
+
+WORDS = "free prize call now win cash hello how are you today meeting later ok thanks".split()
+
+
+def sms_file(path: Path, rows: int = 40) -> Path:
+    """A header-less TSV like the SMS Spam Collection: label<TAB>text."""
+    rng = random.Random(0)
+    lines = [f"{'spam' if i % 4 == 0 else 'ham'}\t{' '.join(rng.choice(WORDS) for _ in range(rng.randint(5, 12)))}"
+             for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def snapshot(ws: Workspace) -> list[tuple[str, int]]:
+    return [(d["name"], d["versions"]) for d in ws.datasets()]
+
+
+def test_text_role_is_inferred_for_a_headerless_tsv_and_recorded(workspace: Workspace, tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="datamoat.data"):
+        v = workspace.ingest(sms_file(tmp_path / "SMSSpamCollection"), name="sms")
+    text = v.roles.get("text")
+    assert text is not None and set(v.to_pandas()[text]).isdisjoint({"ham", "spam"})
+    inferred = v.manifest()["source"]["inferred_roles"]["text"]
+    assert inferred["column"] == text and inferred["median_chars"] >= 20 and inferred["distinct_share"] >= 0.5
+    assert any("--text COLUMN" in r.getMessage() and "--no-infer-roles" in r.getMessage() for r in caplog.records)
+
+
+def test_no_text_is_inferred_for_ids_categories_or_when_switched_off(workspace: Workspace, tmp_path: Path) -> None:
+    rows = [f"{i:032x},{'ab'[i % 2]} category,{i}" for i in range(30)]
+    src = tmp_path / "t.csv"
+    src.write_text("uid,kind,n\n" + "\n".join(rows) + "\n")
+    assert workspace.ingest(src, name="t").roles.get("text") is None  # long ids without spaces, a category
+    v = workspace.ingest(sms_file(tmp_path / "s.tsv"), name="s", infer_roles=False)
+    assert v.roles.get("text") is None and "inferred_roles" not in v.manifest()["source"]
+    given = workspace.ingest(sms_file(tmp_path / "s2.tsv"), name="s2", label=v.schema.names[1])
+    assert given.roles.get("label") == v.schema.names[1] and given.roles.get("text") == v.schema.names[2]
+
+
+def test_header_only_csv_is_refused_unless_an_empty_version_is_asked_for(workspace: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "h.csv"
+    src.write_text("text,label\n")
+    before = snapshot(workspace)
+    with pytest.raises(InputError, match="has a header but no rows; pass --allow-empty"):
+        workspace.ingest(src, name="h")
+    assert snapshot(workspace) == before
+    (tmp_path / "e.json").write_text("[]")
+    with pytest.raises(InputError, match="has no rows"):
+        workspace.ingest(tmp_path / "e.json", name="e")
+    assert workspace.ingest(src, name="h", allow_empty=True).num_rows == 0
+
+
+def test_json_nested_ten_thousand_deep_is_one_sentence(workspace: Workspace, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 10_000 + "]" * 10_000)
+    lines = tmp_path / "deep.jsonl"
+    lines.write_text('{"a": 1}\n{"a": ' + "[" * 10_000 + "]" * 10_000 + "}\n")
+    before = snapshot(workspace)
+    for path in (deep, lines):
+        with pytest.raises(InputError, match="nested too deeply") as err:
+            workspace.ingest(path, name="deep")
+        assert "\n" not in str(err.value)
+    assert snapshot(workspace) == before
+    ok = tmp_path / "ok.json"
+    ok.write_text('[{"a": ' + "[" * 50 + "]" * 50 + "}]")
+    assert workspace.ingest(ok, name="ok").to_pandas()["a"].iloc[0] == "[" * 50 + "]" * 50
+
+
+def test_parquet_nested_columns_are_ingested_as_json_text(workspace: Workspace, tmp_path: Path) -> None:
+    src = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"text": ["a b", "c d", None],
+                             "tags": pa.array([[1, 2], [3], None], pa.list_(pa.int64())),
+                             "meta": [{"k": "x"}, {"k": None}, {"k": "z"}]}), src)
+    v = workspace.ingest(src, name="n")
+    df = v.to_pandas()
+    assert list(df["tags"]) == ["[1, 2]", "[3]", None]
+    assert list(df["meta"]) == ['{"k": "x"}', '{"k": null}', '{"k": "z"}']
+    assert v.manifest()["source"]["options"]["nested_as_json"] == ["tags", "meta"]
+
+
+def test_unknown_role_error_is_still_a_datamoat_error(workspace: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(DatamoatError, match="no column 'body' for role 'text'"):
+        workspace.ingest(sms_file(tmp_path / "s.tsv"), name="s", text="body")

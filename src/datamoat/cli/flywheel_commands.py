@@ -45,7 +45,7 @@ def retrain(
     stdout.print(f"difference {f.get('accuracy_difference', 0):+.4f} (bootstrap interval [{ci[0]:+.4f}, {ci[1]:+.4f}]), "
                  f"McNemar p={f.get('mcnemar_p', float('nan')):.4g}; {decision.feedback_rows:,} feedback rows, "
                  f"{(f.get('rows') or {}).get('train', 0):,} training rows", highlight=False)
-    stdout.print(f"report: {decision.report}", highlight=False)
+    stdout.print(f"report: {decision.report}", highlight=False, markup=False)
 
 
 def promotions(

@@ -66,7 +66,7 @@ def monitor(
         return
     colour = {"ok": "green", "alert": "bold red"}.get(report["status"], "yellow")
     counts, window = report["counts"], report["window"]
-    stdout.print(f"model  [bold]{report['model_ref']}[/] (champion of {report['model']})", highlight=False)
+    stdout.print(f"model  [bold]{escape(report['model_ref'])}[/] (champion of {escape(report['model'])})", highlight=False)
     stdout.print(f"window {window['start'][:16]} -> {window['end'][:16]} UTC: {counts['predictions']:,} predictions "
                  f"({counts['model_predictions']:,} by this version), {counts['labelled_feedback']:,} labelled feedback",
                  highlight=False)

@@ -48,6 +48,7 @@ def test_report_counts_masks_and_tabulates(workspace, tmp_path: Path) -> None:
     # personal data never appears in the page: example texts of every check are masked
     assert prof.checks["pii"]["issues"] == 12
     assert EMAIL not in html and "*" * len(EMAIL) in html
+    assert EMAIL not in json.dumps(prof.checks)  # nor in the examples of --json
     # pii_spans of the examples are a table (type, start, end), not a Python list
     assert "{&#39;type&#39;" not in html and "{'type'" not in html
     assert re.search(r'<table class="inner"><tr><th>type</th><th>start</th><th>end</th>', html)
@@ -71,3 +72,23 @@ def test_check_counts_win_over_a_check_specific_key() -> None:
     issues = pa.table({"_dm_row_id": ["a", "b", "c"], "is_issue": [True, False, True], "score": [0.0, 1.0, 0.0]})
     result = CheckResult("x", issues, {"rows": 5, "issues": 99, "bands": 2})
     assert result.summary["rows"] == 3 and result.summary["issues"] == 2 and result.summary["bands"] == 2
+
+
+def test_a_rewrite_of_a_text_with_personal_data_is_hidden() -> None:
+    import pyarrow as pa
+
+    from datamoat.quality.profile import HIDDEN, mask_examples
+
+    text = "mail " + EMAIL + " now"
+    checks = {"encoding_problems": {"examples": [
+        {"_dm_row_id": "a", "kind": "mojibake", "suggested_fix": "fixed: " + text + " " * 40, "text": text},
+        {"_dm_row_id": "b", "kind": "mojibake", "suggested_fix": "no personal data in this one at all, none", "text": "x"},
+    ]}}
+    spans = pa.array([[{"type": "EMAIL", "start": 5, "end": 5 + len(EMAIL)}], []],
+                     pa.list_(pa.struct([("type", pa.string()), ("start", pa.int32()), ("end", pa.int32())])))
+    pii = CheckResult("pii", pa.table({"_dm_row_id": ["a", "b"], "is_issue": [True, False], "score": [0.0, 1.0],
+                                       "pii_spans": spans}))
+    mask_examples(checks, pii)
+    a, b = checks["encoding_problems"]["examples"]
+    assert a["text"] == "mail " + "*" * len(EMAIL) + " now" and a["suggested_fix"] == HIDDEN and a["kind"] == "mojibake"
+    assert b["suggested_fix"].startswith("no personal data")

@@ -114,7 +114,7 @@ def profile_version(
             summary["note"] = f"estimated on a random sample of {data.num_rows:,} of {table.num_rows:,} rows"
         prof.checks[name] = summary
         _release_memory()
-    _mask_examples(prof.checks, prof.results.get("pii"))
+    mask_examples(prof.checks, prof.results.get("pii"))
     prof.labels = _label_summary(version)
     prof.freshness = _freshness(version)
     prof.score = quality_score(prof.checks)
@@ -181,7 +181,7 @@ def _examples(result: CheckResult, table: Any, roles: Any) -> list[dict[str, Any
         row.pop("is_issue", None)
         text = texts.get(row["_dm_row_id"])
         if text is not None:
-            row["text"] = text  # masked and shortened by _mask_examples once the pii check ran
+            row["text"] = text  # masked and shortened by mask_examples once the pii check ran
         out.append(row)
     return out
 
@@ -189,11 +189,12 @@ def _examples(result: CheckResult, table: Any, roles: Any) -> list[dict[str, Any
 EXAMPLE_CHARS = 300
 
 
-def _mask_examples(checks: dict[str, dict[str, Any]], pii: CheckResult | None) -> None:
+def mask_examples(checks: dict[str, dict[str, Any]], pii: CheckResult | None) -> None:
     """Star the personal data the ``pii`` check found in every example's text, in place, and
     shorten the texts to :data:`EXAMPLE_CHARS`: a shared report shows no e-mail, card or name.
 
-    Each character of a span but spaces becomes ``*`` (as ``pii scan``'s masked examples).
+    Each character of a span but spaces becomes ``*`` (as ``pii scan``'s masked examples); other
+    long strings of such a row (a rewrite of its text, whose offsets differ) become :data:`HIDDEN`.
     Rows outside the pii check's sample (on large data) have no spans and are shown as read.
     """
     spans: dict[str, list[dict[str, Any]]] = {}
@@ -205,11 +206,19 @@ def _mask_examples(checks: dict[str, dict[str, Any]], pii: CheckResult | None) -
         spans = dict(zip(hit.column("_dm_row_id").to_pylist(), hit.column("pii_spans").to_pylist(), strict=True))
     for summary in checks.values():
         for row in summary.get("examples", []):
+            found = spans.get(row["_dm_row_id"]) or []
             text = row.get("text")
-            if not isinstance(text, str):
-                continue
-            text = mask_spans(text, spans.get(row["_dm_row_id"]) or [])
-            row["text"] = text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+            if isinstance(text, str):
+                text = mask_spans(text, found)
+                row["text"] = text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+            for key, value in row.items():  # a check's rewrite of the text (encoding's suggested_fix)
+                if found and key != "text" and isinstance(value, str) and len(value) > DERIVED_TEXT_CHARS:
+                    row[key] = HIDDEN
+
+
+DERIVED_TEXT_CHARS = 40
+"""Other string values of an example longer than this are treated as copies of the text."""
+HIDDEN = "(not shown: the row holds personal data)"
 
 
 def mask_spans(text: str, spans: list[dict[str, Any]]) -> str:

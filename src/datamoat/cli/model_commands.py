@@ -46,7 +46,7 @@ def train(
     budget: Annotated[str, typer.Option(help=BUDGET_HELP)] = "10m",
     test: Annotated[str | None, typer.Option(help="Dataset version to test on (default: a held-out, leakage-free split).")] = None,
     name: Annotated[str | None, typer.Option(help="Model name (default: the dataset's name).")] = None,
-    metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 on imbalanced labels, else accuracy), accuracy or macro_f1.")] = "auto",
+    metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 on imbalanced labels, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
     task: Annotated[str, typer.Option(help="auto, text or tabular.")] = "auto",
     slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the split and the folds.")] = 0,

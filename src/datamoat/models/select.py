@@ -39,6 +39,7 @@ import pandas as pd
 from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
 from datamoat.models.cleaning_gate import flag_label_issues, gate, score_label_cleaning
+from datamoat.models.evaluation.curves import PROBA_METRICS, proba_metric
 from datamoat.models.evaluation.evaluate import stratified_folds
 from datamoat.models.evaluation.metrics import metric_value
 from datamoat.models.trainers.contract import Trainer, create_trainer, label_strings
@@ -52,6 +53,9 @@ SEARCH_SPACES: dict[str, tuple[float, float]] = {
     "tabular-linear": (0.01, 10.0),
 }
 """Log-uniform range of ``C`` searched per kind."""
+SELECTION_METRICS = ("accuracy", "macro_f1", "balanced_accuracy", "roc_auc", "average_precision")
+"""What selection can maximise; the last two rank by probability (binary: the rarer class is
+positive; multi-class: macro one-vs-rest)."""
 EMBEDDING_KINDS = ("embed-linear",)
 """Kinds whose cost is mostly encoding each text once (cached), warmed before their folds."""
 PROBE_TEXTS = 64
@@ -128,8 +132,17 @@ class Selection:
 def _oof_scores(
     oof: np.ndarray, y: np.ndarray, classes: list[str], folds: list[tuple[np.ndarray, np.ndarray]], metric: str
 ) -> list[float]:
+    """``metric`` on each fold's held-out rows: from the arg-max, or from the probabilities (ROC AUC, AP)."""
+    if metric in PROBA_METRICS:
+        positive = _rarer_class(y, classes)
+        return [proba_metric(y[test], oof[test], classes, metric, positive) for _, test in folds]
     pred = np.asarray(classes, dtype=object)[oof.argmax(axis=1)]
     return [metric_value(y[test], pred[test], metric) for _, test in folds]
+
+
+def _rarer_class(y: np.ndarray, classes: list[str]) -> str:
+    """The least frequent class of the training labels (the positive class of a binary task)."""
+    return min(classes, key=lambda c: (int((y == c).sum()), c))
 
 
 class _Search:
@@ -248,8 +261,8 @@ def select_model(
     winner is refitted on (the caller registers them as a version with the dropped rows kept);
     default: the rows the finder does not flag.
     """
-    if metric not in ("accuracy", "macro_f1"):
-        raise DatamoatError(f"selection metric {metric!r} is not known; use accuracy or macro_f1.")
+    if metric not in SELECTION_METRICS:
+        raise DatamoatError(f"selection metric {metric!r} is not known; use {', '.join(SELECTION_METRICS)}.")
     deadline = deadline or Deadline(budget_s)
     s = _Search(train, label_column, k, seed, metric, deadline, cache_dir, progress)
     base: dict[str, Any] = {"label_column": label_column}
@@ -272,7 +285,7 @@ def select_model(
             continue
         s.score(cand, may_skip=may_skip)
 
-    if metric == "macro_f1":
+    if metric != "accuracy":
         # on imbalanced labels, class weights are a candidate like any other (same folds, same gate)
         for base_cand in [c for c in pool if c.status == "scored" and c.kind in BALANCEABLE]:
             weighted = Candidate(name=f"{base_cand.name} (balanced class weights)", kind=base_cand.kind,

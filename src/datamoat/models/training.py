@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from datamoat.budget import Deadline
+from datamoat.catalog.rollback import mark, own_datasets, rollback_to
 from datamoat.errors import DatamoatError
 from datamoat.models.registry import ModelRecord, ModelRegistry
 from datamoat.models.select import select_model
@@ -92,14 +94,25 @@ def user_frame(version: Version) -> pd.DataFrame:
     return df[keep]
 
 
+MIN_ROWS_PER_CLASS = 2
+"""Fewest training rows a class may have: cross-validation needs one to train and one to judge."""
+
+
 def check_labels(train: pd.DataFrame, test: pd.DataFrame, label: str, test_ref: str) -> None:
-    """DatamoatError when training has fewer than two classes or the test set has unseen ones."""
+    """DatamoatError when training has fewer than two classes, a class with fewer than
+    :data:`MIN_ROWS_PER_CLASS` rows, or the test set has unseen ones."""
     train_labels = train[label].dropna().astype(str)
     if train_labels.nunique() < 2:
         only = f" (every row is {train_labels.iloc[0]!r})" if len(train_labels) else ""
         raise DatamoatError(
             f"label column {label!r} has {train_labels.nunique()} class(es) in the training data{only}; "
             "a classifier needs at least two."
+        )
+    smallest = train_labels.value_counts()
+    if smallest.iloc[-1] < MIN_ROWS_PER_CLASS:
+        raise DatamoatError(
+            f"class {smallest.index[-1]!r} has {smallest.iloc[-1]} training row(s); a classifier needs at least "
+            f"{MIN_ROWS_PER_CLASS} rows per class to train and cross-validate (add rows or remove the class)."
         )
     if label not in test.columns:
         raise DatamoatError(f"test data {test_ref} has no column {label!r} (the label column of the training data).")
@@ -122,8 +135,10 @@ the rows of the smallest (accuracy rewards always answering the majority class t
 
 def choose_metric(labels: pd.Series, metric: str) -> tuple[str, str]:
     """(metric, rule sentence): ``auto`` becomes ``macro_f1`` on imbalanced labels, else ``accuracy``."""
-    if metric not in ("auto", "accuracy", "macro_f1"):
-        raise DatamoatError(f"metric {metric!r} is not known; use auto, accuracy or macro_f1.")
+    from datamoat.models.select import SELECTION_METRICS
+
+    if metric != "auto" and metric not in SELECTION_METRICS:
+        raise DatamoatError(f"metric {metric!r} is not known; use auto, {', '.join(SELECTION_METRICS)}.")
     if metric != "auto":
         return metric, ""
     counts = labels.dropna().astype(str).value_counts()
@@ -159,7 +174,8 @@ def split_versions(ws: Workspace, version: Version, *, test_size: float, seed: i
         out.append(applied.version)
     train_v, test_v = out
     if test_v.num_rows == 0:
-        raise DatamoatError(f"{version.ref} has too few rows ({version.num_rows}) to hold out a test set.")
+        raise DatamoatError(f"{version.ref} has too few rows ({version.num_rows}) to hold out a test set; give at least "
+                            f"{max(MIN_ROWS_PER_CLASS + 1, math.ceil(1 / test_size))} rows per class (or a --test file).")
     return train_v, test_v
 
 
@@ -185,7 +201,7 @@ def train_model(
 
     ref / test: dataset version references (``name@latest`` ...). model: ``auto`` or a trainer
     kind. name: the model's name (default: the dataset's). metric: the selection metric,
-    ``accuracy``, ``macro_f1`` or ``auto`` (:func:`choose_metric`). budget: e.g. ``"10m"``, seconds, or
+    ``auto`` (:func:`choose_metric`) or one of :data:`~datamoat.models.select.SELECTION_METRICS`. budget: e.g. ``"10m"``, seconds, or
     the caller's :class:`~datamoat.budget.Deadline` (shared with the caller's other stages):
     selection, the winner's refit, a fine-tune's training and the learning curve all end
     before it (work that is estimated not to fit is skipped and reported); selection stops 5% of
@@ -198,10 +214,43 @@ def train_model(
     makes a new training version (the dropped rows kept with their reason) and the winner is
     refitted on it.
     """
-    say = progress or (lambda _msg: None)
-    timings: dict[str, float] = {}
     deadline = Deadline.parse(budget)
     version = ws.version(ref)
+    at = mark(ws.catalog)
+    try:
+        return _train_model(ws, version, model=model, name=name, deadline=deadline, metric=metric, test=test,
+                            test_size=test_size, seed=seed, task=task, slice_columns=slice_columns,
+                            learning_curve=learning_curve, progress=progress, test_treatment=test_treatment,
+                            label_cleaning=label_cleaning)
+    except BaseException:
+        # a failed training leaves no -train/-test split or label-cleaned version behind
+        own_datasets(ws.catalog, at, [version.dataset, *(f"{version.dataset}-{s}" for s in ("train", "test"))])
+        if at.owned_versions:
+            rollback_to(ws.catalog, at)
+        raise
+
+
+def _train_model(
+    ws: Workspace,
+    version: Version,
+    *,
+    model: str,
+    name: str | None,
+    deadline: Deadline,
+    metric: str,
+    test: str | None,
+    test_size: float,
+    seed: int,
+    task: str | None,
+    slice_columns: Sequence[str],
+    learning_curve: bool,
+    progress: Callable[[str], None] | None,
+    test_treatment: str,
+    label_cleaning: bool,
+) -> TrainResult:
+    """:func:`train_model`'s body (the caller rolls back what it registered when it fails)."""
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
     if version.num_rows == 0:
         raise DatamoatError(f"{version.ref} has no rows to train on (see `datamoat excluded {version.ref}`).")
     label = version.roles.get("label")
@@ -374,7 +423,8 @@ def _with_valid(train: pd.DataFrame, label: str, seed: int) -> tuple[pd.DataFram
 def _json_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of an evaluation (no per-row data), for the catalog."""
     keys = ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "weighted_f1", "macro_precision",
-            "macro_recall", "ece", "cv", "per_class", "majority_baseline")
+            "macro_recall", "balanced_accuracy", "roc_auc", "average_precision", "ece", "cv", "per_class",
+            "majority_baseline")
     out = {k: evaluation[k] for k in keys if k in evaluation}
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.calibration import reliability_data
+from datamoat.models.evaluation.curves import PROBA_METRICS, binary_curves, proba_metric
 from datamoat.models.evaluation.metrics import (
     METRICS,
     bootstrap_ci,
@@ -114,6 +115,7 @@ def evaluate_predictions(
     n_boot: int = 1000,
     seed: int = 0,
     unseen_labels: str = "count",
+    positive: str | None = None,
 ) -> dict[str, Any]:
     """Every evaluation figure for one model on one labelled sample.
 
@@ -136,6 +138,10 @@ def evaluate_predictions(
         them; they are errors), ``"drop"`` (leave them out of every figure) or ``"error"``
         (raise DatamoatError). Their counts are reported in every case but ``"error"``.
 
+    positive:
+        The positive class of a binary task for ROC / precision-recall (default: the rarer class
+        in ``y_true``).
+
     Returns
     -------
     A JSON-ready dict::
@@ -147,6 +153,8 @@ def evaluate_predictions(
          "per_class": [{"label", "precision", "recall", "f1", "support"}, ...],
          "confusion": {"labels": [...], "matrix": [[int]]},   # rows true, columns predicted
          "top_confusions": [{"true", "predicted", "count", "share"}, ...],
+         "balanced_accuracy", "roc_auc", "average_precision": float (None without two classes),
+         "curves": {...} | None,                   # binary: ROC and PR (curves.binary_curves)
          "ece": float, "reliability": {...},       # see calibration.reliability_data
          "slices": {column: {value: {"rows", "accuracy", "macro_f1"}}},
          "unseen_labels": {label: rows}, "unseen_policy": str,
@@ -209,7 +217,11 @@ def evaluate_predictions(
 
     acc_ci = bootstrap_ci(yt_k, y_pred, "accuracy", n_boot=n_boot, seed=seed)
     f1_ci = bootstrap_ci(yt_k, y_pred, "macro_f1", n_boot=n_boot, seed=seed)
+    ranking = {m: _finite(proba_metric(yt_k, p_k, class_list, m, positive)) for m in PROBA_METRICS}
     return {
+        "balanced_accuracy": metric_value(yt_k, y_pred, "balanced_accuracy"),
+        **ranking,
+        "curves": binary_curves(yt_k, p_k, class_list, positive),
         "rows": int(len(yt_k)),
         "accuracy": report["accuracy"],
         "macro_precision": report["macro"]["precision"],
@@ -232,6 +244,10 @@ def evaluate_predictions(
         "n_boot": int(n_boot),
         "seed": int(seed),
     }
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 5) if np.isfinite(value) else None
 
 
 def evaluate_model(

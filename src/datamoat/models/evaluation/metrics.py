@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-METRICS = ("accuracy", "macro_f1")
+METRICS = ("accuracy", "macro_f1", "balanced_accuracy")
 
 # Upper bound on the number of resampled index entries held in memory at once (int64: 8 bytes each).
 _MAX_CHUNK_CELLS = 2_000_000
@@ -103,7 +103,21 @@ def _metric_rows(true_codes: np.ndarray, pred_codes: np.ndarray, k: int, metric:
     """Metric for each row of 2-D code arrays ``(m, n)`` (one row per resample)."""
     if metric == "accuracy":
         return (true_codes == pred_codes).mean(axis=1)
+    if metric == "balanced_accuracy":
+        return _balanced_accuracy_from_codes(true_codes, pred_codes, k)
     return _macro_f1_from_codes(true_codes, pred_codes, k)
+
+
+def _balanced_accuracy_from_codes(true_codes: np.ndarray, pred_codes: np.ndarray, k: int) -> np.ndarray:
+    """Mean recall over the classes present in each row's true labels (sklearn's balanced_accuracy)."""
+    m = true_codes.shape[0]
+    offset = (np.arange(m, dtype=np.int64) * k)[:, None]
+    n_true = np.bincount((true_codes + offset).ravel(), minlength=m * k).reshape(m, k)
+    correct = (true_codes == pred_codes).ravel().astype(np.float64)
+    tp = np.bincount((true_codes + offset).ravel(), weights=correct, minlength=m * k).reshape(m, k)
+    present = n_true > 0
+    recall = np.divide(tp, n_true, out=np.zeros_like(tp), where=present)
+    return recall.sum(axis=1) / present.sum(axis=1)
 
 
 def _resampled_metrics(
@@ -152,9 +166,9 @@ def metric_value(y_true: Any, y_pred: Any, metric: str = "accuracy") -> float:
     y_true, y_pred:
         1-D label sequences of the same, non-zero length.
     metric:
-        ``"accuracy"`` (fraction of rows predicted correctly) or ``"macro_f1"`` (unweighted mean of
+        ``"accuracy"`` (fraction of rows predicted correctly), ``"macro_f1"`` (unweighted mean of
         per-class F1 over the classes present in ``y_true`` or ``y_pred``; a class never predicted
-        correctly scores 0).
+        correctly scores 0) or ``"balanced_accuracy"`` (mean recall over the classes in ``y_true``).
 
     Returns
     -------

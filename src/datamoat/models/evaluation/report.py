@@ -175,6 +175,27 @@ def importance_figure(importance: Mapping[str, Any]) -> go.Figure:
     return fig
 
 
+def curves_figure(curves: Mapping[str, Any]) -> go.Figure:
+    """ROC (left) and precision-recall (right) curves of a binary task, with the chance lines."""
+    from plotly.subplots import make_subplots
+
+    roc, pr, pos = curves["roc"], curves["pr"], curves["positive"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        f"ROC, positive class {pos!r} (AUC {roc['auc']:.3f})", f"Precision-recall (AP {pr['ap']:.3f})"))
+    fig.add_trace(go.Scatter(x=roc["fpr"], y=roc["tpr"], mode="lines", name="ROC"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dot", "color": "#999"}),
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=pr["recall"], y=pr["precision"], mode="lines", name="precision-recall"), row=1, col=2)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[pr["prevalence"]] * 2, mode="lines", name="always positive",
+                             line={"dash": "dot", "color": "#999"}), row=1, col=2)
+    fig.update_xaxes(title_text="false positive rate", range=[0, 1], row=1, col=1)
+    fig.update_yaxes(title_text="true positive rate", range=[0, 1.02], row=1, col=1)
+    fig.update_xaxes(title_text="recall", range=[0, 1], row=1, col=2)
+    fig.update_yaxes(title_text="precision", range=[0, 1.02], row=1, col=2)
+    fig.update_layout(showlegend=False)
+    return fig
+
+
 def _charts(ev: Mapping[str, Any]) -> dict[str, str]:
     charts: dict[str, str] = {}
     conf = ev.get("confusion") or {}
@@ -187,6 +208,8 @@ def _charts(ev: Mapping[str, Any]) -> dict[str, str]:
         charts["reliability"] = fig_html(reliability_figure(ev["reliability"]), legend={"x": 0.02, "y": 0.98})
     if ev.get("learning_curve"):
         charts["learning_curve"] = fig_html(learning_curve_figure(ev["learning_curve"]))
+    if ev.get("curves"):
+        charts["curves"] = fig_html(curves_figure(ev["curves"]), margin={"l": 60, "r": 20, "t": 60, "b": 50})
     if (ev.get("feature_importance") or {}).get("features"):
         fig = importance_figure(ev["feature_importance"])
         charts["importance"] = fig_html(fig, height=fig.layout.height, margin={"l": 140, "r": 20, "t": 50, "b": 50})

@@ -347,3 +347,21 @@ def test_encoding_problems_on_demo_data(demo):
     fixes = dict(zip(column(result, ROW_ID_COLUMN), column(result, "suggested_fix"), strict=True))
     assert all(kinds[t] == e["kind"] for t, e in damaged.items())
     assert sum(fixes[t] == e["original"] for t, e in damaged.items()) >= 0.95 * len(damaged)
+
+
+def test_imbalance_lowers_the_quality_score_and_says_so_without_flagging_rows():
+    import pyarrow as pa
+
+    from datamoat.data.roles import ColumnRoles
+    from datamoat.quality.imbalance import ClassImbalance
+    from datamoat.quality.profile import quality_score
+
+    labels = ["no"] * 870 + ["yes"] * 130
+    table = pa.table({"_dm_row_id": [str(i) for i in range(1000)], "y": labels})
+    result = ClassImbalance().run(table, ColumnRoles.from_dict({"label": "y"}))
+    s = result.summary
+    assert s["issues"] == 0 and "6.7x" in s["headline"] and s["score_rate"] > 0.4
+    balanced = ClassImbalance().run(pa.table({"_dm_row_id": ["1", "2", "3", "4"], "y": ["a", "b", "a", "b"]}),
+                                    ColumnRoles.from_dict({"label": "y"})).summary
+    assert balanced["score_rate"] == 0.0 and balanced["headline"].startswith("balanced")
+    assert quality_score({"class_imbalance": s})["value"] < quality_score({"class_imbalance": balanced})["value"] == 100.0

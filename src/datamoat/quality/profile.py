@@ -151,10 +151,12 @@ def _sample(table: Any, max_rows: int | None) -> Any:
 
 def quality_score(checks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The overall score with its formula and each term, from the checks' issue rates."""
-    terms = {name: round(SCORE_WEIGHTS.get(name, DEFAULT_WEIGHT) * float(s.get("rate", 0.0)), 4)
-             for name, s in checks.items()}
+    def rate(s: dict[str, Any]) -> float:  # a dataset-level check (imbalance) says what it counts
+        return float(s.get("score_rate", s.get("rate", 0.0)))
+
+    terms = {name: round(SCORE_WEIGHTS.get(name, DEFAULT_WEIGHT) * rate(s), 4) for name, s in checks.items()}
     penalty = min(1.0, sum(terms.values()))
-    shown = " + ".join(f"{SCORE_WEIGHTS.get(n, DEFAULT_WEIGHT)} x {checks[n].get('rate', 0.0):.3f} ({n})" for n in terms)
+    shown = " + ".join(f"{SCORE_WEIGHTS.get(n, DEFAULT_WEIGHT)} x {rate(checks[n]):.3f} ({n})" for n in terms)
     return {
         "value": round(100 * (1 - penalty), 1),
         "formula": "100 x (1 - min(1, sum of weight x issue rate))",

@@ -65,13 +65,16 @@ def test_cleaning_touches_only_training_rows(noisy_run):
     gate = result.train.selection["label_cleaning"]
     # the gate reports both figures on the same untouched validation folds
     assert gate["raw"] > 0 and gate["cleaned"] is not None and "gain" in gate
-    assert (result.dropped.get("label issue", 0) > 0) == gate["kept"]
+    assert {d["step"] for d in gate["tried"]} == {"label_issues:drop", "label_issues:relabel"}
+    # rows were dropped by the gate's cleaning exactly when a cleaned candidate passed and won
+    applied = gate.get("applied", False)
+    assert (result.dropped.get("label issue", 0) > 0) == applied and (gate["kept"] or not applied)
     assert "near duplicate" not in result.dropped  # near duplicates re-weight; the split keeps them apart
     train_ids = set(ws.version(result.versions["train"]).to_arrow(["_dm_row_id"]).column(0).to_pylist())
     test_ids = set(ws.version(result.versions["test"]).to_arrow(["_dm_row_id"]).column(0).to_pylist())
     assert not train_ids & test_ids
     excluded = ws.version(result.versions["clean"]).excluded().to_pandas()
-    if gate["kept"]:
+    if gate.get("applied"):
         excluded = pd.concat([excluded, ws.version(result.versions["train"]).excluded().to_pandas()])
     assert len(excluded) == sum(result.dropped.values())
     assert not set(excluded["_dm_row_id"]) & test_ids

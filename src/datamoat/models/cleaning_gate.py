@@ -1,6 +1,7 @@
 """Label cleaning must earn its place: the same model on raw vs label-cleaned training folds.
 
-Dropping the rows cleanlab flags is a *candidate* in model selection, not a given. For the best
+Dropping the rows cleanlab flags, or relabelling the confident ones, is a *candidate* in model
+selection, not a given. For the best
 scored candidate, :func:`score_label_cleaning` repeats its cross-validation with one change: in
 each fold, the label issues of the fold's TRAINING part are found (the same finder as the
 ``label_issues`` step: TF-IDF + linear SVM out-of-fold probabilities and cleanlab, with the same
@@ -28,7 +29,11 @@ if TYPE_CHECKING:
     from datamoat.models.select import Candidate, _Search
 
 CLEANING = "label_issues"
-"""The cleaning a ``+ label cleaning`` candidate applies (the name of the recipe step)."""
+"""The recipe step a cleaned candidate's training rows went through."""
+ACTIONS = {"drop": "label cleaning", "relabel": "relabelling"}
+"""The step's actions tried as candidates, and how their candidates are named."""
+RELABEL_CONFIDENCE = 0.9
+"""The ``label_issues`` step's default ``min_confidence`` for relabelling."""
 FINDER_FOLDS = 5
 """Folds of the finder's own out-of-fold probabilities (the ``label_issues`` step's default)."""
 
@@ -38,27 +43,60 @@ def flag_label_issues(data: pd.DataFrame, text_column: str, label_column: str, s
 
     Rows with a blank text are never flagged (the step does not judge them).
     """
+    return find_fold_issues(data, text_column, label_column, seed)[0]
+
+
+def find_fold_issues(
+    data: pd.DataFrame, text_column: str, label_column: str, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flagged bool, suggested label object, its probability float), each (len(data),).
+
+    The same finder and defaults as the ``label_issues`` step; unjudged rows (blank text, or too
+    little data for out-of-fold estimates) are not flagged.
+    """
     texts = data[text_column].fillna("").astype(str)
     judged = texts.str.strip().ne("").to_numpy()
-    flagged = np.zeros(len(data), dtype=bool)
+    n = len(data)
+    flagged, suggested, confidence = np.zeros(n, dtype=bool), np.full(n, None, dtype=object), np.zeros(n)
     labels = data[label_column].astype(str).to_numpy()
     if judged.sum() < 2 or len(set(labels[judged])) < 2:
-        return flagged
-    folds = max(2, min(FINDER_FOLDS, int(np.bincount(np.unique(labels[judged], return_inverse=True)[1]).min())))
+        return flagged, suggested, confidence
+    counts = np.bincount(np.unique(labels[judged], return_inverse=True)[1])
+    if counts.max() < 2:  # out-of-fold estimates need a class with two rows
+        return flagged, suggested, confidence
+    folds = max(2, min(FINDER_FOLDS, int(counts.min())))
     found = find_label_issues(texts[judged].tolist(), labels[judged].tolist(), folds=folds, seed=seed)
-    flagged[np.flatnonzero(judged)] = found.is_issue
-    return flagged
+    rows = np.flatnonzero(judged)
+    flagged[rows] = found.is_issue
+    suggested[rows] = np.array([str(c) for c in found.suggested_labels()], dtype=object)
+    confidence[rows] = found.confidence
+    return flagged, suggested, confidence
 
 
-def score_label_cleaning(s: _Search, base: Candidate, text_column: str, candidate_cls: type[Candidate]) -> Candidate:
-    """``base`` re-scored with label issues dropped from each fold's training part only.
+def cleaned_part(part: pd.DataFrame, text_column: str, label_column: str, action: str, seed: int) -> tuple[pd.DataFrame, int]:
+    """``part`` with its label issues dropped (``drop``) or, with ``relabel``, the confident ones
+    (probability >= :data:`RELABEL_CONFIDENCE`) relabelled and the rest dropped, as the
+    ``label_issues`` step does with its defaults. Returns the rows and how many were changed."""
+    flagged, suggested, confidence = find_fold_issues(part, text_column, label_column, seed)
+    if action == "drop":
+        return part[~flagged], int(flagged.sum())
+    relabel = flagged & (confidence >= RELABEL_CONFIDENCE)
+    out = part.copy()
+    out.loc[relabel, label_column] = suggested[relabel]
+    return out[~(flagged & ~relabel)], int(flagged.sum())
 
-    Returns a new candidate named ``"<base> + label cleaning"`` (status ``scored``, ``failed``
-    or ``skipped`` when its estimate does not fit the deadline), with ``oof_proba`` over the
-    untouched validation rows, so its scores pair with ``base``'s.
+
+def score_label_cleaning(s: _Search, base: Candidate, text_column: str, candidate_cls: type[Candidate],
+                         action: str = "drop") -> Candidate:
+    """``base`` re-scored with label issues dropped (or relabelled) in each fold's training part only.
+
+    Returns a new candidate named ``"<base> + label cleaning"`` / ``"+ relabelling"`` (status
+    ``scored``, ``failed`` or ``skipped`` when its estimate does not fit the deadline), whose
+    ``cleaning`` is ``label_issues:<action>``, with ``oof_proba`` over the untouched validation
+    rows, so its scores pair with ``base``'s.
     """
-    cand = candidate_cls(name=f"{base.name} + label cleaning", kind=base.kind, params=dict(base.params))
-    cand.cleaning = CLEANING
+    cand = candidate_cls(name=f"{base.name} + {ACTIONS[action]}", kind=base.kind, params=dict(base.params))
+    cand.cleaning = f"{CLEANING}:{action}"
     # about base's cost again plus the finder's (a few TF-IDF SVM fits per fold)
     if not s.deadline.fits(base.seconds * 2 + s.refit_estimate(base)):
         cand.status = "skipped"
@@ -71,10 +109,9 @@ def score_label_cleaning(s: _Search, base: Candidate, text_column: str, candidat
     dropped = []
     try:
         for train_idx, test_idx in s.folds:
-            part = s.data.iloc[train_idx]
-            flagged = flag_label_issues(part, text_column, s.label_column, seed=s.seed)
-            dropped.append(int(flagged.sum()))
-            trainer = s.make(cand.kind, cand.params).fit(part[~flagged])
+            rows, changed = cleaned_part(s.data.iloc[train_idx], text_column, s.label_column, action, s.seed)
+            dropped.append(changed)
+            trainer = s.make(cand.kind, cand.params).fit(rows)
             proba = trainer.predict_proba(s.data.iloc[test_idx])
             oof[np.ix_(test_idx, [col[c] for c in trainer.classes_])] = proba
     except DatamoatError as exc:
@@ -87,7 +124,8 @@ def score_label_cleaning(s: _Search, base: Candidate, text_column: str, candidat
     cand.scores = _oof_scores(oof, s.y, s.classes, s.folds, s.metric)
     cand.status = "scored"
     cand.seconds = time.perf_counter() - t0
-    cand.reason = f"label issues dropped from each fold's training rows: {', '.join(map(str, dropped))}"
+    done = "dropped" if action == "drop" else "relabelled (confident) or dropped"
+    cand.reason = f"label issues {done} in each fold's training rows: {', '.join(map(str, dropped))}"
     return cand
 
 
@@ -97,7 +135,7 @@ def gate(raw: Candidate, cleaned: Candidate) -> dict[str, Any]:
     Returns ``{"kept", "raw", "cleaned", "gain", "gain_se", "rule"}`` (means over the folds);
     a cleaned candidate that lost is marked ``rejected`` so selection cannot choose it.
     """
-    out: dict[str, Any] = {"step": CLEANING, "kept": False, "raw": round(raw.mean, 5),
+    out: dict[str, Any] = {"step": cleaned.cleaning or CLEANING, "kept": False, "raw": round(raw.mean, 5),
                            "rule": "kept when the mean paired gain over the folds is > 0 and at least one "
                                    "standard error of the per-fold differences"}
     if cleaned.status != "scored":

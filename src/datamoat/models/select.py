@@ -38,7 +38,7 @@ import pandas as pd
 
 from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
-from datamoat.models.cleaning_gate import flag_label_issues, gate, score_label_cleaning
+from datamoat.models.cleaning_gate import ACTIONS, cleaned_part, gate, score_label_cleaning
 from datamoat.models.evaluation.curves import PROBA_METRICS, proba_metric
 from datamoat.models.evaluation.evaluate import stratified_folds
 from datamoat.models.evaluation.metrics import metric_value
@@ -247,7 +247,7 @@ def select_model(
     cache_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
     label_cleaning: bool = False,
-    clean_train: Callable[[], pd.DataFrame] | None = None,
+    clean_train: Callable[[str], pd.DataFrame] | None = None,
 ) -> Selection:
     """Score candidates by k-fold CV before ``deadline``; return the refitted winner.
 
@@ -257,9 +257,9 @@ def select_model(
     overrun. metric: ``"accuracy"`` or ``"macro_f1"``. candidates: the kinds to try (default:
     by task). cache_dir: where encoder vectors are cached. label_cleaning: also score the best
     candidate on label-cleaned training folds (:mod:`datamoat.models.cleaning_gate`); it can win
-    only through the gate. clean_train: when it wins, called for the cleaned training rows the
-    winner is refitted on (the caller registers them as a version with the dropped rows kept);
-    default: the rows the finder does not flag.
+    only through the gate. clean_train: when one wins, called with its action (``drop`` or
+    ``relabel``) for the cleaned training rows the winner is refitted on (the caller registers
+    them as a version with the dropped rows kept); default: the same cleaning in memory.
     """
     if metric not in SELECTION_METRICS:
         raise DatamoatError(f"selection metric {metric!r} is not known; use {', '.join(SELECTION_METRICS)}.")
@@ -346,8 +346,9 @@ def select_model(
         members = [s.make(by_name[m].kind, by_name[m].params).fit(s.data) for m in best.members]
         winner: Trainer = EnsembleTrainer.from_members(members)
     elif best.cleaning:
-        rows = clean_train() if clean_train is not None else s.data[
-            ~flag_label_issues(s.data, str(text_column), label_column, seed=seed)]
+        action = best.cleaning.split(":", 1)[1]
+        rows = clean_train(action) if clean_train is not None else cleaned_part(
+            s.data, str(text_column), label_column, action, seed)[0]
         progress(f"label cleaning passed the gate: refitting on {len(rows):,} of {len(s.data):,} rows")
         winner = s.make(best.kind, best.params).fit(rows)
     else:
@@ -368,13 +369,19 @@ def _label_cleaning(s: _Search, pool: list[Candidate], text_column: str | None) 
     if not singles:
         return {"step": "label_issues", "kept": False, "reason": "no scored candidate to compare with"}
     base = max(singles, key=lambda c: c.mean)
-    cleaned = score_label_cleaning(s, base, text_column, Candidate)
-    pool.append(cleaned)
-    decision = gate(base, cleaned)
-    decision["candidate"] = base.name
-    verdict = "kept" if decision["kept"] else "not kept"
-    s.progress(f"label cleaning on {base.name}: {decision['raw']} raw vs {decision.get('cleaned')} cleaned, {verdict}")
-    return decision
+    decisions = []
+    for action in ACTIONS:
+        cleaned = score_label_cleaning(s, base, text_column, Candidate, action)
+        pool.append(cleaned)
+        decision = gate(base, cleaned)
+        decision["candidate"] = base.name
+        verdict = "passes the gate" if decision["kept"] else "does not pass"
+        s.progress(f"{cleaned.name}: {decision.get('cleaned')} vs {decision['raw']} raw, {verdict}")
+        decisions.append(decision)
+    # the summary: the better of the two that passed (selection still ranks them with the rest)
+    passed = [d for d in decisions if d["kept"]]
+    best = max(passed, key=lambda d: d["cleaned"]) if passed else decisions[0]
+    return {**best, "tried": decisions}
 
 
 def _warm_embeddings(s: _Search, cand: Candidate, may_skip: bool) -> bool:

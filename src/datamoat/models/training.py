@@ -33,6 +33,7 @@ import pandas as pd
 
 from datamoat.budget import Deadline
 from datamoat.catalog.rollback import mark, own_datasets, rollback_to
+from datamoat.data.text_limits import MAX_TEXT_CHARS
 from datamoat.errors import DatamoatError
 from datamoat.models.registry import ModelRecord, ModelRegistry
 from datamoat.models.select import select_model
@@ -288,8 +289,8 @@ def _train_model(
     if model == "auto":
         cleaned: dict[str, Any] = {}
 
-        def clean_train() -> pd.DataFrame:
-            applied = ws.apply(train_v.ref, [{"step": "label_issues", "action": "drop", "seed": seed}],
+        def clean_train(action: str) -> pd.DataFrame:
+            applied = ws.apply(train_v.ref, [{"step": "label_issues", "action": action, "seed": seed}],
                                label="label_issues")
             cleaned.update(version=applied.version, dropped=applied.dropped_by_reason)
             df = user_frame(applied.version)
@@ -307,7 +308,7 @@ def _train_model(
             train_v = cleaned["version"]
             train_df = user_frame(train_v)
             train_df = train_df[train_df[label].notna()]
-            selection["label_cleaning"]["dropped"] = cleaned["dropped"]
+            selection["label_cleaning"].update(applied=True, dropped=cleaned["dropped"])
     else:
         params: dict[str, Any] = {"label_column": label}
         if text is not None:
@@ -321,6 +322,10 @@ def _train_model(
         trainer.fit(*_with_valid(train_df, label, seed) if model == "finetune" else (train_df,))
         selection = {"chosen": model, "reason": "chosen by the user", "candidates": []}
     timings["train"] = time.perf_counter() - t
+    truncated = int(getattr(trainer, "truncated_training_texts_", 0))
+    if truncated:
+        say(f"{truncated:,} training text(s) longer than {MAX_TEXT_CHARS:,} characters were cut to that length "
+            "(the excess is ignored by features and models)")
 
     t = time.perf_counter()
     from datamoat.models.evaluation.evaluate import evaluate_model
@@ -361,7 +366,7 @@ def _train_model(
         "task": kind_of_task, "text_column": text, "label_column": label, "selection": selection,
         "train_ref": train_v.ref, "test_ref": test_v.ref, "source_ref": version.ref,
         "train_hash": train_v.hash, "test_hash": test_v.hash, "classes": list(trainer.classes_),
-        "train_rows": len(train_df),
+        "train_rows": len(train_df), "truncated_texts": truncated,
         "test_treatment": test_treatment or (
             "test rows: held out from this version by a leakage-free split" if test is None else
             f"test rows: {test_v.ref} as given"),

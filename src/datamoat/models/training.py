@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 CHEAP_KINDS = ("tfidf-linear", "embed-linear", "ensemble", "tabular", "tabular-linear")
 """Kinds cheap enough to refit four times for the learning curve."""
+LEARNING_CURVE_SAFETY = 1.5
+"""The learning curve runs only when 1.5x its estimate fits the time left (the estimate leaves
+out predicting the test rows at each point, and refits are not exactly linear in rows)."""
 LEARNING_CURVE_FRACTIONS = (0.1, 0.25, 0.5)
 """Shares of the training rows refitted for the learning curve; the 1.0 point is the model itself."""
 
@@ -346,7 +349,7 @@ def _train_model(
         _refit_seconds(selection) * sum(LEARNING_CURVE_FRACTIONS))
     if learning_curve and trainer.kind not in CHEAP_KINDS:
         evaluation["learning_curve_skipped"] = f"{trainer.kind} is too costly to refit for a learning curve"
-    elif learning_curve and not deadline.fits(estimate):
+    elif learning_curve and not deadline.fits(estimate * LEARNING_CURVE_SAFETY):
         evaluation["learning_curve_skipped"] = (
             f"about {estimate:.0f} s of refits would pass the time budget "
             f"({deadline.used():.0f} of {deadline.budget_s:.0f} s spent)")

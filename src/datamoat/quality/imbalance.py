@@ -31,7 +31,6 @@ from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
 
-
 IMBALANCED_RATIO = 3.0
 """Above this largest / smallest class ratio the labels count as imbalanced (the same rule as
 the selection metric's ``auto``: macro F1 instead of accuracy)."""

@@ -100,7 +100,11 @@ def run_datamoat(texts: list[str], threshold: float, num_perm: int):
 
 
 def run_datasketch(texts: list[str], threshold: float, num_perm: int):
-    from datasketch import MinHash, MinHashLSH
+    try:
+        from datasketch import MinHash, MinHashLSH
+    except ImportError:
+        raise SystemExit("datasketch is not installed; install the benchmark peers with "
+                         "`pip install -r benchmarks/requirements.txt`.") from None
 
     t0 = time.perf_counter()
     word = re.compile(r"\w+")

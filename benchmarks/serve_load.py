@@ -169,8 +169,19 @@ async def load(url: str, path: str, texts: list[str], *, clients: int, seconds: 
     }
 
 
+def require_peer() -> None:
+    """Stop with one sentence naming benchmarks/requirements.txt when the peer server cannot run."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers", "fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SystemExit(f"the peer server needs {', '.join(missing)}, not installed; set up datamoat with "
+                         "`scripts/setup.sh all` as benchmarks/requirements.txt says.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    require_peer()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         ws = args.workspace or tmp_path / "ws"

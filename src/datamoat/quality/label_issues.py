@@ -32,6 +32,7 @@ class: rows, flagged rows, and how often it is the suggested label of a flagged 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+from datamoat.data.text_limits import truncate_texts
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
 
@@ -129,7 +131,7 @@ def out_of_fold_probabilities(
     n_jobs: folds trained in parallel (joblib processes); 1 keeps it in this process.
     Returns ``(probs, classes)``: ``probs[i, j]`` is the probability that row i has label
     ``classes[j]``; ``classes`` are the distinct labels, sorted.
-    Raises ValueError when the lengths differ or there are fewer than 2 rows.
+    Raises ValueError when the lengths differ, there are fewer than 2 rows, or no class has 2 rows.
     """
     from scipy.special import softmax
     from sklearn.model_selection import StratifiedKFold
@@ -143,7 +145,9 @@ def out_of_fold_probabilities(
     k = len(classes)
     if k == 1:
         return np.ones((len(texts), 1)), classes
-    x = text_features(list(texts), max_features=max_features)
+    x = text_features(truncate_texts([str(t) for t in texts])[0], max_features=max_features)  # bounded per text
+    if int(np.bincount(y).max()) < 2:
+        raise ValueError("out-of-fold probabilities need at least 2 rows in some class")
     n_splits = max(2, min(folds, int(np.bincount(y).max())))
     import warnings
 
@@ -376,7 +380,10 @@ class LabelIssues(Check):
         suggested: list[str | None] = [None] * n
         confidence = np.full(n, np.nan)
         summary: dict[str, Any] = {"judged": int(len(idx)), "not_judged": int(n - len(idx))}
-        if len(idx) >= 2 and (len(set(map(str, labels))) >= 2 or pred_probs is not None):
+        counts = Counter(map(str, labels))
+        # out-of-fold estimates need a class with >= 2 rows (a fold to train on and one to judge)
+        enough = len(counts) >= 2 and max(counts.values()) >= 2
+        if len(idx) >= 2 and (enough or pred_probs is not None):
             found = find_label_issues(
                 texts,
                 labels,
@@ -397,6 +404,8 @@ class LabelIssues(Check):
             summary.update(_summary(found, names))
         else:
             summary.update({"estimated_errors": 0, "estimated_error_rate": 0.0, "per_class": {}})
+            if len(idx) >= 2 and not enough and len(counts) >= 2:
+                summary["note"] = "not judged: every class has one row, and out-of-fold estimates need two in some class"
         issues = issue_table(
             table.column(ROW_ID_COLUMN),
             is_issue,

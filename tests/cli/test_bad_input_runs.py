@@ -1,0 +1,105 @@
+"""`run` and `train` on data a model cannot be made from: one sentence, exit 1, and the
+workspace's datasets and versions exactly as before (checked with `datamoat datasets --json`)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+
+
+def sentence(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(8))
+
+
+def csv_file(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows), encoding="utf-8")
+    return path
+
+
+def datasets(cli) -> list[dict]:
+    code, out, err = cli("datasets", "--json")
+    assert code == 0, err
+    return [{k: d[k] for k in ("name", "versions", "latest")} for d in json.loads(out)]
+
+
+def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, what the error must say)."""
+    rng = random.Random(0)
+    return {
+        "one_class": (csv_file(tmp_path / "one_class.csv", [(sentence(rng), "a") for _ in range(30)]),
+                      "a classifier needs at least two"),
+        "null_label": (csv_file(tmp_path / "null_label.csv", [(sentence(rng), "") for _ in range(30)]),
+                       "nothing is left to train on"),
+        "numeric_text": (csv_file(tmp_path / "numeric_text.csv", [(str(i), "ab"[i % 2]) for i in range(30)]),
+                         "not text"),
+        "one_row": (csv_file(tmp_path / "one_row.csv", [("hello there my friend", "a")]), "too few rows"),
+        "two_rows": (csv_file(tmp_path / "two_rows.csv", [("hello there my friend", "a"), ("bye now my pal", "b")]),
+                     "rows per class"),
+    }
+
+
+@pytest.mark.parametrize("case", ["one_class", "null_label", "numeric_text", "one_row", "two_rows"])
+def test_run_on_bad_data_says_one_sentence_and_leaves_no_dataset(cli, tmp_path: Path, case: str) -> None:
+    path, expected = bad_files(tmp_path)[case]
+    assert cli("init")[0] == 0
+    keep = csv_file(tmp_path / "keep.csv", [("an existing row of text", "x"), ("another one of them", "y")])
+    assert cli("ingest", str(keep), "--name", "keep", "--text", "text", "--label", "label")[0] == 0
+    before = datasets(cli)
+    code, _, err = cli("run", str(path), "--text", "text", "--label", "label", "--budget", "60s")
+    assert code == 1, err
+    message = err.strip().removeprefix("error: ")
+    assert expected in message and "internal error" not in message
+    assert message.count("\n") == 0 and message.endswith(".")
+    assert datasets(cli) == before
+
+
+def test_train_with_one_class_leaves_no_split_versions(cli, tmp_path: Path) -> None:
+    rng = random.Random(1)
+    src = csv_file(tmp_path / "t.csv", [(sentence(rng), "a") for _ in range(30)])
+    assert cli("init")[0] == 0
+    assert cli("ingest", str(src), "--name", "t", "--text", "text", "--label", "label")[0] == 0
+    before = datasets(cli)
+    code, _, err = cli("train", "t", "--budget", "60s")
+    assert code == 1 and "at least two" in err
+    assert datasets(cli) == before  # no t-train / t-test left behind
+
+
+def test_train_with_a_one_row_class_says_how_many_rows_a_class_needs(cli, tmp_path: Path) -> None:
+    rng = random.Random(2)
+    rows = [(sentence(rng), "a") for _ in range(20)] + [(sentence(rng), "b") for _ in range(20)]
+    src = csv_file(tmp_path / "t.csv", rows)
+    lonely = csv_file(tmp_path / "test.csv", [(sentence(rng), "a"), (sentence(rng), "b")])
+    assert cli("init")[0] == 0
+    assert cli("ingest", str(src), "--name", "t", "--text", "text", "--label", "label")[0] == 0
+    small = csv_file(tmp_path / "s.csv", [(sentence(rng), "a") for _ in range(5)] + [(sentence(rng), "b")])
+    assert cli("ingest", str(small), "--name", "s", "--text", "text", "--label", "label")[0] == 0
+    assert cli("ingest", str(lonely), "--name", "lonely", "--text", "text", "--label", "label")[0] == 0
+    before = datasets(cli)
+    code, _, err = cli("train", "s", "--test", "lonely", "--budget", "60s")
+    assert code == 1 and "class 'b' has 1 training row(s)" in err and "at least 2 rows per class" in err
+    assert datasets(cli) == before
+
+
+def test_label_cleaning_gate_does_not_crash_when_every_class_has_one_row() -> None:
+    import pandas as pd
+
+    from datamoat.models.cleaning_gate import flag_label_issues
+
+    part = pd.DataFrame({"text": ["alpha beta", "gamma delta", "eta theta"], "label": ["a", "b", "c"]})
+    assert not flag_label_issues(part, "text", "label").any()
+
+
+def test_clean_without_a_text_role_says_which_steps_were_skipped(cli, tmp_path: Path) -> None:
+    src = tmp_path / "t.csv"
+    src.write_text("a,b\n1,x\n2,y\n")
+    assert cli("init")[0] == 0
+    assert cli("ingest", str(src), "--name", "t")[0] == 0
+    code, out, _ = cli("clean", "t")
+    assert code == 0
+    assert "no column has the 'text' or 'label' role, so " in out and "label_issues were skipped" in out
+    assert "--text COLUMN" in out

@@ -94,3 +94,56 @@ def test_parquet_nested_columns_are_ingested_as_json_text(workspace: Workspace, 
 def test_unknown_role_error_is_still_a_datamoat_error(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(DatamoatError, match="no column 'body' for role 'text'"):
         workspace.ingest(sms_file(tmp_path / "s.tsv"), name="s", text="body")
+
+
+def polarity_folder(root: Path) -> Path:
+    """rt-polarity style: one file per class, the class in the extension, plus a binary file."""
+    root.mkdir()
+    (root / "rt-polarity.pos").write_text("a fine film with heart\ngreat acting all round\n")
+    (root / "rt-polarity.neg").write_text("a dull mess of a movie\nboring and too long\n")
+    (root / "cover.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (root / ".DS_Store").write_bytes(b"\x00\x01")
+    return root
+
+
+def test_text_folder_reads_every_text_file_and_labels_by_extension(workspace: Workspace, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="datamoat.data"):
+        v = workspace.ingest(polarity_folder(tmp_path / "rt"), name="rt")
+    df = v.to_pandas()
+    assert sorted(set(df["label"])) == ["neg", "pos"] and len(df) == 4
+    assert v.roles.get("text") == "text" and v.roles.get("label") == "label"
+    options = v.manifest()["source"]["options"]
+    assert options["label_from"] == "extension" and options["binary_files"] == 1
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "skipped 1 binary file(s): cover.png" in said and "labels taken from the file extension" in said
+
+
+def test_text_folder_labels_by_file_name_or_sub_folder_when_those_differ(tmp_path: Path) -> None:
+    from datamoat.data.readers import open_source
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "spam.txt").write_text("win money\n")
+    (flat / "ham.txt").write_text("see you\n")
+    assert open_source(str(flat)).info.options["label_from"] == "file"
+    nested = tmp_path / "nested"
+    for label in ("pos", "neg"):
+        (nested / label).mkdir(parents=True)
+        (nested / label / "a.txt").write_text(f"{label} text")
+    assert open_source(str(nested)).info.options["label_from"] == "folder"
+    source = open_source(str(polarity_folder(tmp_path / "rt")), label_from="file")
+    assert {r["label"] for b in source.batches() for r in b.to_pylist()} == {"rt-polarity"}
+
+
+def test_text_folder_error_names_the_pattern_option(tmp_path: Path) -> None:
+    from datamoat.data.readers import open_source
+
+    root = polarity_folder(tmp_path / "rt")
+    with pytest.raises(InputError, match=r"no files matching '\*\.txt'; give another -o pattern=GLOB"):
+        open_source(str(root), pattern="*.txt")
+    binary_only = tmp_path / "bin"
+    binary_only.mkdir()
+    (binary_only / "a.bin").write_bytes(b"\x00\x01\x02")
+    with pytest.raises(InputError, match=r"no text files \(1 binary file\(s\) skipped\); choose the files with -o pattern"):
+        open_source(str(binary_only))

@@ -149,8 +149,11 @@ def ingest(
         source_info["type_inference"] = run.inferrer.notes()
     if run.source.info.warnings:
         source_info["warnings"] = list(run.source.info.warnings)
-    if run.inferred is not None:
-        source_info["inferred_roles"] = {"text": run.inferred.to_dict()}
+    if run.inferred is not None or run.implied:
+        source_info["inferred_roles"] = {
+            **{r: {"column": c, "rule": f"the {source_info['format']} reader's {c!r} column"} for r, c in run.implied.items()},
+            **({"text": run.inferred.to_dict()} if run.inferred is not None else {}),
+        }
     roles = run.roles
     params = {"format": format, "on_bad_rows": on_bad_rows, "reader_options": options, "roles": roles.to_dict()}
     version, created = register_version(
@@ -192,6 +195,12 @@ class _Read:
         )
         self.display_path = self.source.info.path
         self.roles = ColumnRoles.from_dict(roles.to_dict())  # text may be inferred: not the caller's
+        self.implied: dict[str, str] = {}
+        if infer_roles:  # roles the source's layout implies (a text folder's text and label)
+            taken = self.roles.all_columns()
+            self.implied = {r: c for r, c in self.source.info.roles.items() if self.roles.get(r) is None and c not in taken}
+            self.roles.single.update(self.implied)
+            self.infer_roles = self.roles.get("text") is None
         self.progress = progress
         self.id_column = roles.get("id")
         text_column = roles.get("text")

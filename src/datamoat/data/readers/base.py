@@ -53,6 +53,8 @@ class SourceInfo:
         the writer then runs :mod:`datamoat.data.type_inference` over the batches.
     warnings: lines for the terminal about how the source was read (an encoding guessed from
         a file that is not UTF-8, undecodable bytes replaced or skipped).
+    roles: roles the source's layout implies (a text folder: ``text`` and ``label``); ingest
+        uses them for the roles the user did not give (unless ``infer_roles=False``).
     """
 
     path: str
@@ -60,6 +62,7 @@ class SourceInfo:
     options: dict[str, Any] = field(default_factory=dict)
     all_strings: bool = False
     warnings: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):

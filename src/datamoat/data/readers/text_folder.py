@@ -15,15 +15,23 @@ Labels (the ``label`` column) come from:
 * ``"folder"``: the name of the file's parent folder (``root/<label>/doc.txt``); null for
   files directly in the root;
 * ``"file"``: the file name without extension (``root/<label>.txt``, one document per line);
+* ``"extension"``: the file's extension without the dot (``rt-polarity.pos``,
+  ``rt-polarity.neg``);
 * ``"none"``: no label column.
 
 Defaults for a folder: when any file sits in a subfolder, ``mode="file"`` and
-``label_from="folder"``; when all files sit directly in the root, ``mode="line"`` and
-``label_from="file"``. For a single file: ``mode="line"`` and ``label_from="none"``.
-Columns: ``text``, ``label`` (unless ``"none"``), ``source_file`` (path relative to the
-folder, or the file name), and ``line`` in line mode. Files are read in sorted path order;
-hidden files and folders (name starting with ``.``) are skipped, and so are empty files
-(counted in ``info.options["empty_files"]``).
+``label_from="folder"``; when all files sit directly in the root, ``mode="line"`` and the
+label comes from whatever tells the files apart: the file name when the names (without
+extension) differ, else the extension when those differ. The choice is in
+``info.options["label_from"]`` and, when it was not given, said in ``info.warnings``. For a
+single file: ``mode="line"`` and ``label_from="none"``.
+
+Which files of a folder: every non-hidden file (``pattern``, a glob, narrows it), except binary
+ones: a file whose first 8 KiB hold a NUL byte is skipped and named in ``info.warnings``
+(counted in ``info.options["binary_files"]``). Columns: ``text``, ``label`` (unless
+``"none"``), ``source_file`` (path relative to the folder, or the file name), and ``line`` in
+line mode. Files are read in sorted path order; hidden files and folders (name starting with
+``.``) are skipped, and so are empty files (counted in ``info.options["empty_files"]``).
 """
 
 from __future__ import annotations
@@ -41,7 +49,25 @@ from datamoat.data.readers.encoding import TextScan, scan_text_file
 from datamoat.errors import InputError
 
 Mode = Literal["file", "line"]
-LabelFrom = Literal["folder", "file", "none"]
+LabelFrom = Literal["folder", "file", "extension", "none"]
+LABEL_SOURCES = {"folder": "sub-folder", "file": "file name", "extension": "file extension"}
+SNIFF_BYTES = 8192
+"""Bytes read from the start of a file to tell text from binary (a NUL byte means binary)."""
+
+
+def is_binary(path: Path) -> bool:
+    """True when the first :data:`SNIFF_BYTES` bytes of ``path`` hold a NUL byte (text files,
+    UTF-16 aside, never do)."""
+    with open(path, "rb") as f:
+        return b"\0" in f.read(SNIFF_BYTES)
+
+
+def _flat_label_from(files: list[Path]) -> LabelFrom:
+    """``"file"`` when the names (without extension) tell the files apart, else ``"extension"``
+    when the extensions do, else ``"file"``."""
+    if len({f.stem for f in files}) > 1 or len({f.suffix for f in files}) < 2:
+        return "file"
+    return "extension"
 
 
 def list_text_files(root: Path, pattern: str) -> list[Path]:
@@ -59,7 +85,7 @@ class TextSource:
 
     ``path``: a folder or a file. ``mode`` / ``label_from``: None picks the defaults above.
     ``keep_blank``: keep blank lines in line mode (default: yes for a file, no for a folder). ``encoding``: force a codec for every file.
-    ``pattern``: which files of a folder to read (glob, default ``*.txt``).
+    ``pattern``: which files of a folder to read (glob, default: every file; binary ones are skipped).
     ``on_decode_error`` / ``bad_row``: see :mod:`.decode_errors` (skipped rows go to ``bad_row``).
     ``batch_rows``: maximum rows per batch.
     """
@@ -74,7 +100,7 @@ class TextSource:
         keep_blank: bool | None = None,
         encoding: str | None = None,
         on_decode_error: str = "fail",
-        pattern: str = "*.txt",
+        pattern: str | None = None,
         bad_row: BadRowCallback | None = None,
     ) -> None:
         root = Path(path)
@@ -83,17 +109,25 @@ class TextSource:
         keep_blank = (not self.is_folder) if keep_blank is None else keep_blank
         self.path, self.batch_rows, self.keep_blank = path, batch_rows, keep_blank
         self.root = root if self.is_folder else root.parent
-        files = list_text_files(root, pattern) if self.is_folder else [root]
+        files = list_text_files(root, pattern or "*") if self.is_folder else [root]
+        binary = [f for f in files if self.is_folder and f.stat().st_size and is_binary(f)]
+        skip = set(binary)
+        files = [f for f in files if f not in skip]
         if not files:
-            raise InputError(path, f"the folder has no files matching {pattern!r}")
+            skipped = f" ({len(binary)} binary file(s) skipped)" if binary else ""
+            what = "no text files" if binary and not pattern else f"no files matching {pattern or '*'!r}"
+            hint = "give another -o pattern=GLOB, or none to read every text file" if pattern else (
+                "choose the files with -o pattern=GLOB")
+            raise InputError(path, f"the folder has {what}{skipped}; {hint}")
         nested = any(f.parent != self.root for f in files)
         self.mode: Mode = mode or ("file" if nested else "line")
-        default_label: LabelFrom = "none" if not self.is_folder else ("folder" if nested else "file")
+        default_label: LabelFrom = "none" if not self.is_folder else ("folder" if nested else _flat_label_from(files))
         self.label_from: LabelFrom = label_from or default_label
         if self.mode not in ("file", "line"):
             raise InputError(path, f"unknown text mode {self.mode!r}; use 'file' or 'line'")
-        if self.label_from not in ("folder", "file", "none"):
-            raise InputError(path, f"unknown label_from {self.label_from!r}; use 'folder', 'file' or 'none'")
+        if self.label_from not in ("folder", "file", "extension", "none"):
+            raise InputError(
+                path, f"unknown label_from {self.label_from!r}; use 'folder', 'file', 'extension' or 'none'")
         self.files: list[tuple[Path, TextScan]] = []
         empty = 0
         for file in files:
@@ -117,9 +151,21 @@ class TextSource:
                 "lines": sum(scan.lines for _, scan in self.files),
                 "encoding": next(iter(encodings)) if len(encodings) == 1 else dict(encodings),
                 "undecodable_lines": sum(scan.bad_lines for _, scan in self.files),
+                "binary_files": len(binary),
             },
             warnings=[scan.warning for _, scan in self.files if scan.warning],
         )
+        self.info.roles = {"text": "text", **({"label": "label"} if self.label_from != "none" else {})}
+        if binary:
+            names = ", ".join(f.relative_to(self.root).as_posix() for f in binary[:10])
+            more = f" and {len(binary) - 10} more" if len(binary) > 10 else ""
+            self.info.warnings.append(f"{path}: skipped {len(binary)} binary file(s): {names}{more}")
+        if self.is_folder and label_from is None and self.label_from in LABEL_SOURCES:
+            labels = sorted({lab for f, _ in self.files if (lab := self._label(f)) is not None})
+            shown = ", ".join(map(repr, labels[:5])) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+            self.info.warnings.append(
+                f"{path}: labels taken from the {LABEL_SOURCES[self.label_from]} ({shown}); "
+                "override with -o label_from=folder|file|extension|none")
 
     @property
     def schema(self) -> pa.Schema:
@@ -135,6 +181,8 @@ class TextSource:
     def _label(self, file: Path) -> str | None:
         if self.label_from == "file":
             return file.stem
+        if self.label_from == "extension":
+            return file.suffix.lstrip(".") or None
         if self.label_from == "folder":
             return file.parent.name if file.parent != self.root else None
         return None

@@ -103,3 +103,15 @@ def test_clean_without_a_text_role_says_which_steps_were_skipped(cli, tmp_path: 
     assert code == 0
     assert "no column has the 'text' or 'label' role, so " in out and "label_issues were skipped" in out
     assert "--text COLUMN" in out
+
+
+def test_ingest_says_which_column_was_taken_as_the_text(cli, tmp_path: Path) -> None:
+    rng = random.Random(3)
+    src = tmp_path / "SMSSpamCollection"
+    src.write_text("".join(f"{'spam' if i % 3 else 'ham'}\t{sentence(rng)}\n" for i in range(30)), encoding="utf-8")
+    assert cli("init")[0] == 0
+    code, out, err = cli("ingest", str(src), "--name", "sms")
+    assert code == 0, err
+    assert "was taken as the text" in err and "--text COLUMN or --no-infer-roles" in err
+    code, out, _ = cli("ingest", str(src), "--name", "sms2", "--no-infer-roles", "--json")
+    assert code == 0 and json.loads(out)["source"].get("inferred_roles") is None

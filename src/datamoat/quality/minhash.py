@@ -33,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datamoat.data.text_limits import MAX_TEXT_CHARS
+
 NON_WORD = r"[^\p{L}\p{N}_]+"
 """RE2 pattern of the separators between words (what is not a letter, digit or underscore)."""
 
@@ -117,13 +119,14 @@ def _string_hashes(words: pa.Array) -> np.ndarray:
 
 
 def word_hashes(texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """Hash the words of each text.
+    """Hash the words of each text's first :data:`~datamoat.data.text_limits.MAX_TEXT_CHARS` characters.
 
     Returns ``(hashes, offsets)``: ``hashes`` (uint64) holds every word of every text in
     order; the words of text ``d`` are ``hashes[offsets[d]:offsets[d + 1]]``. Null texts have
-    no words.
+    no words. Texts are cut first: signatures cost ``words x permutations`` memory, so a 1 MB
+    cell would take ~1 GB; near duplicates of long texts are judged on their beginnings.
     """
-    arr = _as_string_array(texts)
+    arr = pc.utf8_slice_codeunits(_as_string_array(texts), 0, MAX_TEXT_CHARS)
     n = len(arr)
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)

@@ -109,3 +109,14 @@ def test_a_run_that_fails_half_way_leaves_the_catalog_as_it_was(tmp_path):
     from datamoat.models.training import models_registry
 
     assert models_registry(ws).list("tickets") == []
+
+
+def test_a_named_cheap_model_still_gets_the_label_cleaning_gate(tmp_path):
+    csv = tmp_path / "t.csv"
+    noisy_tickets(300, noise=0.2, seed=5).to_csv(csv, index=False)
+    ws = Workspace.init(tmp_path / "ws")
+    result = run_loop(ws, csv, text="text", label="intent", model="tfidf-linear", budget="2m")
+    gate = result.train.selection["label_cleaning"]
+    assert result.train.record.kind == "tfidf-linear" and "chosen by the user" in result.train.selection["reason"]
+    assert {d["step"] for d in gate["tried"]} == {"label_issues:drop", "label_issues:relabel"}
+    assert all(d["raw"] > 0 for d in gate["tried"])

@@ -9,6 +9,8 @@ point therefore leaves either no visible version or a complete one.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +25,7 @@ from datamoat.catalog.records import DatasetRecord, VersionRecord, as_utc, dumps
 from datamoat.catalog.tables import datasets, lineage, runs, versions
 from datamoat.errors import NotFoundError
 
-_WRITE_RETRIES = 5
+_WRITE_RETRIES = 30
 
 
 class Catalog:
@@ -123,7 +125,7 @@ class Catalog:
         hash, that version is returned with created=False: the same content is stored once.
         """
         ds = self.ensure_dataset(dataset)
-        for _ in range(_WRITE_RETRIES):
+        for attempt in range(_WRITE_RETRIES):
             existing = self._version_by_hash(ds.id, content_hash)
             if existing:
                 return existing, False
@@ -155,7 +157,10 @@ class Catalog:
                     for pos, parent in enumerate(parents):
                         conn.execute(lineage.insert().values(child_id=new_id, parent_id=parent, position=pos))
             except IntegrityError:
-                continue  # lost a race for the ordinal or the hash: look again
+                # lost a race for the ordinal or the hash: back off a random, growing while so that
+                # writers that collided do not collide again in lock-step, then look again
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                continue
             found = self._version_by_hash(ds.id, content_hash)
             assert found is not None
             return found, True

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from datamoat.data.version import Version
     from datamoat.workspace import Workspace
 
+GATED_KINDS = ("tfidf-linear", "embed-linear")
+"""Named kinds that still get the label-cleaning gate when the caller asks for it (cheap enough
+to cross-validate; finetune is not, and an ensemble is not one kind)."""
 CHEAP_KINDS = ("tfidf-linear", "embed-linear", "ensemble", "tabular", "tabular-linear")
 """Kinds cheap enough to refit four times for the learning curve."""
 LEARNING_CURVE_SAFETY = 1.5
@@ -99,24 +102,18 @@ def user_frame(version: Version) -> pd.DataFrame:
 
 
 MIN_ROWS_PER_CLASS = 2
-"""Fewest training rows a class may have: cross-validation needs one to train and one to judge."""
+"""Rows per class a split needs to leave one in training (a class of one training row still
+trains: tfidf-linear falls back to logistic regression, and cross-validation only tests it)."""
 
 
 def check_labels(train: pd.DataFrame, test: pd.DataFrame, label: str, test_ref: str) -> None:
-    """DatamoatError when training has fewer than two classes, a class with fewer than
-    :data:`MIN_ROWS_PER_CLASS` rows, or the test set has unseen ones."""
+    """DatamoatError when training has fewer than two classes or the test set has unseen ones."""
     train_labels = train[label].dropna().astype(str)
     if train_labels.nunique() < 2:
         only = f" (every row is {train_labels.iloc[0]!r})" if len(train_labels) else ""
         raise DatamoatError(
             f"label column {label!r} has {train_labels.nunique()} class(es) in the training data{only}; "
             "a classifier needs at least two."
-        )
-    smallest = train_labels.value_counts()
-    if smallest.iloc[-1] < MIN_ROWS_PER_CLASS:
-        raise DatamoatError(
-            f"class {smallest.index[-1]!r} has {smallest.iloc[-1]} training row(s); a classifier needs at least "
-            f"{MIN_ROWS_PER_CLASS} rows per class to train and cross-validate (add rows or remove the class)."
         )
     if label not in test.columns:
         raise DatamoatError(f"test data {test_ref} has no column {label!r} (the label column of the training data).")
@@ -212,8 +209,9 @@ def train_model(
     the budget (5-60 s) early, which is kept for evaluation, the report and registration.
     slice_columns: metadata columns to report per-slice metrics for. test_treatment: one
     sentence on what was done to the test rows (the caller knows; shown in the model report).
-    label_cleaning: with ``model="auto"`` on text, dropping label issues from the training rows
-    is a selection candidate judged on untouched validation folds
+    label_cleaning: on text with ``model="auto"`` (or a named kind in :data:`GATED_KINDS`),
+    dropping or relabelling label issues in the training rows is a candidate judged on
+    untouched validation folds
     (:mod:`datamoat.models.cleaning_gate`); when it passes the gate, the ``label_issues`` step
     makes a new training version (the dropped rows kept with their reason) and the winner is
     refitted on it.
@@ -289,7 +287,11 @@ def _train_model(
 
     cache_dir = ws.state / "cache" / "embeddings"
     t = time.perf_counter()
-    if model == "auto":
+    # a named cheap text kind still gets the label-cleaning gate: a selection over that one kind
+    counts = train_df[label].astype(str).value_counts()
+    gated_kind = (label_cleaning and text is not None and model in GATED_KINDS
+                  and int((counts >= 2).sum()) >= 2)  # cross-validation needs two classes of 2+ rows
+    if model == "auto" or gated_kind:
         cleaned: dict[str, Any] = {}
 
         def clean_train(action: str) -> pd.DataFrame:
@@ -304,9 +306,12 @@ def _train_model(
         select_deadline = Deadline(max(deadline.left() - reserve, 0.0))
         sel = select_model(train_df, label_column=label, text_column=text, deadline=select_deadline, metric=metric,
                            seed=seed, cache_dir=cache_dir, progress=say,
+                           candidates=(model,) if gated_kind else None, search=not gated_kind,
                            label_cleaning=label_cleaning and text is not None, clean_train=clean_train)
         trainer, selection = sel.trainer, sel.to_dict()
         selection["metric_rule"] = metric_rule
+        if gated_kind:
+            selection["reason"] = f"{model} chosen by the user; {sel.reason}"
         if cleaned:
             train_v = cleaned["version"]
             train_df = user_frame(train_v)
@@ -345,7 +350,7 @@ def _train_model(
                             "mean": chosen["cv_mean"], "std": chosen["cv_std"], "scores": chosen["cv_scores"]}
     timings["evaluate"] = time.perf_counter() - t
     # refits cost about sum(fractions) x one full fit (linear in rows for these trainers)
-    estimate = timings["train"] * sum(LEARNING_CURVE_FRACTIONS) if model != "auto" else (
+    estimate = timings["train"] * sum(LEARNING_CURVE_FRACTIONS) if model != "auto" and not gated_kind else (
         _refit_seconds(selection) * sum(LEARNING_CURVE_FRACTIONS))
     if learning_curve and trainer.kind not in CHEAP_KINDS:
         evaluation["learning_curve_skipped"] = f"{trainer.kind} is too costly to refit for a learning curve"

@@ -137,3 +137,27 @@ def framed_texts(topics: dict[str, list[str]], frames: list[str], seed: int, per
             frame = frames[int(rng.integers(len(frames)))]
             rows.append({"body": frame.format(words[int(rng.integers(len(words)))]), "intent": label})
     return pd.DataFrame(rows).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def flipped_topics(
+    n_per_class: int = 30, flips: bool = True, seed: int = 0
+) -> tuple[list[str], list[str], set[int]]:
+    """Three topics (a few topic words + shared filler words); with ``flips`` one row of each
+    topic gets the next topic's label (rows 0, 30, 60 for 30 rows per class)."""
+    rng = np.random.default_rng(seed)
+    vocab = {
+        "a": ["refund", "money", "back", "return", "charged", "reimburse"],
+        "b": ["password", "login", "reset", "locked", "account", "email"],
+        "c": ["parcel", "delivery", "late", "courier", "tracking", "shipping"],
+    }
+    shared = ["please", "help", "hello", "thanks", "order", "today", "my", "the", "urgent", "again"]
+    texts, labels = [], []
+    for label, words in vocab.items():
+        for _ in range(n_per_class):
+            k = rng.integers(2, 5)
+            texts.append(" ".join(list(rng.choice(words, size=k)) + list(rng.choice(shared, size=6))))
+            labels.append(label)
+    wrong = {0: "b", n_per_class: "c", 2 * n_per_class: "a"} if flips else {}
+    for i, lab in wrong.items():
+        labels[i] = lab
+    return texts, labels, set(wrong)

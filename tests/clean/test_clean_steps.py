@@ -8,10 +8,10 @@ import collections
 import json
 import pickle
 
-import numpy as np
 import pyarrow as pa
 import pytest
 from conftest import ROLES, batch, demo_tickets, reasons, run_local, run_step
+from textgen import flipped_topics
 
 from datamoat.clean.default_recipe import DEFAULT_CLEAN_RECIPE, default_clean_recipe
 from datamoat.clean.labels import ORIGINAL_COLUMN, QUALITY_COLUMN, SUGGESTED_COLUMN
@@ -221,23 +221,8 @@ def test_impute_missing_constant_must_fit_the_type():
 
 def _topic_batch(n_per_class: int = 30, seed: int = 0) -> tuple[pa.RecordBatch, dict[str, str]]:
     """Three topics; rows r0, r30, r60 carry the next topic's label. Returns (batch, true labels of those)."""
-    rng = np.random.default_rng(seed)
-    vocab = {
-        "a": ["refund", "money", "back", "return", "charged", "reimburse"],
-        "b": ["password", "login", "reset", "locked", "account", "email"],
-        "c": ["parcel", "delivery", "late", "courier", "tracking", "shipping"],
-    }
-    shared = ["please", "help", "hello", "thanks", "order", "today", "my", "the", "urgent", "again"]
-    texts, labels = [], []
-    for label, words in vocab.items():
-        for _ in range(n_per_class):
-            k = rng.integers(2, 5)
-            texts.append(" ".join(list(rng.choice(words, size=k)) + list(rng.choice(shared, size=6))))
-            labels.append(label)
-    flips = {0: "b", n_per_class: "c", 2 * n_per_class: "a"}
-    truth = {f"r{i}": labels[i] for i in flips}
-    for i, lab in flips.items():
-        labels[i] = lab
+    texts, labels, flipped = flipped_topics(n_per_class, seed=seed)
+    truth = {f"r{i}": "abc"[i // n_per_class] for i in flipped}  # rows are grouped by topic a, b, c
     return batch(texts, labels), truth
 
 

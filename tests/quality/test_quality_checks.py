@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from conftest import ROLES, demo_tickets, table
+from textgen import flipped_topics
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
@@ -56,32 +57,8 @@ def test_checks_are_registered():
 TRUE_OF_FLIPPED = {0: "a", 30: "b", 60: "c"}
 
 
-def _toy_labelled(
-    n_per_class: int = 30, flips: bool = True, seed: int = 0
-) -> tuple[list[str], list[str], set[int]]:
-    """Three topics (a few topic words + shared filler words); with ``flips`` one row of each
-    topic gets the next topic's label (rows 0, 30, 60 for 30 rows per class)."""
-    rng = np.random.default_rng(seed)
-    vocab = {
-        "a": ["refund", "money", "back", "return", "charged", "reimburse"],
-        "b": ["password", "login", "reset", "locked", "account", "email"],
-        "c": ["parcel", "delivery", "late", "courier", "tracking", "shipping"],
-    }
-    shared = ["please", "help", "hello", "thanks", "order", "today", "my", "the", "urgent", "again"]
-    texts, labels = [], []
-    for label, words in vocab.items():
-        for _ in range(n_per_class):
-            k = rng.integers(2, 5)
-            texts.append(" ".join(list(rng.choice(words, size=k)) + list(rng.choice(shared, size=6))))
-            labels.append(label)
-    wrong = {0: "b", n_per_class: "c", 2 * n_per_class: "a"} if flips else {}
-    for i, lab in wrong.items():
-        labels[i] = lab
-    return texts, labels, set(wrong)
-
-
 def test_out_of_fold_probabilities_shape_and_calibration():
-    texts, labels, wrong = _toy_labelled()
+    texts, labels, wrong = flipped_topics()
     probs, classes = out_of_fold_probabilities(texts, labels, folds=5, seed=0)
     assert classes == ["a", "b", "c"]
     assert probs.shape == (len(texts), 3)
@@ -95,7 +72,7 @@ def test_out_of_fold_probabilities_shape_and_calibration():
 
 
 def test_out_of_fold_probabilities_with_a_singleton_class_and_bad_input():
-    texts, labels, _ = _toy_labelled(n_per_class=10, flips=False)
+    texts, labels, _ = flipped_topics(n_per_class=10, flips=False)
     labels[-1] = "lonely"
     probs, classes = out_of_fold_probabilities(texts, labels)
     assert "lonely" in classes and np.isfinite(probs).all()
@@ -104,7 +81,7 @@ def test_out_of_fold_probabilities_with_a_singleton_class_and_bad_input():
 
 
 def test_label_issues_flags_flipped_rows():
-    texts, labels, wrong = _toy_labelled()
+    texts, labels, wrong = flipped_topics()
     result = LabelIssues().run(table(texts, labels), ROLES)
     flagged = {int(r[1:]) for r in result.flagged_ids()}
     assert wrong <= flagged
@@ -119,7 +96,7 @@ def test_label_issues_flags_flipped_rows():
 
 
 def test_label_issues_leaves_missing_rows_unjudged():
-    texts, labels, _ = _toy_labelled(flips=False)
+    texts, labels, _ = flipped_topics(flips=False)
     texts[5] = None
     texts[6] = "   "
     labels[7] = None

@@ -173,3 +173,13 @@ def test_steps_pickle_after_fit():
     (expected,) = dedup(step, [b])
     copy = pickle.loads(pickle.dumps(step))
     assert copy.apply(b).equals(expected)
+
+
+def test_exact_dedup_never_groups_blank_texts():
+    # as the exact_duplicates check: empty and whitespace-only texts are never duplicates
+    texts = ["", "  ", "\u00a0", "", "a", "a ", None, None]
+    b = batch(texts, ids=[str(i) for i in range(len(texts))])
+    (plain,) = dedup(create_step("exact_dedup"), [b])
+    assert reasons(plain) == [None] * 8
+    (ws,) = dedup(create_step("exact_dedup", {"ignore_whitespace": True}), [b])
+    assert reasons(ws) == [None, None, None, None, None, "exact duplicate", None, None]

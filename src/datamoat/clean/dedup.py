@@ -3,8 +3,10 @@
 ``exact_dedup``
     Keep the first row of each group of rows with the same (normalised) text; later copies get
     reason ``"exact duplicate"`` and stats column ``_dm_dup_of`` (the kept row's id). Texts are
-    hashed to 64-bit ints; only the hashes of duplicated texts and their first row ids are kept
-    (the machinery is :class:`~datamoat.clean.first_copy.FirstCopyDedup`, shared with the
+    normalised as in the ``exact_duplicates`` check (:func:`datamoat.quality.duplicates.normalise`)
+    and, as there, null, empty and whitespace-only texts are never duplicates. Texts are hashed
+    to 64-bit ints; only the hashes of duplicated texts and their first row ids are kept (the
+    machinery is :class:`~datamoat.clean.first_copy.FirstCopyDedup`, shared with the
     whole-row ``duplicate_rows`` step of :mod:`datamoat.clean.row_dedup`).
 
 ``near_dedup``
@@ -55,10 +57,11 @@ from datamoat.pipeline.step import (
     set_column,
 )
 from datamoat.pipeline.text_step import TextColumnStep
+from datamoat.quality.duplicates import normalise
 from datamoat.quality.lsh import band_keys, candidate_pairs, lsh_params
 from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, MinHasher, shingle_hashes
+from datamoat.quality.missing import missing_mask
 from datamoat.quality.near_dup_verify import verify_and_cluster
-from datamoat.quality.whitespace import collapse_whitespace
 
 NEAR_DUP_OF_COLUMN = "_dm_near_dup_of"
 NEAR_DUPLICATE_REASON = "near duplicate"
@@ -71,7 +74,8 @@ class ExactDedup(FirstCopyDedup, TextColumnStep):
     column: the text column; None means the ``text`` role column.
     ignore_case: compare texts lower-cased.
     ignore_whitespace: compare texts with whitespace runs collapsed and ends stripped.
-    Null texts are never duplicates. Needs unique ``_dm_row_id`` values: the first row of a
+    Null, empty and whitespace-only texts are never duplicates (as in the ``exact_duplicates``
+    check; they are ``drop_missing``'s business). Needs unique ``_dm_row_id`` values: the first row of a
     group is told apart from its copies by its row id (see :mod:`datamoat.clean.first_copy`).
 
     Memory: fit keeps one uint64 per input row while it runs, then one uint64 hash and the
@@ -97,17 +101,17 @@ class ExactDedup(FirstCopyDedup, TextColumnStep):
         self._require_row_ids(schema)
 
     def _hashes(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
-        """(uint64 hash of each row's normalised text, bool array: text is not null)."""
-        values = as_text(batch.column(self._resolved))
-        if self.ignore_whitespace:
-            values = collapse_whitespace(values)
-        if self.ignore_case:
-            values = pc.utf8_lower(values)
-        valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
+        """(uint64 hash of each row's normalised text, bool array: text is not null or blank)."""
+        values = normalise(
+            as_text(batch.column(self._resolved)),
+            ignore_whitespace=self.ignore_whitespace,
+            ignore_case=self.ignore_case,
+        )
+        valid = ~missing_mask(values)  # null, empty and whitespace-only texts take no part
         texts = pc.fill_null(values, "").to_numpy(zero_copy_only=False)
         if len(texts) == 0:
-            return np.empty(0, dtype=np.uint64), valid.astype(bool)
-        return pd.util.hash_array(texts.astype(object, copy=False), categorize=False), valid.astype(bool)
+            return np.empty(0, dtype=np.uint64), valid
+        return pd.util.hash_array(texts.astype(object, copy=False), categorize=False), valid
 
 
 @register

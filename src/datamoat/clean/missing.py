@@ -47,13 +47,8 @@ from datamoat.pipeline.step import (
     set_column,
 )
 from datamoat.quality.missing import missing_mask
-from datamoat.quality.whitespace import collapse_whitespace
 
 STRATEGIES: tuple[str, ...] = ("constant", "most_frequent")
-
-
-def _is_text(typ: pa.DataType) -> bool:
-    return pa.types.is_string(typ) or pa.types.is_large_string(typ)
 
 
 @register
@@ -90,17 +85,9 @@ class DropMissing(Step):
         """Mark rows with a missing value; reason ``"missing <col>"``."""
         reasons = pa.nulls(batch.num_rows, pa.string())
         for column in self._resolved:
-            missing = self._missing(batch.column(column))
-            reasons = pc.coalesce(reasons, drop_where(missing, f"missing {column}"))
+            missing = missing_mask(batch.column(column), blank_is_missing=self.blank_is_missing)
+            reasons = pc.coalesce(reasons, drop_where(pa.array(missing), f"missing {column}"))
         return add_reasons(batch, reasons)
-
-    def _missing(self, values: pa.Array) -> pa.Array:
-        """Boolean array, true where a value counts as missing."""
-        missing = pc.is_null(values, nan_is_null=True)
-        if self.blank_is_missing and _is_text(values.type):
-            blank = pc.equal(collapse_whitespace(values), "")
-            missing = pc.or_(missing, pc.fill_null(blank, False))
-        return missing
 
 
 @register

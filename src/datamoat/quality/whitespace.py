@@ -2,8 +2,9 @@
 
 :data:`WHITESPACE_RUN` matches the same characters as Python's ``str.isspace`` (any Unicode
 whitespace), so ``collapse_whitespace`` gives what ``" ".join(text.split())`` gives, but on
-whole Arrow columns. Used by the ``exact_duplicates`` check and by the ``drop_missing``,
-``strip_whitespace`` and ``exact_dedup`` steps.
+whole Arrow columns. Used by the ``exact_duplicates`` check (and through its ``normalise`` by
+the ``exact_dedup`` step) and by the ``strip_whitespace`` step. A blank text (empty or only
+whitespace) is told by ``utf8_trim_whitespace``, which trims the same characters.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from datamoat.data.object_store import RUN_PREFIX
 from datamoat.data.roles import ColumnRoles
 from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
 from datamoat.pipeline.plan import (
@@ -103,7 +104,7 @@ class LocalExecutor:
         if self.scratch_dir is not None:
             self.scratch_dir.mkdir(parents=True, exist_ok=True)
         # the owner pid in the name lets the next workspace open remove it after a kill
-        scratch = Path(tempfile.mkdtemp(prefix=f"datamoat-run-{os.getpid()}-", dir=self.scratch_dir))
+        scratch = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=self.scratch_dir))
         cleanup = weakref.finalize(counts, shutil.rmtree, scratch, ignore_errors=True)
         exclusions_path = scratch / "exclusions.arrows"
         kept = self._stream(segments, chain([first], batches), counts, scratch, exclusions_path, removed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -32,6 +34,9 @@ def test_keeps_the_first_copy_of_whole_rows_across_batches():
     assert reasons(o2) == ["exact duplicate", None, "exact duplicate"]
     assert o1.column("_dm_dup_of").to_pylist() == [None, "1", None]
     assert o2.column("_dm_dup_of").to_pylist() == ["3", None, "1"]
+    # the step keeps one open row hasher, which is left out of a pickle (a pool worker opens its own)
+    copy = pickle.loads(pickle.dumps(step))
+    assert copy._hasher is None and copy.apply(b2).equals(o2)
 
 
 def test_agrees_with_the_duplicate_rows_check():

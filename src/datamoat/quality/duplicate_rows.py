@@ -19,16 +19,22 @@ from datamoat.data.version import INTERNAL_PREFIX
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check
 
 
-def row_keys(table: pa.Table) -> np.ndarray:
+def row_keys(table: pa.Table, hasher: ContentRowIds | None = None) -> np.ndarray:
     """uint64 key per row of ``table``: equal keys for rows equal in every column (nulls equal),
-    from the MD5 of the row's ``column=value`` pairs (the content row-id hash)."""
+    from the MD5 of the row's ``column=value`` pairs (the content row-id hash).
+
+    hasher: a caller's open hasher to reuse (the ``duplicate_rows`` step keys many batches);
+    None opens one for this call and closes it.
+    """
     if table.num_rows == 0 or table.num_columns == 0:
         return np.zeros(table.num_rows, dtype=np.uint64)
-    hasher = ContentRowIds()
-    try:
+    if hasher is not None:
         return hex16_to_uint64(hasher.ids(table))
+    own = ContentRowIds()
+    try:
+        return hex16_to_uint64(own.ids(table))
     finally:
-        hasher.close()
+        own.close()
 
 
 @register_check

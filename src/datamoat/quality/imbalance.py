@@ -15,7 +15,7 @@ Summary: ``classes`` (count per label, largest first), ``shares``, ``imbalance_r
 ``unlabelled`` rows, ``rare_classes`` (those below ``min_share``, when given), and
 ``score_rate``: what the profile's quality score counts for this check instead of the share
 of flagged rows, ``1 - normalized_entropy`` when the largest class has more than
-:data:`IMBALANCED_RATIO` times the rows of the smallest, else 0 (imbalance lowers the score
+:data:`IMBALANCE_RATIO` times the rows of the smallest, else 0 (imbalance lowers the score
 although no row is wrong), with ``headline`` saying so in words for the report.
 """
 
@@ -31,9 +31,11 @@ from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
 
-IMBALANCED_RATIO = 3.0
-"""Above this largest / smallest class ratio the labels count as imbalanced (the same rule as
-the selection metric's ``auto``: macro F1 instead of accuracy)."""
+IMBALANCE_RATIO = 3.0
+"""Above this largest / smallest class ratio the labels count as imbalanced: here (the quality
+score and the headline) and for the selection metric's ``auto`` (``models.training`` selects by
+macro F1 instead of accuracy there, since accuracy rewards always answering the majority class).
+The one definition of the rule."""
 
 
 def label_key(value: Any) -> str | None:
@@ -101,13 +103,14 @@ class ClassImbalance(Check):
         if self.min_share is not None:
             summary["rare_classes"] = [k for k, _ in ordered if shares[k] < self.min_share]
         ratio = summary["imbalance_ratio"]
-        imbalanced = ratio is not None and ratio > IMBALANCED_RATIO
+        imbalanced = ratio is not None and ratio > IMBALANCE_RATIO
         summary["score_rate"] = round(1 - summary["normalized_entropy"], 4) if imbalanced else 0.0
-        summary["headline"] = (
-            f"imbalanced: {ordered[0][0]!r} has {ratio:.1f}x the rows of {ordered[-1][0]!r}"
-            + (" (no row is wrong; models are chosen by macro F1 here)" if imbalanced else "")
-            if ratio is not None else "one class")
-        if not imbalanced and ratio is not None:
+        if ratio is None:
+            summary["headline"] = "one class"
+        elif imbalanced:
+            summary["headline"] = (f"imbalanced: {ordered[0][0]!r} has {ratio:.1f}x the rows of {ordered[-1][0]!r}"
+                                   " (no row is wrong; models are chosen by macro F1 here)")
+        else:
             summary["headline"] = f"balanced enough: largest / smallest class {ratio:.1f}x"
         issues = issue_table(
             table.column(ROW_ID_COLUMN),

@@ -7,6 +7,10 @@ looked up, in order, from:
 2. the file named by ``DATAMOAT_KEY_FILE``;
 3. ``~/.config/datamoat/key``.
 
+:func:`find_key` returns None only when none of these is set or present; a key that is
+configured but unusable (malformed, a ``DATAMOAT_KEY_FILE`` that does not exist) raises, so a
+typo never silently means "no key". :func:`load_key` also raises when there is no key.
+
 A key file inside the workspace is refused: a key stored beside the data protects nothing.
 ``datamoat keygen`` (see :func:`generate_key_file`) writes a new key file readable only by
 its owner.
@@ -40,24 +44,44 @@ def parse_key(text: str, where: str) -> bytes:
     return key
 
 
-def load_key(workspace_root: Path | None = None) -> bytes:
-    """The encryption key, from the environment or a key file (see the module docstring).
+def find_key(workspace_root: Path | None = None) -> bytes | None:
+    """The configured key (see the module docstring), or None when no key is configured at all.
 
-    workspace_root: when given, a key file inside it is refused.
-    Raises DatamoatError saying how to provide a key when there is none.
+    "Not configured" means: ``DATAMOAT_KEY`` and ``DATAMOAT_KEY_FILE`` unset (or empty) and no
+    default key file. A key that is configured but unusable raises DatamoatError: a malformed
+    ``DATAMOAT_KEY`` or key file, a ``DATAMOAT_KEY_FILE`` that does not exist, or (with
+    ``workspace_root``) a key file inside the workspace.
     """
     if os.environ.get(KEY_ENV):
         return parse_key(os.environ[KEY_ENV], f"${KEY_ENV}")
-    path = Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else DEFAULT_KEY_FILE.expanduser()
-    if not path.is_file():
-        raise DatamoatError(
-            f"no encryption key: set {KEY_ENV}, or {KEY_FILE_ENV} to a key file, or create {path} "
-            "with `datamoat keygen`."
-        )
+    if os.environ.get(KEY_FILE_ENV):
+        path = Path(os.environ[KEY_FILE_ENV])
+        if not path.is_file():
+            raise DatamoatError(f"no encryption key: ${KEY_FILE_ENV} names {path}, which is not a file; "
+                                "point it at a key file or create one with `datamoat keygen`.")
+    else:
+        path = DEFAULT_KEY_FILE.expanduser()
+        if not path.is_file():
+            return None
     resolved = path.resolve()
     if workspace_root is not None and resolved.is_relative_to(workspace_root.resolve()):
         raise DatamoatError(f"{path}: the key file is inside the workspace; keep keys away from the data.")
     return parse_key(resolved.read_text(encoding="ascii", errors="replace"), str(path))
+
+
+def load_key(workspace_root: Path | None = None) -> bytes:
+    """The encryption key: :func:`find_key`, and DatamoatError saying how to provide one when
+    none is configured.
+
+    workspace_root: when given, a key file inside it is refused.
+    """
+    key = find_key(workspace_root)
+    if key is None:
+        raise DatamoatError(
+            f"no encryption key: set {KEY_ENV}, or {KEY_FILE_ENV} to a key file, or create "
+            f"{DEFAULT_KEY_FILE.expanduser()} with `datamoat keygen`."
+        )
+    return key
 
 
 def generate_key_file(path: Path) -> Path:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from datamoat.catalog import Catalog
 from datamoat.catalog.audit import append_event, list_events, verify_chain
+from datamoat.catalog.records import utc_now
 from datamoat.errors import DatamoatError
-from datamoat.keys import generate_key_file, load_key, parse_key
+from datamoat.keys import find_key, generate_key_file, load_key, parse_key
 from datamoat.workspace import Workspace
 
 HEX_KEY = "ab" * 32
@@ -60,6 +63,23 @@ def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
     assert check.ok and check.events == 24
 
 
+def test_concurrent_threads_keep_one_chain_on_sqlite_and_postgresql(catalog_url: str, tmp_path: Path) -> None:
+    """Writers racing for the same last event: one unbroken chain, nothing lost, nothing forked."""
+    cat = Catalog(catalog_url, tmp_path / "lock")
+    threads, each = 8, 10
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda t: [append_event(cat, "export", f"t{t}-{i}") for i in range(each)], range(threads)))
+    check = verify_chain(cat)
+    assert check.ok and check.events == threads * each
+    with cat.engine.connect() as conn:  # the guard: a second event chained onto the same one is refused
+        last = conn.execute(sa.text("SELECT prev_hash FROM audit_events ORDER BY id DESC LIMIT 1")).scalar()
+    with pytest.raises(IntegrityError), cat.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO audit_events (at, actor, action, subject, details_json, prev_hash, hash, "
+                             "chain_version) VALUES (:at, 'm', 'export', 'x', '{}', :p, :h, 1)"),
+                     {"at": utc_now(), "p": last, "h": "f" * 64})
+    cat.close()
+
+
 def test_export_is_audited_and_cli_verify_fails_after_tampering(cli, tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("id,text\n1,a\n2,b\n")
     cli("init")
@@ -95,5 +115,26 @@ def test_keys_parse_load_and_stay_out_of_the_workspace(tmp_path: Path, monkeypat
     monkeypatch.setenv("DATAMOAT_KEY_FILE", str(inside))
     with pytest.raises(DatamoatError, match="inside the workspace"):
         load_key(workspace_root=tmp_path / "ws")
+    with pytest.raises(DatamoatError, match="inside the workspace"):
+        find_key(workspace_root=tmp_path / "ws")
     monkeypatch.setenv("DATAMOAT_KEY", HEX_KEY)
     assert load_key(workspace_root=tmp_path / "ws") == bytes.fromhex(HEX_KEY)
+
+
+def test_find_key_is_none_only_when_nothing_is_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATAMOAT_KEY", raising=False)
+    monkeypatch.delenv("DATAMOAT_KEY_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert find_key() is None
+    with pytest.raises(DatamoatError, match="no encryption key"):
+        load_key()
+    default = tmp_path / ".config" / "datamoat" / "key"
+    default.parent.mkdir(parents=True)
+    default.write_text("garbage\n")
+    with pytest.raises(DatamoatError, match="not a key|must have 32"):
+        find_key()
+    default.write_text(HEX_KEY)
+    assert find_key() == load_key() == bytes.fromhex(HEX_KEY)
+    monkeypatch.setenv("DATAMOAT_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(DatamoatError, match="not a file"):
+        find_key()  # a configured file that is missing is not "no key"

@@ -34,6 +34,12 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> bytes:
     return key
 
 
+def _no_key_configured(monkeypatch: pytest.MonkeyPatch, cat: Catalog) -> None:
+    """No DATAMOAT_KEY_FILE and no default key file (HOME points at an empty folder)."""
+    monkeypatch.delenv("DATAMOAT_KEY_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(Path(cat.engine.url.database).parent / "empty-home"))
+
+
 def _catalog(tmp_path: Path) -> Catalog:
     return Catalog(f"sqlite:///{tmp_path}/c.db", tmp_path / "lock")
 
@@ -104,7 +110,7 @@ def test_appends_without_the_logs_key_are_unkeyed_and_reported(
     monkeypatch.setenv("DATAMOAT_KEY", OTHER_KEY)
     append_event(cat, "decrypt", "d@8")  # a process with the wrong key must not key with it
     monkeypatch.delenv("DATAMOAT_KEY")
-    monkeypatch.setenv("DATAMOAT_KEY_FILE", "/nonexistent/key")
+    _no_key_configured(monkeypatch, cat)
     append_event(cat, "export", "d@9")  # a process without a key
     monkeypatch.setenv("DATAMOAT_KEY", KEY)
     check = verify_chain(cat)
@@ -125,7 +131,7 @@ def test_checkpoint_is_signed_and_needs_the_key(logged: tuple[Catalog, Path], mo
     with pytest.raises(DatamoatError, match="signed with another key"):
         read_checkpoint(out)
     monkeypatch.delenv("DATAMOAT_KEY")
-    monkeypatch.setenv("DATAMOAT_KEY_FILE", "/nonexistent/key")
+    _no_key_configured(monkeypatch, cat)
     with pytest.raises(DatamoatError, match="signed with the workspace key"):
         write_checkpoint(cat, out, out.parent.parent / "state")
     no_key = verify_chain(cat)
@@ -178,7 +184,8 @@ def test_cli_checkpoint_and_verify_against(cli, tmp_path: Path, keyed: bytes) ->
 
 def test_cli_verify_without_a_key_says_so(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATAMOAT_KEY", raising=False)
-    monkeypatch.setenv("DATAMOAT_KEY_FILE", str(tmp_path / "no-such-key"))
+    monkeypatch.delenv("DATAMOAT_KEY_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no default key file either
     (tmp_path / "t.csv").write_text("id,text\n1,a\n")
     cli("init")
     cli("ingest", str(tmp_path / "t.csv"), "--name", "t")
@@ -188,3 +195,35 @@ def test_cli_verify_without_a_key_says_so(cli, tmp_path: Path, monkeypatch: pyte
     assert "no key configured" in " ".join(err.split())
     code, _, err = cli("audit", "checkpoint", "--out", str(tmp_path / "cp.json"))
     assert code == 1 and "signed with the workspace key" in " ".join(err.split())
+
+
+def test_a_configured_but_unusable_key_raises_instead_of_meaning_no_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cat = _catalog(tmp_path)
+    monkeypatch.delenv("DATAMOAT_KEY", raising=False)
+    monkeypatch.setenv("DATAMOAT_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(DatamoatError, match="no encryption key.*not a file"):
+        append_event(cat, "export", "d@1")
+    bad = tmp_path / "bad-key"
+    bad.write_text("not a key\n")
+    monkeypatch.setenv("DATAMOAT_KEY_FILE", str(bad))
+    with pytest.raises(DatamoatError, match="not a key|must have 32"):
+        audit_key()
+    bad.write_text(KEY + "\n")  # the same path, fixed: the cache notices the new file
+    assert audit_key() is not None
+    _no_key_configured(monkeypatch, cat)
+    assert audit_key() is None
+    assert verify_chain(cat).events == 0
+
+
+def test_a_forked_log_stops_the_migration(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/c.db")
+    migrate.upgrade(engine, tmp_path / "lock", target="0005")
+    with engine.begin() as conn:  # two events chained onto the first one: what a lost race left
+        for i, prev in enumerate((GENESIS, "a" * 64, "a" * 64)):
+            conn.execute(sa.text("INSERT INTO audit_events (at, actor, action, subject, details_json, prev_hash, hash) "
+                                 "VALUES ('2025-01-01', 'bob', 'export', 'd', '{}', :p, :h)"), {"p": prev, "h": str(i) * 64})
+    with pytest.raises(RuntimeError, match="audit log is forked.*events 2 and 3"):
+        migrate.upgrade(engine, tmp_path / "lock")
+    engine.dispose()

@@ -21,8 +21,11 @@ truncation (deleting the newest events, or all of them), a rewrite of a wholly u
 of a keyed suffix into unkeyed events: :mod:`datamoat.catalog.audit_checkpoint` anchors the
 head outside the catalog for that.
 
-Appends are serialised by the catalog's write transaction, so concurrent writers cannot fork
-the chain (the ``hash`` column is unique as a second guard).
+Concurrent appends cannot fork the chain: on SQLite the catalog's write transactions are
+serialised (``BEGIN IMMEDIATE``); on PostgreSQL an append takes a transaction-scoped advisory
+lock before it reads the last event. As a guard for anything else, ``prev_hash`` is unique
+(migration 0006), so a writer that chained onto an event another writer already chained onto
+fails with IntegrityError and :func:`append_event` retries it.
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ import hmac
 import json
 import logging
 import os
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,11 +53,13 @@ from datamoat.catalog.tables import audit_events
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
-ACTIONS = ("export", "decrypt", "reidentify", "dp_release", "key_use", "redact")
 UNKEYED, KEYED = 1, 2
 """``chain_version`` values: unkeyed SHA-256, HMAC-SHA256 with the audit key."""
 
 _AUDIT_KEY_LABEL = b"datamoat audit chain v2"
+_PG_APPEND_LOCK = 0x64746175  # "dtau": the advisory lock that serialises appends on PostgreSQL
+APPEND_ATTEMPTS = 30
+_key_cache: dict[tuple[Any, ...], bytes | None] = {}
 
 
 def default_actor() -> str:
@@ -62,22 +70,26 @@ def default_actor() -> str:
 def audit_key() -> bytes | None:
     """The 32-byte audit key, derived from the workspace key; None when no key is configured.
 
-    Derivation: ``HMAC-SHA256(workspace key, "datamoat audit chain v2")``, so the audit key
-    differs from the encryption key it comes from. Raises DatamoatError for a malformed key.
+    The workspace key is :func:`datamoat.keys.find_key`'s (so a configured but unusable key,
+    such as a malformed key or a ``DATAMOAT_KEY_FILE`` that does not exist, raises DatamoatError
+    as it does for encryption). Derivation: ``HMAC-SHA256(workspace key, "datamoat audit chain
+    v2")``, so the audit key differs from the encryption key it comes from. Cached per process
+    for the same ``DATAMOAT_KEY`` / ``DATAMOAT_KEY_FILE`` values and the same key file
+    (path and modification time).
     """
-    from datamoat.errors import DatamoatError
-    from datamoat.keys import DEFAULT_KEY_FILE, KEY_ENV, KEY_FILE_ENV, load_key
+    from datamoat.keys import DEFAULT_KEY_FILE, KEY_ENV, KEY_FILE_ENV, find_key
 
-    configured = os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE.expanduser().is_file()
-    if not configured:
-        return None
+    path = Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE.expanduser())
     try:
-        key = load_key()
-    except DatamoatError:
-        if os.environ.get(KEY_ENV):
-            raise
-        return None  # DATAMOAT_KEY_FILE names a missing file: no key
-    return hmac.new(key, _AUDIT_KEY_LABEL, hashlib.sha256).digest()
+        stamp: Any = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    cache_key = (os.environ.get(KEY_ENV), os.environ.get(KEY_FILE_ENV), str(path), stamp)
+    if cache_key not in _key_cache:
+        key = find_key()
+        _key_cache.clear()
+        _key_cache[cache_key] = None if key is None else hmac.new(key, _AUDIT_KEY_LABEL, hashlib.sha256).digest()
+    return _key_cache[cache_key]
 
 
 def event_body(at: datetime, actor: str, action: str, subject: str, details: dict[str, Any]) -> bytes:
@@ -104,13 +116,17 @@ def append_event_in(
     """Append one event inside the caller's open transaction ``conn``; returns its hash.
 
     For writes that must be recorded atomically with the event (a DP release and its budget
-    use). The catalog's write transactions are serialised, so the chain cannot fork. The event
+    use). On PostgreSQL it first takes a transaction-scoped advisory lock, held until ``conn``
+    commits, so concurrent appends chain one after another; a lost race that still happens
+    raises IntegrityError (``prev_hash`` is unique) and the caller may retry. The event
     is keyed when a workspace key is configured; an unkeyed append after keyed events is still
     written (an audit record is never dropped) but logged as a warning, and ``audit verify``
     will report it.
     """
     actor = actor or default_actor()
     details = details or {}
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_APPEND_LOCK})
     last = conn.execute(sa.select(audit_events).order_by(audit_events.c.id.desc()).limit(1)).first()
     prev = last.hash if last is not None else GENESIS
     key = audit_key()
@@ -145,17 +161,18 @@ def append_event(
 ) -> str:
     """Append one event in its own transaction; returns its hash.
 
-    action: what happened (see ACTIONS; other words are accepted too).
+    action: what happened (``export``, ``decrypt``, ``dp_release``, ...; any word).
     subject: what it happened to (a version ref, a file, a token namespace).
     details: JSON-ready facts (row counts, epsilon, output path ...). Never put secrets here.
     """
-    for _ in range(5):
+    for attempt in range(APPEND_ATTEMPTS):
         try:
             with catalog.engine.begin() as conn:
                 return append_event_in(conn, action, subject, details, actor)
         except IntegrityError:
-            continue  # another writer appended the same prev_hash first (non-SQLite databases)
-    raise RuntimeError("could not append to the audit log after 5 attempts")
+            # another writer chained onto the same event first: back off a random, growing while
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+    raise RuntimeError(f"could not append to the audit log after {APPEND_ATTEMPTS} attempts")
 
 
 @dataclass(frozen=True)
@@ -187,15 +204,18 @@ def iter_chain(conn: sa.Connection) -> Any:
     return conn.execute(sa.select(audit_events).order_by(audit_events.c.id))
 
 
-def verify_chain(catalog: Catalog, key: bytes | None | bool = True) -> ChainCheck:
+def verify_chain(catalog: Catalog, key: bytes | None = None, *, links_only: bool = False) -> ChainCheck:
     """Recompute every hash in id order; report the first event that does not match.
 
-    key: the audit key; True (default) reads it with :func:`audit_key`. Without a key, keyed
-    events are checked for their links (prev_hash) only and ``key_configured`` is False.
+    key: the audit key to check keyed events with; None (default) uses the configured one
+    (:func:`audit_key`). links_only: do not use a key even when one is configured. Without a
+    key, keyed events are checked for their links (prev_hash) only and ``key_configured`` is
+    False; unkeyed events are always checked in full.
     """
-    if key is True:
+    if links_only:
+        key = None
+    elif key is None:
         key = audit_key()
-    assert key is None or isinstance(key, bytes)
     prev, count, counts, late = GENESIS, 0, {UNKEYED: 0, KEYED: 0}, 0
 
     def broken(row: Any, problem: str) -> ChainCheck:

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from datamoat.catalog import Catalog
-from datamoat.catalog.audit import GENESIS, audit_key
+from datamoat.catalog.audit import audit_key, verify_chain
 from datamoat.catalog.records import utc_now
 from datamoat.catalog.tables import audit_events
 from datamoat.errors import DatamoatError
@@ -64,11 +64,13 @@ def _require_key(key: bytes | None) -> bytes:
 
 
 def take_checkpoint(catalog: Catalog) -> Checkpoint:
-    """The log's current event count and head hash."""
-    with catalog.engine.connect() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(audit_events)).scalar_one()
-        head = conn.execute(sa.select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)).scalar()
-    return Checkpoint(events=int(count), head=head or GENESIS, at=utc_now().isoformat())
+    """The log's current event count and head hash; DatamoatError when its links are broken
+    (a checkpoint would vouch for a log that ``audit verify`` already rejects)."""
+    check = verify_chain(catalog, links_only=True)
+    if not check.ok:
+        raise DatamoatError(f"the audit log is broken at event {check.first_bad_id}: {check.problem}; "
+                            "no checkpoint was written.")
+    return Checkpoint(events=check.events, head=check.head, at=utc_now().isoformat())
 
 
 def write_checkpoint(catalog: Catalog, out: Path, state_dir: Path, key: bytes | None = None) -> Checkpoint:

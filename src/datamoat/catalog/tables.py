@@ -76,9 +76,11 @@ audit_events = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False, unique=True),
     sa.Column("chain_version", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("prev_hash", name="uq_audit_events_prev_hash"),
 )
 """Hash-chained: ``hash = sha256(prev_hash + canonical JSON of the event)`` (chain_version 1) or
-``HMAC-SHA256(audit key, same)`` (chain_version 2, written with a key); see catalog/audit.py."""
+``HMAC-SHA256(audit key, same)`` (chain_version 2, written with a key); see catalog/audit.py.
+``prev_hash`` is unique, so two events can never chain onto the same one (a fork)."""
 
 dp_budgets = sa.Table(
     "dp_budgets",

@@ -32,6 +32,7 @@ class: rows, flagged rows, and how often it is the suggested label of a flagged 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,12 +43,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.data.text_limits import truncate_texts
+from datamoat.data.text_limits import MAX_TEXT_CHARS, truncate_texts
 from datamoat.errors import DatamoatError
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
+
+log = logging.getLogger(__name__)
 
 FILTER_METHODS: tuple[str, ...] = (
     "prune_by_noise_rate",
@@ -64,12 +67,18 @@ FILTER_METHODS: tuple[str, ...] = (
 def text_features(texts: Sequence[str], *, max_features: int | None = 200_000) -> sp.csr_matrix:
     """TF-IDF of word 1-2 grams and char 2-5 grams (``char_wb``), stacked; float32 CSR.
 
-    Terms seen in fewer than 2 texts are dropped (they cannot help another row), unless there
-    are fewer than 50 texts. ``max_features`` caps the character vocabulary (the largest).
+    Each text is read up to its first :data:`~datamoat.data.text_limits.MAX_TEXT_CHARS`
+    characters (n-grams grow with the text; the number cut is logged at debug level). Terms
+    seen in fewer than 2 texts are dropped (they cannot help another row), unless there are
+    fewer than 50 texts. ``max_features`` caps the character vocabulary (the largest).
     """
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    texts, cut = truncate_texts([str(t) for t in texts])
+    if cut:
+        log.debug("label-issue features: %d text(s) longer than %d characters were cut to that length",
+                  cut, MAX_TEXT_CHARS)
     min_df = 2 if len(texts) >= 50 else 1
     word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, dtype=np.float32)
     char = TfidfVectorizer(
@@ -145,7 +154,7 @@ def out_of_fold_probabilities(
     k = len(classes)
     if k == 1:
         return np.ones((len(texts), 1)), classes
-    x = text_features(truncate_texts([str(t) for t in texts])[0], max_features=max_features)  # bounded per text
+    x = text_features(texts, max_features=max_features)
     if int(np.bincount(y).max()) < 2:
         raise ValueError("out-of-fold probabilities need at least 2 rows in some class")
     n_splits = max(2, min(folds, int(np.bincount(y).max())))

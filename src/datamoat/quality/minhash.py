@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datamoat.data.text_limits import MAX_TEXT_CHARS
+from datamoat.data.text_limits import truncate_array
 
 NON_WORD = r"[^\p{L}\p{N}_]+"
 """RE2 pattern of the separators between words (what is not a letter, digit or underscore)."""
@@ -126,7 +126,7 @@ def word_hashes(texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> tup
     no words. Texts are cut first: signatures cost ``words x permutations`` memory, so a 1 MB
     cell would take ~1 GB; near duplicates of long texts are judged on their beginnings.
     """
-    arr = pc.utf8_slice_codeunits(_as_string_array(texts), 0, MAX_TEXT_CHARS)
+    arr = truncate_array(_as_string_array(texts))
     n = len(arr)
     if n == 0:
         return np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)

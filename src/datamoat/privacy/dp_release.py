@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from datamoat.catalog import Catalog
 from datamoat.catalog.audit import append_event_in
 from datamoat.errors import DatamoatError
-from datamoat.privacy.dp_ledger import Budget, check_epsilon_delta, check_remaining, read_budget, spend
+from datamoat.privacy.dp_ledger import Budget, check_epsilon_delta, spend
 
 if TYPE_CHECKING:
     from datamoat.data.version import Version
@@ -309,16 +309,16 @@ def release(
     """Release a DP ``statistic`` of ``column`` of ``version``, spending from its dataset's budget.
 
     catalog: the catalog ``version`` belongs to (it holds the budget and the audit log).
-    In one transaction: check the remaining budget (DatamoatError "release needs ε=..., but
-    only ε=... of the dataset's budget of ... remains" when it does not suffice), run the
-    mechanism, record the spend (:func:`datamoat.privacy.dp_ledger.spend`) and append a
-    ``dp_release`` audit event. The ε/δ checked and recorded are those OpenDP's privacy map
-    reports for the measurement.
+    In one transaction: run the mechanism, spend from the budget
+    (:func:`datamoat.privacy.dp_ledger.spend`, which holds the budget's write lock, checks what
+    remains and raises DatamoatError "release needs ε=..., but only ε=... of the dataset's
+    budget of ... remains" when it does not suffice; the result is then discarded unseen) and
+    append a ``dp_release`` audit event. The ε/δ checked and recorded are those OpenDP's privacy
+    map reports for the measurement, not the ``epsilon`` / ``delta`` asked for.
     """
     if column not in version.schema.names:
         shown = ", ".join(n for n in version.schema.names if not n.startswith("_dm_"))
         raise DatamoatError(f"{version.ref}: no column {column!r}; the columns are: {shown}.")
-    ds = catalog.get_dataset(version.dataset)
     values = version.to_arrow([column]).column(column)
     run = _plan(
         statistic,
@@ -333,7 +333,6 @@ def release(
     for attempt in range(5):
         try:
             with catalog.engine.begin() as conn:
-                check_remaining(read_budget(conn, ds.id, version.dataset, lock=True), float(epsilon), float(delta))
                 result = run()
                 spent = spend(
                     conn,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 log = logging.getLogger("datamoat.serve")
@@ -25,28 +25,26 @@ class MonitorRefresher:
 
     def __init__(self, state: Any) -> None:
         self.state = state
-        self._lock = threading.Lock()
-        self._running = False
+        self._lock = threading.Lock()  # guards _future: start() is called from request threads
+        self._future: Future[None] | None = None
         self.last_error: str | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datamoat-monitor")
 
     @property
     def running(self) -> bool:
         """True while a report is being computed."""
-        with self._lock:
-            return self._running
+        future = self._future
+        return future is not None and not future.done()
 
     def start(self, window_days: float) -> None:
         """Compute and save a new report over the last ``window_days`` days, unless one is being computed."""
         with self._lock:
-            if self._running:
+            if self.running:
                 return
-            self._running = True
-        try:
-            self._executor.submit(self._run, window_days)
-        except RuntimeError:  # shut down: the server is stopping
-            with self._lock:
-                self._running = False
+            try:
+                self._future = self._executor.submit(self._run, window_days)
+            except RuntimeError:  # shut down: the server is stopping
+                pass
 
     def _run(self, window_days: float) -> None:
         from datamoat.errors import DatamoatError
@@ -61,9 +59,6 @@ class MonitorRefresher:
         except Exception as exc:  # noqa: BLE001 - reported on the next GET, the server goes on
             self.last_error = str(exc) if isinstance(exc, DatamoatError) else f"{type(exc).__name__}: {exc}"
             log.warning("monitoring %s failed: %s", dm.model_name, self.last_error)
-        finally:
-            with self._lock:
-                self._running = False
 
     def close(self) -> None:
         """Stop taking work; a running computation is left to finish on its own."""

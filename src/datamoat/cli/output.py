@@ -35,12 +35,6 @@ def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) ->
     stdout.print(table)
 
 
-def print_pairs(title: str | None, pairs: dict[str, Any]) -> None:
-    """A two-column table (what, value) of ``pairs``; floats with 4 significant digits, ints with
-    thousands separators, nested values as ``key value`` lists."""
-    print_table(title, ["", "value"], [[key, plain(value)] for key, value in pairs.items()])
-
-
 def plain(value: Any) -> str:
     """A value in words for the terminal (no Python dict or list syntax)."""
     if value is None:

@@ -182,11 +182,10 @@ class _Read:
         options: dict[str, Any],
         roles: ColumnRoles,
         progress: ProgressFn | None,
-        allow_empty: bool = False,
-        infer_roles: bool = False,
+        allow_empty: bool,
+        infer_roles: bool,
     ) -> None:
         self.allow_empty = allow_empty
-        self.infer_roles = infer_roles and roles.get("text") is None
         self.inferred: InferredText | None = None
         self.bad_rows: list[BadRow] = []
         self.source = open_source(
@@ -200,7 +199,8 @@ class _Read:
             taken = self.roles.all_columns()
             self.implied = {r: c for r, c in self.source.info.roles.items() if self.roles.get(r) is None and c not in taken}
             self.roles.single.update(self.implied)
-            self.infer_roles = self.roles.get("text") is None
+        # still no text after the implied roles: look for the free-text column while reading
+        self.infer_roles = infer_roles and self.roles.get("text") is None
         self.progress = progress
         self.id_column = roles.get("id")
         text_column = roles.get("text")

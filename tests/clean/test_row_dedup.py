@@ -83,3 +83,15 @@ def test_default_recipe_for_tables_drops_missing_labels_and_duplicate_rows():
     # the missing feature value stays, the missing label goes, the copy goes
     assert out.column(ROW_ID_COLUMN).to_pylist() == ["1", "3"]
     assert sorted(excl.column("_dm_reason").to_pylist()) == ["exact duplicate", "missing y"]
+
+
+def test_steps_left_out_name_the_missing_roles_the_recipe_leaves_out():
+    from datamoat.clean.default_recipe import steps_left_out
+
+    text_only = ColumnRoles.from_dict({"text": "text"})
+    assert steps_left_out(text_only) == {"label_issues": ("label",)}
+    assert "label_issues" not in [s.name for s in default_clean_recipe(text_only)]
+    table = steps_left_out(TABLE_ROLES)
+    assert table["label_issues"] == ("text",) and table["near_dedup"] == ("text",) and "drop_missing" not in table
+    assert steps_left_out(ColumnRoles())["drop_missing"] == ("text", "label")
+    assert steps_left_out(ColumnRoles.from_dict({"text": "text", "label": "label"})) == {}

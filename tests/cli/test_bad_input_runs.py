@@ -115,3 +115,13 @@ def test_ingest_says_which_column_was_taken_as_the_text(cli, tmp_path: Path) -> 
     assert "was taken as the text" in err and "--text COLUMN or --no-infer-roles" in err
     code, out, _ = cli("ingest", str(src), "--name", "sms2", "--no-infer-roles", "--json")
     assert code == 0 and json.loads(out)["source"].get("inferred_roles") is None
+
+
+def test_clean_note_for_a_table_with_a_label_says_it_was_cleaned_as_a_table() -> None:
+    from datamoat.cli.quality_commands import skipped_steps_note
+    from datamoat.data.roles import ColumnRoles
+
+    note = skipped_steps_note(ColumnRoles.from_dict({"label": "y"}))
+    assert "cleaned as a table (drop_missing, duplicate_rows)" in note and "--label" not in note
+    assert "if a column holds free text" in note
+    assert skipped_steps_note(ColumnRoles.from_dict({"text": "t", "label": "y"})) == ""

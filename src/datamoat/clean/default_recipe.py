@@ -53,29 +53,45 @@ DEFAULT_TABLE_RECIPE: list[dict[str, Any]] = [
 """The default recipe for tables (no ``text`` role): rows without a label, whole-row duplicates."""
 
 TEXT_STEPS = ("normalize_text", "strip_whitespace", "length_filter", "exact_dedup", "near_dedup")
-LABEL_STEPS = ("label_issues",)
+STEP_ROLES: dict[str, tuple[str, ...]] = {**{s: ("text",) for s in TEXT_STEPS}, "label_issues": ("text", "label")}
+"""The roles each default step needs (all of them); ``drop_missing`` needs either one."""
+
+
+def steps_left_out(roles: ColumnRoles) -> dict[str, tuple[str, ...]]:
+    """The default steps ``roles`` leave out, in recipe order, each with the roles it lacks.
+
+    No ``text`` role: the text steps and ``label_issues`` (the label-issue finder reads text;
+    such data is cleaned as a table, :data:`DEFAULT_TABLE_RECIPE`); no ``label``:
+    ``label_issues``; neither: ``drop_missing`` too (dropping rows missing nothing is
+    pointless). The one statement of these rules: :func:`default_clean_recipe` leaves these
+    steps out, and ``datamoat clean`` names them.
+    """
+    lacking = tuple(r for r in ("text", "label") if roles.get(r) is None)
+    out: dict[str, tuple[str, ...]] = {}
+    for entry in DEFAULT_CLEAN_RECIPE:
+        step = entry["step"]
+        if step == "drop_missing":
+            missing = lacking if len(lacking) == 2 else ()
+        else:
+            missing = tuple(r for r in STEP_ROLES.get(step, ()) if r in lacking)
+        if missing:
+            out[step] = missing
+    return out
 
 
 def default_clean_recipe(roles: ColumnRoles | None = None, *, skip: Iterable[str] = ()) -> Recipe:
     """:data:`DEFAULT_CLEAN_RECIPE` as a Recipe, without the steps named in ``skip``.
 
-    roles: when given, steps whose role the dataset lacks are left out. No ``text`` column: the
-        recipe is :data:`DEFAULT_TABLE_RECIPE` (no text steps, no label-issue step); no
-        ``label``: no label-issue step; neither: no ``drop_missing`` either (dropping rows
-        missing nothing is pointless), so a table without a label gets only ``duplicate_rows``.
+    roles: when given, the steps :func:`steps_left_out` names are left out, and data without a
+        ``text`` column gets :data:`DEFAULT_TABLE_RECIPE` (so a table without a label gets only
+        ``duplicate_rows``).
     """
     skipped = set(skip)
     entries_in = DEFAULT_CLEAN_RECIPE
-    if roles is not None and roles.get("text") is None:
-        entries_in = DEFAULT_TABLE_RECIPE
     if roles is not None:
         if roles.get("text") is None:
-            # the label-issue finder works on text: tables get no label_issues step
-            skipped.update(TEXT_STEPS + LABEL_STEPS)
-        if roles.get("label") is None:
-            skipped.update(LABEL_STEPS)
-        if roles.get("text") is None and roles.get("label") is None:
-            skipped.add("drop_missing")
+            entries_in = DEFAULT_TABLE_RECIPE
+        skipped.update(steps_left_out(roles))
     importlib.import_module("datamoat.clean.dedup")
     importlib.import_module("datamoat.clean.row_dedup")
     entries = [copy.deepcopy(e) for e in entries_in if e["step"] not in skipped]

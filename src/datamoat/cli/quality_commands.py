@@ -14,7 +14,6 @@ from datamoat.errors import DatamoatError
 
 if TYPE_CHECKING:
     from datamoat.data.roles import ColumnRoles
-    from datamoat.pipeline.recipe import Recipe
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
 
@@ -95,8 +94,9 @@ def clean(
     from datamoat.clean.default_recipe import default_clean_recipe
 
     ws = open_workspace(ctx)
-    chosen: Any = recipe if recipe is not None else default_clean_recipe(ws.version(ref).roles)
-    result = ws.apply(ref, chosen, output=output, label="clean")
+    source = ws.version(ref)
+    chosen: Any = recipe if recipe is not None else default_clean_recipe(source.roles)
+    result = ws.apply(source.ref, chosen, output=output, label="clean")
     v = result.version
     summary = {"input": result.input_ref, "output": v.ref, "version": v.ordinal, "created": result.created,
                "rows_in": result.rows_in, "rows_out": result.rows_out, "dropped": result.dropped_by_reason,
@@ -109,19 +109,27 @@ def clean(
     if result.dropped_by_reason:
         print_table("dropped (see `datamoat excluded`)", ["reason", "rows"],
                     [[k, f"{n:,}"] for k, n in sorted(result.dropped_by_reason.items(), key=lambda kv: -kv[1])])
-    if recipe is None and (note := skipped_steps_note(ws.version(ref).roles, chosen)):
+    if recipe is None and (note := skipped_steps_note(source.roles)):
         stdout.print(note, highlight=False)
 
 
-def skipped_steps_note(roles: ColumnRoles, recipe: Recipe) -> str:
-    """One sentence naming the default recipe's steps left out for a missing role ("" if none)."""
-    from datamoat.clean.default_recipe import DEFAULT_CLEAN_RECIPE
+def skipped_steps_note(roles: ColumnRoles) -> str:
+    """One sentence naming the default recipe's steps left out for a missing role ("" if none;
+    the rules are :func:`datamoat.clean.default_recipe.steps_left_out`)."""
+    from datamoat.clean.default_recipe import DEFAULT_TABLE_RECIPE, steps_left_out
 
-    used = {s.name for s in recipe.steps}
-    left_out = [e["step"] for e in DEFAULT_CLEAN_RECIPE if e["step"] not in used]
-    missing = [r for r in ("text", "label") if roles.get(r) is None]
-    if not left_out or not missing:
+    left_out = steps_left_out(roles)
+    if not left_out:
         return ""
-    flags = " and ".join(f"--{r} COLUMN" for r in missing)
-    return (f"no column has the {' or '.join(map(repr, missing))} role, so {', '.join(left_out)} "
-            f"{'was' if len(left_out) == 1 else 'were'} skipped; ingest again with {flags} to run them.")
+    missing = [r for r in ("text", "label") if any(r in lacking for lacking in left_out.values())]
+    note = (f"no column has the {' or '.join(map(repr, missing))} role, so {', '.join(left_out)} "
+            f"{'was' if len(left_out) == 1 else 'were'} skipped")
+    if "text" in missing:
+        table_steps = [e["step"] for e in DEFAULT_TABLE_RECIPE if e["step"] not in left_out]
+        note += f" and the data was cleaned as a table ({', '.join(table_steps)})"
+    advice = []
+    if "label" in missing:
+        advice.append("ingest again with --label COLUMN for the steps that need a label")
+    if "text" in missing:
+        advice.append("if a column holds free text, ingest again with --text COLUMN for the text steps")
+    return note + "; " + "; ".join(advice) + "."

@@ -58,6 +58,14 @@ def test_report_counts_masks_and_tabulates(workspace, tmp_path: Path) -> None:
     assert sum(amount.numeric["histogram"]["counts"]) == 60 and len(amount.numeric["histogram"]["edges"]) == 21
     assert html.count('class="hist"') >= 2  # amount, and the text column's lengths
 
+    # the examples' note on masking is there only when the pii check ran
+    note = "personal data the pii check found is shown as ***"
+    prof.checks["exact_duplicates"] = {"rows": 60, "issues": 1, "rate": 1 / 60,
+                                       "examples": [{"_dm_row_id": "T001", "duplicate_of": "T000"}]}
+    assert note in render_report(prof)
+    del prof.checks["pii"]
+    assert note not in render_report(prof)
+
 
 def test_nice_rounds_floats_and_separates_thousands() -> None:
     assert nice(0.027666666666666666) == "0.02767"

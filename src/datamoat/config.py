@@ -32,7 +32,16 @@ import yaml
 from datamoat.errors import WorkspaceError
 
 CONFIG_FILE = "datamoat.yaml"
+STATE_DIR = ".datamoat"
+"""The workspace's state folder next to :data:`CONFIG_FILE` (catalog, objects, models, reports, logs)."""
 KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe")
+
+
+def find_workspace_root(path: str | Path) -> Path | None:
+    """The workspace a command at ``path`` works in: ``path`` (resolved) or its nearest parent
+    holding a :data:`CONFIG_FILE`; None when there is none. Reads nothing but the folders."""
+    start = Path(path).resolve()
+    return next((p for p in (start, *start.parents) if (p / CONFIG_FILE).is_file()), None)
 
 TEMPLATE = """\
 # datamoat project spec. Every key is optional; see `datamoat init --help`.

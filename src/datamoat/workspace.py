@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datamoat.catalog import Catalog
-from datamoat.config import CONFIG_FILE, ProjectConfig
+from datamoat.config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_workspace_root
 
 if TYPE_CHECKING:
     from datamoat.data.diff import VersionDiff
@@ -30,7 +30,6 @@ from datamoat.pipeline.apply import ApplyResult, apply_recipe
 from datamoat.pipeline.executor_local import LocalExecutor
 from datamoat.pipeline.recipe import Recipe
 
-STATE_DIR = ".datamoat"
 SUBDIRS = ("objects", "models", "reports", "tmp")
 CATALOG_URL_ENV = "DATAMOAT_CATALOG_URL"
 
@@ -72,13 +71,12 @@ class Workspace:
     @classmethod
     def open(cls, path: str | Path = ".") -> Workspace:
         """Open the workspace at ``path`` or the nearest parent directory that has one."""
-        start = Path(path).resolve()
-        for candidate in (start, *start.parents):
-            if (candidate / CONFIG_FILE).is_file():
-                return cls(candidate, ProjectConfig.load(candidate / CONFIG_FILE))
-        raise WorkspaceError(
-            f"no datamoat workspace at {start} or above it; run `datamoat init` there first."
-        )
+        root = find_workspace_root(path)
+        if root is None:
+            raise WorkspaceError(
+                f"no datamoat workspace at {Path(path).resolve()} or above it; run `datamoat init` there first."
+            )
+        return cls(root, ProjectConfig.load(root / CONFIG_FILE))
 
     def close(self) -> None:
         """Release the catalog's connections."""

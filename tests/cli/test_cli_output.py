@@ -106,3 +106,16 @@ def test_library_warnings_go_to_the_workspace_log_not_the_terminal(tmp_path: Pat
     assert "cleanlab says something nobody can act on" in text and "Some weights were not initialized" in text
     # afterwards, warnings are Python's again
     assert not logging.getLogger("py.warnings").handlers
+
+
+def test_find_workspace_root_is_the_one_search_for_the_workspace(tmp_path: Path) -> None:
+    from datamoat.config import find_workspace_root
+    from datamoat.workspace import Workspace
+
+    assert find_workspace_root(tmp_path) is None
+    ws = Workspace.init(tmp_path / "proj")
+    ws.close()
+    (tmp_path / "proj" / "a" / "b").mkdir(parents=True)
+    assert find_workspace_root(tmp_path / "proj" / "a" / "b") == (tmp_path / "proj").resolve()
+    with Workspace.open(tmp_path / "proj" / "a") as opened:
+        assert opened.root == (tmp_path / "proj").resolve()

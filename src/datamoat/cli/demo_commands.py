@@ -11,7 +11,7 @@ from rich.markup import escape
 from datamoat.cli.context import workspace_dir
 from datamoat.cli.data_commands import parse_roles
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
-from datamoat.config import CONFIG_FILE
+from datamoat.config import find_workspace_root
 
 if TYPE_CHECKING:
     from datamoat.flywheel.run import RunResult
@@ -70,7 +70,7 @@ def run(
     check_run_args(task=task, text=text, label=label, train=train, pii=pii)
     deadline = Deadline.parse(budget)  # a typo fails here, before anything is written
     root = workspace_dir(ctx)
-    ws = Workspace.open(root) if _has_workspace(root) else Workspace.init(root)
+    ws = Workspace.open(root) if find_workspace_root(root) is not None else Workspace.init(root)
     say = (lambda msg: stdout.print(f"  {escape(msg)}", highlight=False)) if not as_json else None
     try:
         with row_progress("ingesting", enabled=not as_json) as progress:
@@ -122,8 +122,3 @@ def _print_run(result: RunResult, pii: str) -> None:
     b = result.budget
     stdout.print(f"took {result.timings_s['total']:.1f} s of the {b['budget_s']:.0f} s budget.  next: datamoat models{hint}",
                  highlight=False)
-
-
-def _has_workspace(root: Path) -> bool:
-    start = root.resolve()
-    return any((p / CONFIG_FILE).is_file() for p in (start, *start.parents))

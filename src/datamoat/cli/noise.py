@@ -4,9 +4,11 @@ Libraries datamoat calls print things a user cannot act on: cleanlab and scikit-
 ``UserWarning``s, torch / ONNX export ``TracerWarning``s, Hugging Face "Loading weights" progress
 bars and advisory warnings. While a command runs, :func:`third_party_to_log` sends Python
 warnings (``logging.captureWarnings``) and the loggers in :data:`NOISY_LOGGERS` to
-``<workspace>/.datamoat/logs/datamoat.log`` instead of stderr, and switches the Hugging Face
-progress bars and advisories off through their environment variables. datamoat's own warnings
-(``warning: ...`` lines from :mod:`datamoat.cli.output`) still reach the terminal.
+``<workspace>/.datamoat/logs/datamoat.log`` instead of stderr. It also switches the Hugging Face
+progress bars and advisories off for the rest of the process: :data:`QUIET_ENV` (read by the
+libraries when they are imported) and, when transformers is already imported, its verbosity.
+datamoat's own warnings (``warning: ...`` lines from :mod:`datamoat.cli.output`) still reach
+the terminal.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from datamoat.config import CONFIG_FILE
+from datamoat.config import STATE_DIR, find_workspace_root
 
-LOG_FILE = Path(".datamoat") / "logs" / "datamoat.log"
+LOG_FILE = Path(STATE_DIR) / "logs" / "datamoat.log"
 """The workspace log, relative to the workspace root."""
 
 NOISY_LOGGERS: tuple[str, ...] = ("py.warnings", "transformers", "huggingface_hub", "torch", "onnx",
@@ -32,15 +34,14 @@ QUIET_ENV: dict[str, str] = {
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
     "TOKENIZERS_PARALLELISM": "false",  # the fork warning of tokenizers
 }
-"""Environment variables the libraries read when they are imported (set only when unset)."""
+"""Environment variables the libraries read when they are imported; set where unset and left
+set (a library imported during the command reads them; restoring them after would change nothing)."""
 
 
 def log_path(workspace: Path) -> Path:
     """The log file of the workspace at ``workspace`` or the nearest parent holding a
     ``datamoat.yaml`` (the one a command will open), else of ``workspace`` itself."""
-    start = Path(workspace).resolve()
-    root = next((p for p in (start, *start.parents) if (p / CONFIG_FILE).is_file()), start)
-    return root / LOG_FILE
+    return (find_workspace_root(workspace) or Path(workspace).resolve()) / LOG_FILE
 
 
 class _LazyFileHandler(logging.FileHandler):
@@ -62,10 +63,10 @@ class _LazyFileHandler(logging.FileHandler):
 @contextmanager
 def third_party_to_log(workspace: Path) -> Iterator[Path]:
     """While open, Python warnings and :data:`NOISY_LOGGERS` go to the workspace log file (not
-    stderr) and :data:`QUIET_ENV` is set; everything is restored on exit. Yields the log path."""
+    stderr); on exit the loggers and warnings are as they were. :data:`QUIET_ENV` (where unset)
+    and transformers' verbosity stay quiet for the rest of the process. Yields the log path."""
     path = log_path(workspace)
     handler = _LazyFileHandler(path)
-    saved_env = {k: os.environ.get(k) for k in QUIET_ENV}
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     saved = []
@@ -87,16 +88,11 @@ def third_party_to_log(workspace: Path) -> Iterator[Path]:
             logger.propagate = propagate
             logger.setLevel(level)
         handler.close()
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _hf_quiet() -> None:
     """Switch off transformers' progress bars and advisories when it is already imported (its
-    environment variables are read at import time only)."""
+    environment variables are read at import time only); for the rest of the process."""
     import sys
 
     if "transformers" in sys.modules:

@@ -7,6 +7,7 @@ read as cp1252 with a warning.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -125,3 +126,40 @@ def test_run_passes_the_encoding_options_to_ingest(cli, tmp_path: Path) -> None:
     assert code == 1 and f"line {line}" in err and "--on-decode-error" in err
     code, _, err = cli("run", str(path), "--text", "name", "--no-train", "--on-decode-error", "ignore")
     assert code == 1 and "on_decode_error must be one of fail, replace, skip-row" in " ".join(err.split())
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5])
+def test_the_scan_does_not_depend_on_where_chunks_cut_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    """Chunks decode strictly and only a failing one again with surrogateescape: characters
+    cut at a chunk's end, bad-byte lines across all-ASCII chunks and a character cut at the end
+    of the file count as they do when the whole file is one chunk."""
+    from datamoat.data.readers import encoding
+
+    path = tmp_path / "d.txt"
+    path.write_bytes("caf\u00e9 \U0001f600\n".encode() + b"bad \xff\n" + b"plain ascii line\n" * 3
+                     + "\u20ac ok\n".encode() + b"x\xe9y\n" + b"\xef\xbb" + b"\n" + b"end \xc3")
+    policies = ("fail", "replace", "skip-row")
+
+    def scans() -> list[object]:
+        found: list[object] = []
+        for policy in policies:
+            try:
+                found.append(encoding.scan_text_file(str(path), on_decode_error=policy))
+            except InputError as err:
+                found.append((str(err), err.line))
+        return found
+
+    whole = scans()
+    assert "4 lines have" in str(whole[0]) and "byte offset 15" in str(whole[0]) and whole[0][1] == 2  # type: ignore[index]
+    monkeypatch.setattr(encoding, "CHUNK_BYTES", chunk_bytes)
+    cut = [dataclasses.replace(s, longest_line_bytes=0) if isinstance(s, encoding.TextScan) else s for s in scans()]
+    assert cut == [dataclasses.replace(s, longest_line_bytes=0) if isinstance(s, encoding.TextScan) else s for s in whole]
+
+
+def test_a_utf8_bom_file_names_the_true_byte_offset_of_a_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "b.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + b"ab\xffc\n")
+    with pytest.raises(InputError, match="byte 0xff at byte offset 5 is not valid utf-8-sig"):
+        open_source(str(path), format="text")

@@ -30,7 +30,8 @@ POLICIES: tuple[str, ...] = ("fail", "replace", "skip-row")
 SKIP_REASON = "bytes that are not valid {codec}"
 """Exclusion reason of a row dropped by ``skip-row`` ({codec}: the file's codec)."""
 
-_ESCAPED = re.compile("[\udc80-\udcff]")
+ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+"""One byte that did not decode, as ``surrogateescape`` writes it (U+DC80..U+DCFF)."""
 _ERRORS = {"fail": "strict", "replace": "replace", "skip-row": "surrogateescape"}
 
 
@@ -82,7 +83,7 @@ def _lines(n: int) -> str:
 
 def undecodable(text: str) -> bool:
     """True when ``text`` (read with ``surrogateescape``) holds a byte that did not decode."""
-    return _ESCAPED.search(text) is not None
+    return ESCAPED_BYTE.search(text) is not None
 
 
 def escaped(text: str) -> str:

@@ -88,10 +88,10 @@ def test_train_that_cannot_cross_validate_says_how_many_rows_a_class_needs(cli, 
 def test_label_cleaning_gate_does_not_crash_when_every_class_has_one_row() -> None:
     import pandas as pd
 
-    from datamoat.models.cleaning_gate import flag_label_issues
+    from datamoat.models.cleaning_gate import find_issues
 
     part = pd.DataFrame({"text": ["alpha beta", "gamma delta", "eta theta"], "label": ["a", "b", "c"]})
-    assert not flag_label_issues(part, "text", "label").any()
+    assert not find_issues(part, "text", "label").flagged.any()
 
 
 def test_clean_without_a_text_role_says_which_steps_were_skipped(cli, tmp_path: Path) -> None:
@@ -125,3 +125,36 @@ def test_clean_note_for_a_table_with_a_label_says_it_was_cleaned_as_a_table() ->
     assert "cleaned as a table (drop_missing, duplicate_rows)" in note and "--label" not in note
     assert "if a column holds free text" in note
     assert skipped_steps_note(ColumnRoles.from_dict({"text": "t", "label": "y"})) == ""
+
+
+def test_run_shows_the_ingesting_counter_only_while_ingesting(cli, tmp_path: Path, monkeypatch) -> None:
+    from contextlib import contextmanager
+
+    import datamoat.cli.demo_commands as demo
+    import datamoat.flywheel.run as run_module
+    from datamoat.errors import DatamoatError
+
+    events: list[str] = []
+
+    @contextmanager
+    def counter(description: str, enabled: bool):
+        events.append(f"open {description}")
+        try:
+            yield lambda rows: events.append(f"rows {rows}")
+        finally:
+            events.append("closed")
+
+    def fake_run_loop(ws, path, *, progress, ingest_progress, **_kw):
+        ingest_progress(10)
+        progress("ingested t@abc: 10 rows")
+        progress("profiled")
+        events.append("training")
+        raise DatamoatError("stop here")
+
+    monkeypatch.setattr(demo, "row_progress", counter)
+    monkeypatch.setattr(run_module, "run_loop", fake_run_loop)
+    src = tmp_path / "t.csv"
+    src.write_text("text,label\nhello there,a\n")
+    code, out, _ = cli("run", str(src), "--text", "text", "--label", "label")
+    assert code != 0 and "ingested t@abc" in out
+    assert events == ["open ingesting", "rows 10", "closed", "training"]

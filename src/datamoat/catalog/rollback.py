@@ -2,12 +2,14 @@
 
 A command like ``datamoat run`` makes several datasets, versions, runs and a model before it
 can fail (one class left after cleaning, a test file with unseen labels, ...). The user must
-find the workspace as it was, so the command takes a :class:`CatalogMark` (the highest id of
-each table) when it starts and, when it fails, :func:`rollback_to` deletes every row created
-after the mark, in one transaction, children first. The catalog's write lock serialises
-writers, so rows created after the mark by another process are possible only when two
-commands run at once; :func:`rollback_to` therefore deletes only the ids the command
-recorded as its own (``owned``), never everything above the mark.
+find the workspace as it was. :func:`undo_on_failure` wraps such a command: it takes a
+:class:`CatalogMark` (the highest id of each table) when the command starts and, when it fails,
+owns every version created after the mark in the datasets the command works on (the ones it
+made itself and the ones its callees made, e.g. a ``-train`` split) and deletes them with
+their lineage, runs and models in one transaction, then the datasets created after the mark
+that are left without versions, and appends one audit event with the error's type and the
+counts. Versions of OTHER datasets created meanwhile by another process are never touched.
+Nested uses (``train_model`` inside ``run_loop``) leave the rollback to the outermost one.
 
 What is not undone: files in the object store stay (versions are content-addressed and may be
 shared; an unreferenced version directory is harmless and is re-used by the next identical
@@ -16,6 +18,9 @@ write), and audit events stay (the log is append-only; the caller appends a roll
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -89,3 +94,34 @@ def rollback_to(catalog: Catalog, at: CatalogMark) -> dict[str, int]:
         if ids:
             deleted["datasets"] = conn.execute(sa.delete(t.datasets).where(t.datasets.c.id.in_(ids))).rowcount
     return deleted
+
+
+_ACTIVE: ContextVar[bool] = ContextVar("datamoat_undo_active", default=False)
+
+
+@contextmanager
+def undo_on_failure(catalog: Catalog, datasets: Sequence[str], subject: str) -> Iterator[CatalogMark]:
+    """Roll back what the ``with`` block registered in ``datasets`` when it raises (see module doc).
+
+    Yields the mark (callers may :meth:`CatalogMark.own` versions explicitly too). subject:
+    what the audit event names (the source file or the dataset).
+    """
+    if _ACTIVE.get():
+        yield mark(catalog)  # an outer undo_on_failure rolls back for both
+        return
+    token = _ACTIVE.set(True)
+    at = mark(catalog)
+    try:
+        yield at
+    except BaseException as exc:
+        own_datasets(catalog, at, list(datasets))
+        if at.owned_versions:
+            removed = rollback_to(catalog, at)
+            from datamoat.catalog.audit import append_event
+
+            # the error's text may quote data values: only its type goes into the log
+            append_event(catalog, "rolled back", subject, {"error": type(exc).__name__, "removed": removed})
+        raise
+    finally:
+        _ACTIVE.reset(token)
+

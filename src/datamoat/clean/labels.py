@@ -53,6 +53,10 @@ UNCONFIDENT: tuple[str, ...] = ("drop", "keep")
 
 
 LABEL_ISSUE_REASON = "label issue"
+DEFAULT_FOLDS = 5
+"""Folds of the finder's out-of-fold probabilities (capped by the largest class)."""
+DEFAULT_MIN_CONFIDENCE = 0.9
+"""With ``relabel``: the least probability of the suggested label."""
 
 
 @register
@@ -77,9 +81,9 @@ class LabelIssuesStep(TextColumnStep):
         text_column: str | None = None,
         label_column: str | None = None,
         action: str = "drop",
-        min_confidence: float = 0.9,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         unconfident: str = "drop",
-        folds: int = 5,
+        folds: int = DEFAULT_FOLDS,
         seed: int = 0,
         c: float = 0.5,
         filter_by: str = "prune_by_noise_rate",

@@ -112,21 +112,22 @@ def _reason(comparison: dict[str, Any], champion: ModelRecord, challenger: Model
 def _check_fits(deadline: Deadline, champion: ModelRecord, kind: str, rows: int) -> None:
     """DatamoatError when training ``kind`` on ``rows`` rows is estimated not to end before ``deadline``.
 
-    The estimate is the champion's measured training seconds scaled by rows (training is about
-    linear in rows for every kind); kinds that stop by themselves (``finetune``'s
-    ``max_seconds``, ``auto``'s selection) and champions without a measured time pass.
+    The estimate is the seconds of the champion's one final fit (``info["fit_seconds"]``, not its
+    whole selection) scaled by rows (fitting is about linear in rows for every kind); kinds that
+    stop by themselves (``finetune``'s ``max_seconds``, ``auto``'s selection) and champions
+    without a measured fit pass.
     """
     if kind in ("auto", "finetune") or kind != champion.kind:
         return
-    seconds = (champion.info.get("timings_s") or {}).get("train")
+    seconds = champion.info.get("fit_seconds")
     train_rows = champion.info.get("train_rows")
     if not seconds:
         return
     estimate = float(seconds) * (rows / train_rows if train_rows else 1.0)
     if not deadline.fits(estimate):
         raise DatamoatError(
-            f"training {kind} on {rows:,} rows is estimated at {estimate:.0f} s (the champion's training "
-            f"took {float(seconds):.0f} s), more than the {max(deadline.left(), 0):.0f} s left of the "
+            f"training {kind} on {rows:,} rows is estimated at {estimate:.0f} s (the champion's final fit "
+            f"took {float(seconds):.0f} s on {train_rows or rows:,} rows), more than the {max(deadline.left(), 0):.0f} s left of the "
             "retrain budget; give a larger --budget."
         )
 

@@ -1,7 +1,7 @@
 """The main job as one library call: ingest -> profile -> split -> clean -> protect -> train -> evaluate.
 
 :func:`run_loop` is what ``datamoat run`` calls (the CLI only parses, calls and prints) and
-what a notebook calls as ``Workspace.open(p).run(...)``; :mod:`datamoat.flywheel.retrain` is
+what a notebook calls as ``datamoat.run_loop(Workspace.open(p), ...)``; :mod:`datamoat.flywheel.retrain` is
 the loop's second half (feedback -> new version -> retrain -> promote).
 
 Order of the stages, and why:
@@ -36,8 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datamoat.budget import Deadline
-from datamoat.catalog.audit import append_event
-from datamoat.catalog.rollback import CatalogMark, mark, own_datasets, rollback_to
+from datamoat.catalog.rollback import CatalogMark, undo_on_failure
 from datamoat.data.dataset_name import name_from_path
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError
@@ -144,7 +143,7 @@ def run_loop(
     same columns (default: a held-out, leakage-free split of ``source`` taken before cleaning).
     model: ``auto`` or a trainer kind (the model is registered under the dataset's name).
     metric: the selection metric, ``auto`` (macro F1 on imbalanced labels, else accuracy),
-    ``accuracy`` or ``macro_f1``. budget: the time budget of the whole call (``"10m"``,
+    or one of :data:`~datamoat.models.select.SELECTION_METRICS`. budget: the time budget of the whole call (``"10m"``,
     seconds, or a Deadline). recipe: a recipe (YAML path or list of entries) for the training
     rows instead of the default clean recipe. pii: ``redact``, ``mask``, ``pseudonymize`` or
     ``keep`` for personal data in the text. train: False only profiles and cleans.
@@ -153,21 +152,13 @@ def run_loop(
     """
     check_run_args(task=task, text=text, label=label, train=train, pii=pii)
     deadline = Deadline.parse(budget)
-    at = mark(ws.catalog)
-    try:
+    dataset = name or name_from_path(str(source))
+    touched = [dataset, *(f"{dataset}-{s}" for s in ("train", "test", "testfile"))]
+    with undo_on_failure(ws.catalog, touched, str(source)) as at:
         return _run(ws, source, at, text=text, label=label, id_column=id_column, name=name, roles=roles,
                     task=task, test=test, model=model, metric=metric, deadline=deadline, recipe=recipe, pii=pii, train=train,
                     ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
                     ingest_progress=ingest_progress)
-    except BaseException as exc:
-        dataset = name or name_from_path(str(source))
-        own_datasets(ws.catalog, at, [dataset, *(f"{dataset}-{s}" for s in ("train", "test", "testfile"))])
-        if at.owned_versions:
-            removed = rollback_to(ws.catalog, at)
-            # the error's text may quote data values: only its type goes into the log
-            append_event(ws.catalog, "run rolled back", str(source),
-                         {"error": type(exc).__name__, "removed": removed})
-        raise
 
 
 def _run(

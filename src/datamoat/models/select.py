@@ -15,7 +15,7 @@ scores are paired), each scored on its out-of-fold predictions:
 - equal-weight ensembles of every pair of scored candidates, scored from the members'
   out-of-fold probabilities (no extra fitting).
 
-- with ``macro_f1`` (imbalanced labels), balanced class weights for the tabular kinds; with
+- under any metric but accuracy (imbalanced labels), balanced class weights for the tabular kinds; with
   ``label_cleaning``, the best candidate on label-cleaned training folds
   (:mod:`datamoat.models.cleaning_gate`), which must pass the gate.
 
@@ -38,8 +38,8 @@ import pandas as pd
 
 from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
-from datamoat.models.cleaning_gate import ACTIONS, cleaned_part, gate, score_label_cleaning
-from datamoat.models.evaluation.curves import PROBA_METRICS, proba_metric
+from datamoat.models.cleaning_gate import ACTIONS, CLEANING, FoldFindings, cleaned_rows, find_issues, gate
+from datamoat.models.evaluation.curves import PROBA_METRICS, proba_metric, rarer_class
 from datamoat.models.evaluation.evaluate import stratified_folds
 from datamoat.models.evaluation.metrics import metric_value
 from datamoat.models.trainers.contract import Trainer, create_trainer, label_strings
@@ -60,7 +60,7 @@ EMBEDDING_KINDS = ("embed-linear",)
 """Kinds whose cost is mostly encoding each text once (cached), warmed before their folds."""
 PROBE_TEXTS = 64
 BALANCEABLE = ("tabular-linear", "tabular")
-"""Kinds whose default has no class weights: with ``macro_f1`` a balanced variant is also scored
+"""Kinds whose default has no class weights: under any metric but accuracy a balanced variant is scored
 (the text kinds embed-linear and finetune weight classes by default)."""
 DEFAULT_BUDGET_S = 600.0
 DEFAULT_FOLDS = 3
@@ -119,11 +119,14 @@ class Selection:
     fold_notes: list[str] = field(default_factory=list)
     label_cleaning: dict[str, Any] | None = None
     """The gate's decision (:func:`datamoat.models.cleaning_gate.gate`) when it ran."""
+    refit_seconds: float = 0.0
+    """Seconds of the winner's final fit on all training rows (one fit: what a retrain costs)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {"chosen": self.chosen, "metric": self.metric, "folds": self.folds, "reason": self.reason,
                "fold_notes": self.fold_notes,
-               "seconds": round(self.seconds, 3), "candidates": [c.to_dict() for c in self.candidates]}
+               "seconds": round(self.seconds, 3), "refit_seconds": round(self.refit_seconds, 3),
+               "candidates": [c.to_dict() for c in self.candidates]}
         if self.label_cleaning is not None:
             out["label_cleaning"] = self.label_cleaning
         return out
@@ -134,15 +137,16 @@ def _oof_scores(
 ) -> list[float]:
     """``metric`` on each fold's held-out rows: from the arg-max, or from the probabilities (ROC AUC, AP)."""
     if metric in PROBA_METRICS:
-        positive = _rarer_class(y, classes)
+        positive = rarer_class(y, classes)
         return [proba_metric(y[test], oof[test], classes, metric, positive) for _, test in folds]
     pred = np.asarray(classes, dtype=object)[oof.argmax(axis=1)]
     return [metric_value(y[test], pred[test], metric) for _, test in folds]
 
 
-def _rarer_class(y: np.ndarray, classes: list[str]) -> str:
-    """The least frequent class of the training labels (the positive class of a binary task)."""
-    return min(classes, key=lambda c: (int((y == c).sum()), c))
+def refit_seconds(fold_seconds: float, k: int) -> float:
+    """Seconds of one fit on all rows from one fold's seconds: a fold fits on (k-1)/k of the
+    rows, and fitting is about linear in rows for these trainers."""
+    return fold_seconds * k / max(1, k - 1)
 
 
 class _Search:
@@ -177,20 +181,20 @@ class _Search:
         return trainer
 
     def refit_estimate(self, cand: Candidate) -> float:
-        """Seconds of one fit of ``cand`` on all rows, from its measured fold times.
+        """Seconds of one fit of ``cand`` on all rows, from its measured fold times."""
+        return refit_seconds(cand.seconds / len(cand.scores or [None]), self.k)
 
-        A fold fits on (k-1)/k of the rows; fitting is about linear in rows for these trainers.
-        """
-        return cand.seconds / self.k * self.k / max(1, self.k - 1)
-
-    def score(self, cand: Candidate, *, may_skip: bool = True, reserve_s: float = 0.0, one_fold: bool = False) -> None:
+    def score(self, cand: Candidate, *, may_skip: bool = True, one_fold: bool = False,
+              train_rows: Callable[[int, pd.DataFrame], pd.DataFrame] | None = None) -> None:
         """Fit on each fold's train part, predict its test part; fills scores and oof_proba.
 
         After the first fold the rest is estimated from its measured time: when the remaining
-        folds plus a refit on all rows plus ``reserve_s`` would pass the deadline, the candidate
-        is skipped with that estimate (the deadline is a promise, not a hint). ``may_skip``
-        False scores it all the same (the first candidate: a selection always returns a model).
-        ``one_fold``: judge it on the first fold's held-out rows only (costly candidates).
+        folds plus a refit on all rows would pass the deadline, the candidate is skipped with
+        that estimate (the deadline is a promise, not a hint). ``may_skip`` False scores it all
+        the same (the first candidate: a selection always returns a model). ``one_fold``: judge
+        it on the first fold's held-out rows only (costly candidates). ``train_rows(fold, part)``:
+        the rows to fit on instead of a fold's training part (label cleaning); the held-out part
+        is never touched.
         """
         folds = self.folds[:1] if one_fold else self.folds
         t0 = time.perf_counter()
@@ -199,7 +203,8 @@ class _Search:
         fitted_notes: list[str] = []
         try:
             for i, (train_idx, test_idx) in enumerate(folds):
-                trainer = self.make(cand.kind, cand.params).fit(self.data.iloc[train_idx])
+                part = self.data.iloc[train_idx]
+                trainer = self.make(cand.kind, cand.params).fit(train_rows(i, part) if train_rows else part)
                 proba = trainer.predict_proba(self.data.iloc[test_idx])
                 oof[np.ix_(test_idx, [col[c] for c in trainer.classes_])] = proba
                 note = getattr(trainer, "fallback_", None)  # e.g. tfidf-linear's LR instead of the SVM
@@ -207,7 +212,7 @@ class _Search:
                     fitted_notes.append(note)
                 if i == 0 and len(folds) > 1 and may_skip:
                     fold_s = time.perf_counter() - t0
-                    rest = fold_s * (self.k - 1) + fold_s * self.k / max(1, self.k - 1) + reserve_s
+                    rest = fold_s * (self.k - 1) + refit_seconds(fold_s, self.k)
                     if not self.deadline.fits(rest):
                         cand.status = "skipped"
                         cand.seconds = time.perf_counter() - t0
@@ -254,7 +259,7 @@ def select_model(
     train: the training rows (label and features). text_column: set for text tasks (None:
     tabular). deadline: the clock shared with the caller (default: ``budget_s`` seconds from
     now); selection AND the winner's refit end before it, except for at most one fold of
-    overrun. metric: ``"accuracy"`` or ``"macro_f1"``. candidates: the kinds to try (default:
+    overrun. metric: one of :data:`SELECTION_METRICS`. candidates: the kinds to try (default:
     by task). cache_dir: where encoder vectors are cached. label_cleaning: also score the best
     candidate on label-cleaned training folds (:mod:`datamoat.models.cleaning_gate`); it can win
     only through the gate. clean_train: when one wins, called with its action (``drop`` or
@@ -342,13 +347,14 @@ def select_model(
     progress = progress or (lambda _msg: None)
     progress(f"refitting {best.name} on all {len(s.data):,} training rows")
     by_name = {c.name: c for c in pool}
+    refit_start = time.perf_counter()
     if best.kind == "ensemble":
         members = [s.make(by_name[m].kind, by_name[m].params).fit(s.data) for m in best.members]
         winner: Trainer = EnsembleTrainer.from_members(members)
     elif best.cleaning:
         action = best.cleaning.split(":", 1)[1]
-        rows = clean_train(action) if clean_train is not None else cleaned_part(
-            s.data, str(text_column), label_column, action, seed)[0]
+        rows = clean_train(action) if clean_train is not None else cleaned_rows(
+            s.data, find_issues(s.data, str(text_column), label_column, seed), label_column, action)[0]
         progress(f"label cleaning passed the gate: refitting on {len(rows):,} of {len(s.data):,} rows")
         winner = s.make(best.kind, best.params).fit(rows)
     else:
@@ -357,21 +363,29 @@ def select_model(
         c.oof_proba = None
     return Selection(trainer=winner, chosen=best.name, metric=metric, folds=s.k, candidates=pool,
                      reason=reason, seconds=time.perf_counter() - s.start, fold_notes=s.notes,
-                     label_cleaning=decision)
+                     label_cleaning=decision, refit_seconds=time.perf_counter() - refit_start)
 
 
 def _label_cleaning(s: _Search, pool: list[Candidate], text_column: str | None) -> dict[str, Any]:
-    """Score the best single candidate on label-cleaned folds and gate it; the decision."""
+    """Score the best single k-fold candidate on label-cleaned training folds, once per action of
+    :data:`~datamoat.models.cleaning_gate.ACTIONS`, and gate each; the decision."""
     if text_column is None:
-        return {"step": "label_issues", "kept": False,
+        return {"step": CLEANING, "kept": False,
                 "reason": "label-issue cleaning is offered for text tasks; tables have no finder yet"}
-    singles = [c for c in pool if c.status == "scored" and c.kind not in ("ensemble", "search")]
+    singles = [c for c in pool if c.status == "scored" and c.kind not in ("ensemble", "search") and not c.one_fold]
     if not singles:
-        return {"step": "label_issues", "kept": False, "reason": "no scored candidate to compare with"}
+        return {"step": CLEANING, "kept": False, "reason": "no scored candidate to compare with"}
     base = max(singles, key=lambda c: c.mean)
+    findings = FoldFindings(text_column, s.label_column, s.seed)  # the finder runs once per fold
     decisions = []
-    for action in ACTIONS:
-        cleaned = score_label_cleaning(s, base, text_column, Candidate, action)
+    for action, what in ACTIONS.items():
+        cleaned = Candidate(name=f"{base.name} + {what}", kind=base.kind, params=dict(base.params),
+                            cleaning=f"{CLEANING}:{action}")
+        flagged: list[int] = []
+        s.score(cleaned, train_rows=findings.rows(action, flagged))
+        if cleaned.status == "scored":
+            done = "dropped" if action == "drop" else "relabelled (confident) or dropped"
+            cleaned.reason = f"label issues {done} in each fold's training rows: {', '.join(map(str, flagged))}"
         pool.append(cleaned)
         decision = gate(base, cleaned)
         decision["candidate"] = base.name

@@ -32,9 +32,10 @@ import numpy as np
 import pandas as pd
 
 from datamoat.budget import Deadline
-from datamoat.catalog.rollback import mark, own_datasets, rollback_to
+from datamoat.catalog.rollback import undo_on_failure
 from datamoat.data.text_limits import MAX_TEXT_CHARS
 from datamoat.errors import DatamoatError
+from datamoat.models.evaluation.curves import rarer_class
 from datamoat.models.registry import ModelRecord, ModelRegistry
 from datamoat.models.select import select_model
 from datamoat.models.trainers.contract import SYSTEM_PREFIX, Trainer, create_trainer
@@ -218,18 +219,13 @@ def train_model(
     """
     deadline = Deadline.parse(budget)
     version = ws.version(ref)
-    at = mark(ws.catalog)
-    try:
+    # a failed training leaves no -train/-test split or label-cleaned version behind
+    touched = [version.dataset, *(f"{version.dataset}-{s}" for s in ("train", "test"))]
+    with undo_on_failure(ws.catalog, touched, version.ref):
         return _train_model(ws, version, model=model, name=name, deadline=deadline, metric=metric, test=test,
                             test_size=test_size, seed=seed, task=task, slice_columns=slice_columns,
                             learning_curve=learning_curve, progress=progress, test_treatment=test_treatment,
                             label_cleaning=label_cleaning)
-    except BaseException:
-        # a failed training leaves no -train/-test split or label-cleaned version behind
-        own_datasets(ws.catalog, at, [version.dataset, *(f"{version.dataset}-{s}" for s in ("train", "test"))])
-        if at.owned_versions:
-            rollback_to(ws.catalog, at)
-        raise
 
 
 def _train_model(
@@ -279,7 +275,7 @@ def _train_model(
     test_df = test_df[test_df[label].notna()]
     if text is not None and not train_df[text].fillna("").astype(str).str.strip().any():
         raise DatamoatError(f"text column {text!r} is empty in all {len(train_df)} training rows; there is no text to learn from.")
-    timings["split"] = time.perf_counter() - t
+    timings["split" if test is None else "load"] = time.perf_counter() - t
     say(f"train {train_v.ref}: {len(train_df):,} rows; test {test_v.ref}: {len(test_df):,} rows")
     metric, metric_rule = choose_metric(train_df[label], metric)
     if metric_rule:
@@ -287,22 +283,23 @@ def _train_model(
 
     cache_dir = ws.state / "cache" / "embeddings"
     t = time.perf_counter()
+    # evaluation, the report and registration come after training: keep them inside the budget
+    reserve = min(max(5.0, 0.05 * deadline.budget_s), 60.0)
     # a named cheap text kind still gets the label-cleaning gate: a selection over that one kind
     counts = train_df[label].astype(str).value_counts()
     gated_kind = (label_cleaning and text is not None and model in GATED_KINDS
                   and int((counts >= 2).sum()) >= 2)  # cross-validation needs two classes of 2+ rows
-    if model == "auto" or gated_kind:
+    via_selection = model == "auto" or gated_kind
+    if via_selection:
         cleaned: dict[str, Any] = {}
 
         def clean_train(action: str) -> pd.DataFrame:
             applied = ws.apply(train_v.ref, [{"step": "label_issues", "action": action, "seed": seed}],
                                label="label_issues")
-            cleaned.update(version=applied.version, dropped=applied.dropped_by_reason)
             df = user_frame(applied.version)
-            return df[df[label].notna()]
+            cleaned.update(version=applied.version, dropped=applied.dropped_by_reason, frame=df[df[label].notna()])
+            return cleaned["frame"]
 
-        # evaluation, the report and registration come after selection: keep them inside the budget
-        reserve = min(max(5.0, 0.05 * deadline.budget_s), 60.0)
         select_deadline = Deadline(max(deadline.left() - reserve, 0.0))
         sel = select_model(train_df, label_column=label, text_column=text, deadline=select_deadline, metric=metric,
                            seed=seed, cache_dir=cache_dir, progress=say,
@@ -313,22 +310,26 @@ def _train_model(
         if gated_kind:
             selection["reason"] = f"{model} chosen by the user; {sel.reason}"
         if cleaned:
-            train_v = cleaned["version"]
-            train_df = user_frame(train_v)
-            train_df = train_df[train_df[label].notna()]
+            train_v, train_df = cleaned["version"], cleaned["frame"]
             selection["label_cleaning"].update(applied=True, dropped=cleaned["dropped"])
+        fit_seconds = sel.refit_seconds
     else:
         params: dict[str, Any] = {"label_column": label}
         if text is not None:
             params["text_column"] = text
         if model == "finetune":
-            # the deadline bounds fine-tuning; a tenth is kept for evaluation and registration
-            params["max_seconds"] = round(max(deadline.left(), 1.0) * 0.9, 1)
+            # the deadline bounds fine-tuning, less the reserve for evaluation and registration
+            params["max_seconds"] = round(max(deadline.left() - reserve, 1.0), 1)
         trainer = create_trainer(model, **params)
         if hasattr(trainer, "use_embedding_cache"):
             trainer.use_embedding_cache(cache_dir)
         trainer.fit(*_with_valid(train_df, label, seed) if model == "finetune" else (train_df,))
         selection = {"chosen": model, "reason": "chosen by the user", "candidates": []}
+        if label_cleaning and text is not None:
+            why = ("label cleaning is judged by cross-validation, which needs two classes with 2+ training rows"
+                   if model in GATED_KINDS else f"label cleaning is not tried for {model} (too costly to cross-validate)")
+            selection["label_cleaning"] = {"step": "label_issues", "kept": False, "reason": why}
+        fit_seconds = time.perf_counter() - t
     timings["train"] = time.perf_counter() - t
     truncated = int(getattr(trainer, "truncated_training_texts_", 0))
     if truncated:
@@ -339,7 +340,8 @@ def _train_model(
     from datamoat.models.evaluation.evaluate import evaluate_model
     from datamoat.models.evaluation.evaluate import learning_curve as curve
 
-    evaluation = evaluate_model(trainer, test_df, slice_columns=list(slice_columns), seed=seed)
+    evaluation = evaluate_model(trainer, test_df, slice_columns=list(slice_columns), seed=seed,
+                                positive=rarer_class(train_df[label].astype(str).to_numpy(), list(trainer.classes_)))
     if kind_of_task == "tabular":
         from datamoat.models.evaluation.importance import feature_importance
         evaluation["feature_importance"] = feature_importance(trainer, test_df, seed=seed)
@@ -350,8 +352,7 @@ def _train_model(
                             "mean": chosen["cv_mean"], "std": chosen["cv_std"], "scores": chosen["cv_scores"]}
     timings["evaluate"] = time.perf_counter() - t
     # refits cost about sum(fractions) x one full fit (linear in rows for these trainers)
-    estimate = timings["train"] * sum(LEARNING_CURVE_FRACTIONS) if model != "auto" and not gated_kind else (
-        _refit_seconds(selection) * sum(LEARNING_CURVE_FRACTIONS))
+    estimate = fit_seconds * sum(LEARNING_CURVE_FRACTIONS)
     if learning_curve and trainer.kind not in CHEAP_KINDS:
         evaluation["learning_curve_skipped"] = f"{trainer.kind} is too costly to refit for a learning curve"
     elif learning_curve and not deadline.fits(estimate * LEARNING_CURVE_SAFETY):
@@ -363,7 +364,7 @@ def _train_model(
         points = curve(lambda: _fresh(trainer, cache_dir), train_df, test_df,
                        fractions=LEARNING_CURVE_FRACTIONS, seed=seed)
         points.append({"fraction": 1.0, "rows": len(train_df), "accuracy": evaluation["accuracy"],
-                       "macro_f1": evaluation["macro_f1"], "fit_seconds": round(timings["train"], 3)})
+                       "macro_f1": evaluation["macro_f1"], "fit_seconds": round(fit_seconds, 3)})
         evaluation["learning_curve"] = points
         timings["learning_curve"] = time.perf_counter() - t
 
@@ -374,7 +375,8 @@ def _train_model(
         "task": kind_of_task, "text_column": text, "label_column": label, "selection": selection,
         "train_ref": train_v.ref, "test_ref": test_v.ref, "source_ref": version.ref,
         "train_hash": train_v.hash, "test_hash": test_v.hash, "classes": list(trainer.classes_),
-        "train_rows": len(train_df), "truncated_texts": truncated,
+        "train_rows": len(train_df),
+        "fit_seconds": round(fit_seconds, 3), "truncated_texts": truncated,
         "test_treatment": test_treatment or (
             "test rows: held out from this version by a leakage-free split" if test is None else
             f"test rows: {test_v.ref} as given"),
@@ -403,14 +405,6 @@ def _train_model(
     return TrainResult(record=record, trainer=trainer, evaluation=evaluation, selection=selection,
                        train_ref=train_v.ref, test_ref=test_v.ref, report=report, timings_s=timings,
                        mlflow_run_id=run_id, budget=deadline.summary())
-
-
-def _refit_seconds(selection: dict[str, Any]) -> float:
-    """Seconds of one fit of the chosen candidate on all rows, from its k-fold time."""
-    chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
-    k = selection.get("folds") or 3
-    # k fold fits on (k-1)/k of the rows each: (k-1) full fits' worth of work
-    return float(chosen["seconds"]) / max(1, k - 1) if chosen else 0.0
 
 
 def _fresh(trainer: Trainer, cache_dir: Path) -> Trainer:

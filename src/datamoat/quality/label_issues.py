@@ -244,6 +244,7 @@ def find_label_issues(
         of each column (default: the sorted distinct labels). Every given label must be
         among ``classes``.
     filter_by: cleanlab's method, one of :data:`FILTER_METHODS`.
+    Without ``pred_probs``, when no class has two rows, nothing is flagged (nothing can be judged).
     """
     import cleanlab
 
@@ -252,6 +253,14 @@ def find_label_issues(
     if pred_probs is None:
         if texts is None:
             raise ValueError("give texts or pred_probs")
+        str_labels = [str(v) for v in labels]
+        if len(str_labels) < 2 or max(Counter(str_labels).values(), default=0) < 2:
+            # out-of-fold estimates need two rows in some class: nothing can be judged
+            found = sorted(set(labels), key=str)
+            given = np.array([[str(c) for c in found].index(s) for s in str_labels], dtype=np.int64)
+            nan = np.full(len(given), np.nan)
+            return LabelFindings(classes=found, given=given, is_issue=np.zeros(len(given), dtype=bool),
+                                 quality=nan, suggested=given, confidence=nan, estimated_errors=0)
         probs, found_classes = out_of_fold_probabilities(
             texts, labels, folds=folds, seed=seed, c=c, n_jobs=n_jobs
         )

@@ -3,8 +3,9 @@
 The label metrics (accuracy, macro F1, balanced accuracy) judge the arg-max; these judge how
 well the probabilities rank the rows, which is what matters when a team sets its own threshold
 on an imbalanced label. Binary tasks take the *positive* class to be the rarer one in the
-training labels (the class a team usually looks for: fraud, churn, "yes"); multi-class tasks
-average one-vs-rest scores over the classes present in ``y_true`` (macro).
+training labels (:func:`rarer_class`; without a ``positive``, the rarer one in the labels given:
+fraud, churn, "yes"); multi-class tasks average one-vs-rest scores over the classes present in
+``y_true`` (macro).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def proba_metric(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str
         return float("nan")
     score = roc_auc_score if metric == "roc_auc" else average_precision_score
     if len(classes) == 2:
-        pos = positive if positive in classes else _rarer(y, classes)
+        pos = positive if positive in classes else rarer_class(y, classes)
         return float(score(y == pos, proba[:, classes.index(pos)]))
     return float(np.mean([score(y == c, proba[:, classes.index(c)]) for c in present]))
 
@@ -44,31 +45,32 @@ def binary_curves(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[st
                   positive: str | None = None) -> dict[str, Any] | None:
     """ROC and precision-recall curves of a binary task (None for other tasks).
 
-    Returns ``{"positive", "roc": {"fpr", "tpr", "auc"}, "pr": {"precision", "recall", "ap",
-    "prevalence"}}``; each curve is thinned to at most :data:`MAX_CURVE_POINTS` points.
+    Returns ``{"positive", "roc": {"fpr", "tpr"}, "pr": {"precision", "recall", "prevalence"}}``;
+    each curve is thinned to at most :data:`MAX_CURVE_POINTS` points (the areas are
+    :func:`proba_metric`'s, which the evaluation adds).
     """
-    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+    from sklearn.metrics import precision_recall_curve, roc_curve
 
     classes = [str(c) for c in classes]
     y = np.asarray(y_true, dtype=object).astype(str)
     if len(classes) != 2 or len(set(y) & set(classes)) < 2:
         return None
-    pos = positive if positive in classes else _rarer(y, classes)
+    pos = positive if positive in classes else rarer_class(y, classes)
     target, score = y == pos, proba[:, classes.index(pos)]
     fpr, tpr, _ = roc_curve(target, score)
     precision, recall, _ = precision_recall_curve(target, score)
     return {
         "positive": pos,
-        "roc": {"fpr": _thin(fpr), "tpr": _thin(tpr), "auc": round(float(roc_auc_score(target, score)), 5)},
-        "pr": {"precision": _thin(precision), "recall": _thin(recall),
-               "ap": round(float(average_precision_score(target, score)), 5),
-               "prevalence": round(float(target.mean()), 5)},
+        "roc": {"fpr": _thin(fpr), "tpr": _thin(tpr)},
+        "pr": {"precision": _thin(precision), "recall": _thin(recall), "prevalence": round(float(target.mean()), 5)},
     }
 
 
-def _rarer(y: np.ndarray, classes: list[str]) -> str:
-    counts = [(int((y == c).sum()), c) for c in classes]
-    return min(counts)[1]
+def rarer_class(y: np.ndarray, classes: Sequence[str]) -> str:
+    """The least frequent of ``classes`` in ``y`` (ties: the first by name): a binary task's
+    positive class. Pass the TRAINING labels so selection and evaluation agree."""
+    y = np.asarray(y, dtype=object).astype(str)
+    return min((int((y == c).sum()), c) for c in map(str, classes))[1]
 
 
 def _thin(values: np.ndarray) -> list[float]:

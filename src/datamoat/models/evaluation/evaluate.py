@@ -221,7 +221,7 @@ def evaluate_predictions(
     return {
         "balanced_accuracy": metric_value(yt_k, y_pred, "balanced_accuracy"),
         **ranking,
-        "curves": binary_curves(yt_k, p_k, class_list, positive),
+        "curves": _with_areas(binary_curves(yt_k, p_k, class_list, positive), ranking),
         "rows": int(len(yt_k)),
         "accuracy": report["accuracy"],
         "macro_precision": report["macro"]["precision"],
@@ -246,6 +246,13 @@ def evaluate_predictions(
     }
 
 
+def _with_areas(curves: dict[str, Any] | None, ranking: dict[str, Any]) -> dict[str, Any] | None:
+    """The curves with their areas (ROC AUC, average precision) from the figures already computed."""
+    if curves is not None:
+        curves["roc"]["auc"], curves["pr"]["ap"] = ranking["roc_auc"], ranking["average_precision"]
+    return curves
+
+
 def _finite(value: float) -> float | None:
     return round(value, 5) if np.isfinite(value) else None
 
@@ -257,11 +264,13 @@ def evaluate_model(
     slice_columns: Sequence[str] = (),
     n_boot: int = 1000,
     seed: int = 0,
+    positive: str | None = None,
 ) -> dict[str, Any]:
     """Predict ``test`` with a fitted ``trainer`` and evaluate it (see :func:`evaluate_predictions`).
 
     ``test`` must hold the trainer's features and its label column; ``slice_columns`` name
-    columns of ``test`` to break the metrics down by. Adds ``"trainer": {"kind",
+    columns of ``test`` to break the metrics down by; ``positive``: a binary task's positive
+    class (pass the rarer TRAINING class, :func:`~datamoat.models.evaluation.curves.rarer_class`). Adds ``"trainer": {"kind",
     "label_column"}`` and ``"predict_seconds"`` (wall time of ``predict_proba``) to the result.
     """
     df = as_frame(test, "test data")
@@ -280,6 +289,7 @@ def evaluate_model(
         slices={c: df[c].tolist() for c in slice_columns},
         n_boot=n_boot,
         seed=seed,
+        positive=positive,
     )
     result["trainer"] = {"kind": trainer.kind, "label_column": trainer.label_column}
     result["predict_seconds"] = round(seconds, 4)

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import accuracy_score, f1_score
 
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.explain_tabular import tabular_parts
+from datamoat.models.evaluation.metrics import METRICS, metric_value
 from datamoat.models.trainers.contract import Trainer
 from datamoat.quality.missing import marker_counts
 
@@ -26,15 +26,9 @@ MAX_ROWS = 2000
 """Most test rows shuffled (a random sample with the seed beyond that); keeps it to seconds."""
 REPEATS = 5
 """Shuffles per feature; the importance is their mean drop, ``std`` their spread."""
-METRICS = ("macro_f1", "accuracy")
-
-
 def _score(metric: str) -> Any:
     def score(trainer: Trainer, X: pd.DataFrame, y: np.ndarray) -> float:
-        pred = trainer.predict(X)
-        if metric == "accuracy":
-            return float(accuracy_score(y, pred))
-        return float(f1_score(y, pred, average="macro", zero_division=0))
+        return metric_value(y, trainer.predict(X), metric)
 
     return score
 

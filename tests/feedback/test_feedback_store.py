@@ -537,3 +537,35 @@ def test_cli_status_queue_and_enqueue(tmp_path: Path, cli) -> None:
     assert code == 0 and "Fleiss" in out
     code, _, err = cli("feedback", "status", "nosuch")
     assert code == 1 and "no model named 'nosuch'" in err and "intent" in err
+
+
+def test_unknown_labels_are_refused_unless_a_new_class_is_allowed(served) -> None:
+    ws, record = served
+    log = PredictionLog(ws.catalog, background=False)
+    store = FeedbackStore(ws.catalog, log)
+    row = _row(record, "refund please", {"refund": 0.6, "delivery": 0.4})
+    log.add(row)
+    with pytest.raises(DatamoatError, match="not one the model knows \\('delivery', 'refund'\\)"):
+        store.add_feedback(model_name="intent", user="u1", prediction_id=row.id, label="refnud", allow_new_class=False)
+    with pytest.raises(DatamoatError, match="new label looks like personal data \\(EMAIL\\)"):
+        store.add_feedback(model_name="intent", user="u1", prediction_id=row.id, label="jane@example.org")
+    with pytest.raises(DatamoatError, match="new label has more than 6 digits"):
+        store.add_feedback(model_name="intent", user="u1", prediction_id=row.id, label="order 12345678")
+    assert _count(ws.catalog, feedback_records) == 0
+    known = store.add_feedback(model_name="intent", user="u1", prediction_id=row.id, label="refund",
+                               allow_new_class=False)
+    with pytest.raises(DatamoatError, match="not one the model knows"):
+        store.respond(known["record_id"], "u2", label="parcel", allow_new_class=False)
+    assert store.add_feedback(model_name="intent", user="u1", prediction_id=row.id, label="billing")["new_class"]
+    log.close()
+
+
+def test_the_identifier_rule_is_one_pattern() -> None:
+    import re
+
+    from datamoat.privacy.pii.identifiers import IDENTIFIER_PATTERN, identifier_problem
+
+    for value in ("ann", "Jane Doe", "José", "support-bot 2", "team 123456", "card_arrival"):
+        assert identifier_problem(value) is None and re.fullmatch(IDENTIFIER_PATTERN, value)
+    for value in ("a@b", "1234567", "+1 415 555 2671", "x @ y"):
+        assert identifier_problem(value) and not re.fullmatch(IDENTIFIER_PATTERN, value)

@@ -15,10 +15,15 @@ Choices worth knowing:
 * A prediction logged without text (text logging off) can still get feedback: the record is
   stored as ``discarded`` (never trained on or queued) with the label as final label, so live
   accuracy still counts it; the answer says so in ``reason``.
-* A label the model does not know is allowed here (a new class; the next retrain learns it);
-  the answer's ``new_class`` says whether the label is outside the suggesting model's classes.
-  The HTTP API only lets admins send one (:mod:`datamoat.serve.labels`).
-* User ids that look like personal data (an e-mail, phone, card or SSN ...) are refused: they
+* A label the model does not know is a new class (the next retrain learns it). ``add_feedback``
+  and ``respond`` take ``allow_new_class``: when False, a label outside the suggesting model's
+  classes is refused (DatamoatError listing the known labels); when True (the default for
+  library callers) it is stored, and must then be an identifier as below. The answer's
+  ``new_class`` says whether the label is outside those classes. The HTTP API passes its
+  ``new_class`` field, which only admin keys may set (:mod:`datamoat.serve.labels`).
+* User ids and new labels must match
+  :data:`~datamoat.privacy.pii.identifiers.IDENTIFIER_PATTERN` (no ``@``, at most 6 digits):
+  one that could be personal data (an e-mail, phone, card or SSN ...) is refused, since it
   would be stored as given and shown beside every answer.
 * The same user answering one record twice updates their answer: the answer says ``updated``
   and gives the ``previous_label``, and an audit event ``feedback_update`` keeps what was
@@ -33,7 +38,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,7 +68,7 @@ from datamoat.feedback.resolution import (
     feedback_status,
     uncertainty,
 )
-from datamoat.privacy.pii.identifiers import pii_in_identifier
+from datamoat.privacy.pii.identifiers import identifier_problem
 
 _RETRIES = 5
 _MAX_LABEL = 200
@@ -122,6 +127,7 @@ class FeedbackStore:
         label: str | None = None,
         vote: str | None = None,
         suggestion: dict[str, Any] | None = None,
+        allow_new_class: bool = True,
     ) -> dict[str, Any]:
         """Store one user's feedback; committed when this returns.
 
@@ -131,6 +137,8 @@ class FeedbackStore:
         response_id, final_label, new_class, reason, prediction_id}. DatamoatError for unusable
         input; NotFoundError for an unknown prediction id; ConflictError when ``vote`` contradicts
         ``label`` given what the model said. ``updated`` / ``previous_label``: see the module docstring.
+        allow_new_class: a label outside the suggesting model's classes is refused when False
+        (see the module docstring).
         """
         model_name = _required(model_name, "a model name")
         user = _user(user)
@@ -156,20 +164,18 @@ class FeedbackStore:
         for _ in range(_RETRIES):
             try:
                 with self.catalog.engine.begin() as conn:
-                    return self._store_feedback(conn, model_name, user, pred, body, digest, sugg, answer_label, vote)
+                    return self._store_feedback(conn, model_name, user, pred, body, digest, sugg, answer_label, vote,
+                                                allow_new_class)
             except IntegrityError:
                 continue  # lost a race creating the same record or response: look again
         raise UnavailableError(f"could not store feedback for {prediction_id or 'the text'} after {_RETRIES} attempts.")
 
     def _store_feedback(
         self, conn: sa.Connection, model_name: str, user: str, pred: PredictionRow | None, body: str | None,
-        digest: str, sugg: Suggestion | None, answer_label: str | None, vote: str | None,
+        digest: str, sugg: Suggestion | None, answer_label: str | None, vote: str | None, allow_new_class: bool,
     ) -> dict[str, Any]:
-        classes = None
-        if sugg and sugg.model_id is not None:
-            if sugg.model_id not in self._classes:
-                self._classes[sugg.model_id] = _model_classes(conn, sugg.model_id)
-            classes = self._classes[sugg.model_id]
+        classes = self._known_classes(conn, sugg.model_id if sugg else None)
+        _check_label(answer_label, classes, allow_new_class)
         now = utc_now()
         rec = None
         if pred is not None:
@@ -238,13 +244,24 @@ class FeedbackStore:
         with self.catalog.engine.connect() as conn:
             return next_records(conn, model_name, user, self.annotators_per_item, limit)
 
-    def respond(self, record_id: int, user: str, label: str | None = None, status: str = "submitted") -> dict[str, Any]:
+    def _known_classes(self, conn: sa.Connection, model_id: int | None) -> list[str] | None:
+        """The labels model ``model_id`` knows (None: no model, or it does not say); cached."""
+        if model_id is None:
+            return None
+        if model_id not in self._classes:
+            self._classes[model_id] = _model_classes(conn, model_id)
+        return self._classes[model_id]
+
+    def respond(self, record_id: int, user: str, label: str | None = None, status: str = "submitted", *,
+                allow_new_class: bool = True) -> dict[str, Any]:
         """Save an annotator's answer to a pending or review record; committed when this returns.
 
         status: draft (saved, resolves nothing) | submitted (needs a label) | discarded. Returns
         {record_id, response_id, status (the record's), final_label, reason (None when the record
         did not change), updated, previous_label}. NotFoundError for an unknown record; DatamoatError
         when the record is no longer open (ready or discarded) or the answer is unusable.
+        allow_new_class: a label outside the classes of the model that suggested the record is
+        refused when False (see the module docstring).
         """
         user = _user(user)
         label = _label(label)
@@ -255,16 +272,17 @@ class FeedbackStore:
         for _ in range(_RETRIES):
             try:
                 with self.catalog.engine.begin() as conn:
-                    return self._store_answer(conn, int(record_id), user, label, status)
+                    return self._store_answer(conn, int(record_id), user, label, status, allow_new_class)
             except IntegrityError:
                 continue
         raise UnavailableError(f"could not store the answer to record {record_id} after {_RETRIES} attempts.")
 
     def _store_answer(self, conn: sa.Connection, record_id: int, user: str, label: str | None,
-                      status: str) -> dict[str, Any]:
+                      status: str, allow_new_class: bool) -> dict[str, Any]:
         rec = conn.execute(sa.select(records).where(records.c.id == record_id).with_for_update()).first()
         if rec is None:
             raise NotFoundError(f"no feedback record with id {record_id}.")
+        _check_label(label, self._known_classes(conn, rec.suggestion_model_id), allow_new_class)
         if rec.status not in ("pending", "review"):
             raise ConflictError(f"record {record_id} is {rec.status} already; only pending or review records "
                                 "take answers.")
@@ -395,10 +413,36 @@ def _required(value: str | None, what: str) -> str:
 
 def _user(value: str | None) -> str:
     user = _required(value, "a user")
-    found = pii_in_identifier(user)
-    if found:
-        raise DatamoatError(f"the user id looks like personal data ({found}); use a name or an opaque id instead.")
+    problem = identifier_problem(user)
+    if problem:
+        raise DatamoatError(f"the user id {problem}; use a name or an opaque id instead.")
     return user
+
+
+KNOWN_SHOWN = 20
+"""At most this many known labels are named in an error."""
+
+
+def known_labels_text(classes: Sequence[str], shown: int = KNOWN_SHOWN) -> str:
+    """``'a', 'b', 'c'`` or ``'a', 'b' and 41 more`` (the first ``shown`` labels, sorted)."""
+    ordered = sorted(classes)
+    head = ", ".join(repr(c) for c in ordered[:shown])
+    return f"{head} and {len(ordered) - shown} more" if len(ordered) > shown else head
+
+
+def _check_label(label: str | None, classes: Sequence[str] | None, allow_new_class: bool) -> None:
+    """DatamoatError (one sentence) unless ``label`` (stripped, or None) may be stored: one of
+    ``classes``, or a new class when ``allow_new_class`` and it could not be personal data.
+    classes None: the model is not known, so nothing is new."""
+    if label is None or classes is None or label in classes:
+        return
+    if not allow_new_class:
+        raise DatamoatError(f"the label is not one the model knows ({known_labels_text(classes)}); "
+                            "a new class must be allowed explicitly (\"new_class\": true, admins only).")
+    problem = identifier_problem(label)
+    if problem:
+        raise DatamoatError(f"the new label {problem}; labels are stored and shown to every annotator, "
+                            "so use a class name.")
 
 
 def _label(label: str | None) -> str | None:

@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from datamoat.privacy.pii.identifiers import pii_in_identifier
+from datamoat.privacy.pii.identifiers import identifier_problem
 from datamoat.serve.api_keys import ApiKey
 from datamoat.serve.auth import require
-from datamoat.serve.labels import check_label
+from datamoat.serve.labels import check_new_class_role
 from datamoat.serve.openapi import KEYED, WITH_BODY, errors
 from datamoat.serve.schemas import (
     AnnotationRequest,
@@ -42,7 +42,7 @@ IsAdmin = Annotated[ApiKey, Depends(require("admin"))]
 def user_of(key: ApiKey) -> str:
     """The name a key acts under: its name, or ``key-<id>`` when it has none or the name looks like
     personal data (keys made before such names were refused)."""
-    return key.name if key.name and not pii_in_identifier(key.name) else f"key-{key.key_id}"
+    return key.name if key.name and not identifier_problem(key.name) else f"key-{key.key_id}"
 
 
 def _texts(body: PredictRequest, request: Request) -> list[str]:
@@ -96,7 +96,7 @@ async def feedback(body: FeedbackRequest, request: Request,
         raise HTTPException(422, "send 'label' (the correct label) or 'vote' ('up' or 'down').")
     if body.text is not None and len(body.text) > dm.settings.max_text_chars:
         raise HTTPException(422, f"'text' has {len(body.text):,} characters; the limit is {dm.settings.max_text_chars:,}.")
-    check_label(body.label, dm.holder.current().classes, new_class=body.new_class, role=key.role)
+    check_new_class_role(body.new_class, key.role)
     # the caller may name its own end user, inside its key's namespace: no key can answer for another
     user = user_of(key) if not body.user else (body.user if key.role == "admin" else f"{user_of(key)}/{body.user}")
     text, suggestion = None, None
@@ -106,7 +106,7 @@ async def feedback(body: FeedbackRequest, request: Request,
         suggestion = {"label": answer.label, "score": answer.score, "model_id": answer.model_id}
     result = await run_in_threadpool(
         dm.feedback.add_feedback, model_name=dm.model_name, user=user, prediction_id=body.prediction_id,
-        text=text, label=body.label, vote=body.vote, suggestion=suggestion,
+        text=text, label=body.label, vote=body.vote, suggestion=suggestion, allow_new_class=body.new_class,
     )
     dm.metrics.feedback.labels(result["status"]).inc()
     return {"record_id": result["record_id"], "status": result["status"], "updated": result["updated"],
@@ -165,10 +165,11 @@ def annotate(body: AnnotationRequest, request: Request, key: CanAnnotate) -> dic
     dm = request.app.state.dm
     if body.status != "discarded" and not body.label:
         raise HTTPException(422, "a submitted or draft answer needs a 'label'.")
-    check_label(body.label, dm.holder.current().classes, new_class=body.new_class, role=key.role)
+    check_new_class_role(body.new_class, key.role)
     if dm.feedback.record(body.record_id).get("model_name") != dm.model_name:
         raise HTTPException(404, f"record {body.record_id} does not belong to model {dm.model_name!r}.")
-    return dm.feedback.respond(body.record_id, user_of(key), label=body.label, status=body.status)
+    return dm.feedback.respond(body.record_id, user_of(key), label=body.label, status=body.status,
+                               allow_new_class=body.new_class)
 
 
 @router.get("/v1/agreement", tags=["annotate"], responses=errors(*KEYED))

@@ -93,17 +93,19 @@ def create_key(catalog: Catalog, role: str, name: str = "") -> tuple[str, ApiKey
     """Make a new key for ``role``; returns (plaintext key, its record).
 
     The plaintext is returned only here; the catalog keeps its sha256. DatamoatError for an
-    unknown role, a name longer than 200 characters, or a name that looks like personal data
-    (an e-mail, phone number ...: the name signs every answer given with the key).
+    unknown role, a name longer than 200 characters, or a name that could be personal data (an
+    ``@`` or more than 6 digits, see :mod:`datamoat.privacy.pii.identifiers`: the name signs
+    every answer given with the key).
     """
-    from datamoat.privacy.pii.identifiers import pii_in_identifier
+    from datamoat.privacy.pii.identifiers import identifier_problem
 
     _check_role(role)
     name = (name or "").strip()
     if len(name) > _MAX_NAME:
         raise DatamoatError(f"a key name may have at most {_MAX_NAME} characters, this one has {len(name)}.")
-    if pii_in_identifier(name):
-        raise DatamoatError(f"the key name looks like personal data ({pii_in_identifier(name)}); "
+    problem = identifier_problem(name) if name else None
+    if problem:
+        raise DatamoatError(f"the key name {problem}; "
                             "use a name or a role, e.g. 'alice' or 'support-bot'.")
     for _ in range(5):
         key_id = secrets.token_hex(KEY_ID_HEX // 2)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
+from datamoat.privacy.pii.identifiers import IDENTIFIER_PATTERN
 from datamoat.serve.schemas import NOT_BLANK
 
 WHY: dict[int, str] = {
@@ -83,8 +84,9 @@ def _typed(prop: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
     return [option for option in prop.get("anyOf", [prop]) if option.get("type") == kind]
 
 
-NEW_LABEL: dict[str, Any] = {"allOf": [{"pattern": NOT_BLANK}, {"pattern": "^[^@0-9]*(?:[0-9][^@0-9]*){0,6}$"}]}
-"""A new class name: not blank, no ``@`` and at most 6 digits (so no e-mail, phone or card number)."""
+NEW_LABEL: dict[str, Any] = {"allOf": [{"pattern": NOT_BLANK}, {"pattern": IDENTIFIER_PATTERN}]}
+"""A new class name: not blank, and :data:`~datamoat.privacy.pii.identifiers.IDENTIFIER_PATTERN`
+(no ``@``, at most 6 digits: the rule the feedback store enforces)."""
 
 
 def label_rules(schema: dict[str, Any] | None, known: list[str]) -> None:

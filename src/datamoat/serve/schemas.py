@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from datamoat.privacy.pii.identifiers import pii_in_identifier
+from datamoat.privacy.pii.identifiers import IDENTIFIER_PATTERN
 
 
 def utf8_text(value: str) -> str:
@@ -31,8 +30,6 @@ Text = Annotated[str, AfterValidator(utf8_text)]
 
 NOT_BLANK = r"[^\s\u001c-\u001f\u0085]"
 """A pattern a text matches when ``str.strip()`` leaves something (Python also strips \\x1c-\\x1f, \\x85)."""
-USER_PATTERN = r"^[A-Za-z._-]*(?:[0-9][A-Za-z._-]*){0,6}$"
-"""A user id: letters, '.', '_', '-' and at most 6 digits (so never an e-mail or a phone number)."""
 
 
 def _present(name: str, schema: dict) -> dict:
@@ -49,7 +46,7 @@ def _feedback_rules(schema: dict) -> None:
                    _present("text", {"type": "string", "pattern": NOT_BLANK})]},
         {"anyOf": [_present("label", {"type": "string"}), _present("vote", {"enum": ["up", "down"]})]},
     ]
-    for name, rule in (("user", {"pattern": USER_PATTERN}), ("prediction_id", {"minLength": 1})):
+    for name, rule in (("user", {"pattern": IDENTIFIER_PATTERN}), ("prediction_id", {"minLength": 1})):
         for option in schema["properties"][name].get("anyOf", [schema["properties"][name]]):
             if option.get("type") == "string":
                 option.update(rule)
@@ -95,19 +92,12 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_feedback_rules)
     new_class: bool = Field(default=False, description="The label is a new class on purpose (admin keys only).")
-
-    @field_validator("user")
-    @classmethod
-    def _user_is_no_personal_data(cls, value: str | None) -> str | None:
-        if value and (not re.fullmatch(USER_PATTERN, value) or pii_in_identifier(value)):
-            raise PydanticCustomError("user_id", "is not a user id: use letters, '.', '_', '-' and at most 6 "
-                                                 "digits, never an e-mail address or a phone number")
-        return value
     prediction_id: Text | None = Field(default=None, max_length=64)
     text: Text | None = None
     label: Text | None = Field(default=None, max_length=200, description="The correct label.")
     vote: Literal["up", "down"] | None = Field(default=None, description="Thumbs up (right) or down (wrong).")
-    user: Text | None = Field(default=None, max_length=200, description="Who gave it (default: the key's name).")
+    user: Text | None = Field(default=None, max_length=200, description=(
+        "Who gave it (default: the key's name): no '@' and at most 6 digits, never personal data."))
 
 
 class FeedbackResponse(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -71,12 +72,20 @@ def run(
     deadline = Deadline.parse(budget)  # a typo fails here, before anything is written
     root = workspace_dir(ctx)
     ws = Workspace.open(root) if find_workspace_root(root) is not None else Workspace.init(root)
-    say = (lambda msg: stdout.print(f"  {escape(msg)}", highlight=False)) if not as_json else None
     try:
-        with row_progress("ingesting", enabled=not as_json) as progress:
+        with ExitStack() as ingesting:
+            # the "ingesting" row counter is shown while the source is read: run_loop's first
+            # stage line ("ingested ...") comes once ingest is over and closes it
+            progress = ingesting.enter_context(row_progress("ingesting", enabled=not as_json))
+
+            def say(msg: str) -> None:
+                ingesting.close()
+                stdout.print(f"  {escape(msg)}", highlight=False)
+
             result = run_loop(ws, path, text=text, label=label, id_column=id_column, name=name,
                               roles=parse_roles(role or []) or None, task=task, test=test, model=model,
-                              metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train, progress=say,
+                              metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train,
+                              progress=say if not as_json else None,
                               ingest_progress=progress,
                               ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error,
                                                                  "infer_roles": None if infer_roles else False}.items()

@@ -183,3 +183,10 @@ def test_exact_dedup_never_groups_blank_texts():
     assert reasons(plain) == [None] * 8
     (ws,) = dedup(create_step("exact_dedup", {"ignore_whitespace": True}), [b])
     assert reasons(ws) == [None, None, None, None, None, "exact duplicate", None, None]
+
+
+@pytest.mark.parametrize("name", ["exact_dedup", "near_dedup", "label_issues", "rebalance", "duplicate_rows"])
+def test_steps_that_find_rows_by_id_say_they_need_row_ids(name: str) -> None:
+    b = pa.record_batch({"text": ["a", "b"], "label": ["x", "y"]})
+    with pytest.raises(StepError, match=f"step '{name}' needs the _dm_row_id column to "):
+        create_step(name).bind(ROLES, b.schema)

@@ -54,6 +54,7 @@ from datamoat.pipeline.step import (
     check_column_name,
     check_int,
     require_column,
+    require_row_ids,
     set_column,
 )
 from datamoat.pipeline.text_step import TextColumnStep
@@ -98,7 +99,7 @@ class ExactDedup(FirstCopyDedup, TextColumnStep):
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
         """Resolve the text column; StepError if absent, not text, or no ``_dm_row_id`` column."""
         TextColumnStep.bind(self, roles, schema)
-        self._require_row_ids(schema)
+        require_row_ids(self.name, schema, "to tell copies apart")
 
     def _hashes(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
         """(uint64 hash of each row's normalised text, bool array: text is not null or blank)."""
@@ -154,8 +155,7 @@ class NearDedup(TextColumnStep):
         super().bind(roles, schema)
         if self.within is not None:
             require_column(self.name, schema, self.within, roles, "group")
-        if ROW_ID_COLUMN not in schema.names:
-            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column to tell rows apart.")
+        require_row_ids(self.name, schema, "to tell rows apart")
 
     def _groups(self, batch: pa.RecordBatch) -> np.ndarray | None:
         if self.within is None:

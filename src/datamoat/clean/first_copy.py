@@ -48,10 +48,6 @@ class FirstCopyDedup(Step):
     def _hashes(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
         """(uint64 key of each row of ``batch``, bool array: the row takes part in deduplication)."""
 
-    def _require_row_ids(self, schema: pa.Schema) -> None:
-        if ROW_ID_COLUMN not in schema.names:
-            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column to tell copies apart.")
-
     def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
         """Find the duplicated keys (pass 1) and the first row id of each (pass 2).
 

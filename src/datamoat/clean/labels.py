@@ -40,6 +40,7 @@ from datamoat.pipeline.step import (
     check_column_name,
     check_int,
     require_column,
+    require_row_ids,
     set_column,
 )
 from datamoat.pipeline.text_step import TextColumnStep
@@ -141,8 +142,7 @@ class LabelIssuesStep(TextColumnStep):
                 f"step {self.name!r}: label column {self._label!r} holds {self._label_type}; "
                 "labels must be text or whole numbers."
             )
-        if ROW_ID_COLUMN not in schema.names:
-            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column.")
+        require_row_ids(self.name, schema, "to match the judged rows")
 
     def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
         """Train the out-of-fold model on all judged rows and find the label issues."""

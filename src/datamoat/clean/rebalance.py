@@ -22,9 +22,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.errors import StepError
 from datamoat.pipeline.registry import register
-from datamoat.pipeline.step import Step, add_reasons, bad_param, check_column_name, check_int, require_column
+from datamoat.pipeline.step import (
+    Step,
+    add_reasons,
+    bad_param,
+    check_column_name,
+    check_int,
+    require_column,
+    require_row_ids,
+)
 from datamoat.quality.missing import missing_mask
 
 REASON = "rebalanced"
@@ -64,8 +71,7 @@ class Rebalance(Step):
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
         """Resolve the label column; StepError if absent or no row id column."""
         self._resolved = require_column(self.name, schema, self.column, roles, "label")
-        if ROW_ID_COLUMN not in schema.names:
-            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column.")
+        require_row_ids(self.name, schema, "to choose the rows to keep")
 
     def _labels_and_hashes(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
         values = batch.column(self._resolved)

@@ -24,7 +24,7 @@ from datamoat.data.roles import ColumnRoles
 from datamoat.data.row_ids import ContentRowIds
 from datamoat.errors import StepError
 from datamoat.pipeline.registry import register
-from datamoat.pipeline.step import STATS_PREFIX, check_column_list
+from datamoat.pipeline.step import STATS_PREFIX, check_column_list, require_row_ids
 from datamoat.quality.duplicate_rows import row_keys
 
 
@@ -51,7 +51,7 @@ class DuplicateRows(FirstCopyDedup):
 
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
         """Choose the compared columns; StepError for an unknown ignored column or no row ids."""
-        self._require_row_ids(schema)
+        require_row_ids(self.name, schema, "to tell copies apart")
         ignored = set(self.ignore_columns or [])
         absent = sorted(ignored - set(schema.names))
         if absent:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datamoat.data.roles import ColumnRoles
+from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import StepError
 from datamoat.plugins import keyword_defaults, keyword_params
 
@@ -158,6 +158,13 @@ def require_column(step: str, schema: pa.Schema, column: str | None, roles: Colu
         shown = ", ".join(n for n in schema.names if not n.startswith(STATS_PREFIX))
         raise StepError(f"step {step!r}: no column {name!r} in the data; the columns are: {shown}.")
     return name
+
+
+def require_row_ids(step: str, schema: pa.Schema, why: str) -> None:
+    """StepError unless ``schema`` has the ``_dm_row_id`` column, which steps that find rows
+    by id need; ``why`` ends the sentence (e.g. ``"to tell copies apart"``)."""
+    if ROW_ID_COLUMN not in schema.names:
+        raise StepError(f"step {step!r} needs the {ROW_ID_COLUMN} column {why}.")
 
 
 def require_text_column(step: str, schema: pa.Schema, column: str | None, roles: ColumnRoles) -> str:

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 import pyarrow as pa
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
-from datamoat.errors import StepError
 from datamoat.pipeline.registry import register
-from datamoat.pipeline.step import Step, add_reasons, bad_param
+from datamoat.pipeline.step import Step, add_reasons, bad_param, require_row_ids
 from datamoat.split.assign import DEFAULT_NEAR_DUP_THRESHOLD, SPLITS, split_indices
 
 
@@ -56,8 +55,7 @@ class TakeSplit(Step):
 
     def bind(self, roles: ColumnRoles, schema: pa.Schema) -> None:
         """Remember the roles (text, label, group, split decide the split); needs row ids."""
-        if ROW_ID_COLUMN not in schema.names:
-            raise StepError(f"step {self.name!r} needs the {ROW_ID_COLUMN} column to tell rows apart.")
+        require_row_ids(self.name, schema, "to tell rows apart")
         self._roles = roles
 
     def fit(self, batches: Iterable[pa.RecordBatch]) -> None:

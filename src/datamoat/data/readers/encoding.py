@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,18 +170,18 @@ class _BadBytes:
         if self.first is None:
             before = len(text[: bad.start()].encode("utf-8", "surrogateescape"))
             self.first = (ord(text[bad.start()]) - 0xDC00, byte_offset + before, line + text.count("\n", 0, bad.start()))
-        lines = _BAD_LINE.subn("", text)[1]
+        lines, found = 0, bad
+        while found is not None:  # one search per bad line, then on from the line's end
+            lines += 1
+            end = text.find("\n", found.start())
+            found = None if end < 0 else ESCAPED_BYTE.search(text, end + 1)
         first_newline = text.find("\n")
-        head = text if first_newline < 0 else text[:first_newline]
-        if self._tail_bad and ESCAPED_BYTE.search(head):
+        if self._tail_bad and (first_newline < 0 or bad.start() < first_newline):
             lines -= 1  # that line was counted with the previous chunk
         self.lines += lines
         last_newline = text.rfind("\n")
         tail_bad = ESCAPED_BYTE.search(text, last_newline + 1) is not None
         self._tail_bad = tail_bad or (last_newline < 0 and self._tail_bad)
-
-
-_BAD_LINE = re.compile("[^\n]*[\udc80-\udcff][^\n]*")
 
 
 def _non_ascii(chunk: bytes) -> int:

@@ -39,6 +39,7 @@ from datamoat.models.evaluation.curves import rarer_class
 from datamoat.models.registry import ModelRecord, ModelRegistry
 from datamoat.models.select import select_model
 from datamoat.models.trainers.contract import SYSTEM_PREFIX, Trainer, create_trainer
+from datamoat.quality.imbalance import IMBALANCE_RATIO
 
 if TYPE_CHECKING:
     from datamoat.data.version import Version
@@ -128,11 +129,6 @@ def check_labels(train: pd.DataFrame, test: pd.DataFrame, label: str, test_ref: 
             f"test data {test_ref} has label(s) never seen in training: {shown}{more}; a model cannot "
             "predict them. Remove those rows from the test file or add training examples of them."
         )
-
-
-IMBALANCE_RATIO = 3.0
-"""``metric="auto"`` selects by macro F1 when the largest class has more than this many times
-the rows of the smallest (accuracy rewards always answering the majority class there)."""
 
 
 def choose_metric(labels: pd.Series, metric: str) -> tuple[str, str]:

@@ -398,8 +398,9 @@ class CsvSource:
         records = (r for r in self._records() if r[0] > d.skip_lines)  # not the blank lead-in
         if d.header:
             next(records, None)
+        skip_undecodable = self.scan.errors == "surrogateescape"  # else no row can hold a bad byte
         for line, fields, raw in records:
-            if row_has_undecodable(fields):
+            if skip_undecodable and row_has_undecodable(fields):
                 text = escaped(raw if raw is not None else d.delimiter.join(fields))
                 if self.bad_row is not None:
                     self.bad_row(BadRow(line=line, reason=SKIP_REASON.format(codec=self.scan.encoding), raw=text))

@@ -9,8 +9,9 @@ Policies (``--on-decode-error`` on the command line):
 * ``skip-row``: rows holding a bad byte are moved to the version's exclusions, with the reason
   and the raw row (bad bytes written as ``\\xe9`` escapes), so no row is lost.
 
-Readers open the file with :attr:`TextScan.errors` (``surrogateescape`` for ``skip-row``) and
-ask :func:`undecodable` of each row's raw text.
+Readers open the file with :attr:`TextScan.errors` (``surrogateescape`` for ``skip-row``) and,
+only when it is ``surrogateescape`` (decided once per file), ask :func:`undecodable` of each
+row's raw text.
 """
 
 from __future__ import annotations

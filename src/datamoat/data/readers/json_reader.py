@@ -290,10 +290,11 @@ class JsonLinesSource(_JsonSourceBase):
         super().__init__(path, max_line_bytes=MAX_LINE_BYTES, **kwargs)
 
     def _records(self, f: TextIO) -> Iterator[tuple[int, Any]]:
+        skip_undecodable = self.scan.errors == "surrogateescape"  # on_decode_error="skip-row"
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
-            if undecodable(line):  # only with on_decode_error="skip-row"
+            if skip_undecodable and undecodable(line):
                 if self.bad_row is not None:
                     reason = SKIP_REASON.format(codec=self.scan.encoding)
                     self.bad_row(BadRow(line=number, reason=reason, raw=escaped(line.rstrip("\r\n"))))

@@ -191,15 +191,16 @@ class TextSource:
         """(text, label, source_file, line) for every document; counts dropped blank lines."""
         for file, scan in self.files:
             label, name = self._label(file), file.relative_to(self.root).as_posix()
+            skip_undecodable = scan.errors == "surrogateescape"  # else no row can hold a bad byte
             with open(file, encoding=scan.encoding, errors=scan.errors) as f:
                 if self.mode == "file":
                     text = f.read()
-                    if not self._undecodable(text, name, None, scan.encoding):
+                    if not (skip_undecodable and self._undecodable(text, name, None, scan.encoding)):
                         yield text, label, name, None
                     continue
                 for number, line in enumerate(f, start=1):
                     text = line.rstrip("\n")
-                    if self._undecodable(text, name, number, scan.encoding):
+                    if skip_undecodable and self._undecodable(text, name, number, scan.encoding):
                         continue
                     if not self.keep_blank and not text.strip():
                         blank[0] += 1

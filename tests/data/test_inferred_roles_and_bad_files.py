@@ -147,3 +147,24 @@ def test_text_folder_error_names_the_pattern_option(tmp_path: Path) -> None:
     (binary_only / "a.bin").write_bytes(b"\x00\x01\x02")
     with pytest.raises(InputError, match=r"no text files \(1 binary file\(s\) skipped\); choose the files with -o pattern"):
         open_source(str(binary_only))
+
+
+def test_text_folder_reads_a_utf16_file_and_skips_and_names_a_binary_one(tmp_path: Path) -> None:
+    """UTF-16 text is full of NUL bytes but has a byte-order mark: the encoding scan reads it as
+    text (as it does the same file alone); only a file the scan calls binary is skipped."""
+    from datamoat.data.readers import open_source
+
+    root = tmp_path / "mixed"
+    root.mkdir()
+    (root / "a.txt").write_text("caf\u00e9 au lait\nun th\u00e9\n", encoding="utf-16")
+    (root / "b.txt").write_text("plain text\n")
+    (root / "c.txt").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 40)  # a zip renamed .txt
+    alone = open_source(str(root / "a.txt"), format="text")
+    assert [r["text"] for b in alone.batches() for r in b.to_pylist()] == ["caf\u00e9 au lait", "un th\u00e9"]
+    source = open_source(str(root))
+    rows = [(r["source_file"], r["text"]) for b in source.batches() for r in b.to_pylist()]
+    assert rows == [("a.txt", "caf\u00e9 au lait"), ("a.txt", "un th\u00e9"), ("b.txt", "plain text")]
+    assert source.info.options["binary_files"] == 1 and source.info.options["encoding"] == {"utf-16": 1, "utf-8": 1}
+    assert any("skipped 1 binary file(s): c.txt" in w for w in source.info.warnings)
+    with pytest.raises(InputError, match="NUL byte"):
+        open_source(str(root / "c.txt"), format="text")

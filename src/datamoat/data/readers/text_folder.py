@@ -27,8 +27,9 @@ extension) differ, else the extension when those differ. The choice is in
 single file: ``mode="line"`` and ``label_from="none"``.
 
 Which files of a folder: every non-hidden file (``pattern``, a glob, narrows it), except binary
-ones: a file whose first 8 KiB hold a NUL byte is skipped and named in ``info.warnings``
-(counted in ``info.options["binary_files"]``). Columns: ``text``, ``label`` (unless
+ones: a file the encoding scan finds a NUL byte in (:class:`~.encoding.BinaryFileError`; a
+UTF-16/32 file with a byte-order mark is text) is skipped and named in ``info.warnings``
+(counted in ``info.options["binary_files"]``); a single binary file is refused. Columns: ``text``, ``label`` (unless
 ``"none"``), ``source_file`` (path relative to the folder, or the file name), and ``line`` in
 line mode. Files are read in sorted path order; hidden files and folders (name starting with
 ``.``) are skipped, and so are empty files (counted in ``info.options["empty_files"]``).
@@ -45,23 +46,12 @@ import pyarrow as pa
 
 from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, BadRowCallback, SourceInfo
 from datamoat.data.readers.decode_errors import SKIP_REASON, escaped, undecodable
-from datamoat.data.readers.encoding import TextScan, scan_text_file
+from datamoat.data.readers.encoding import BinaryFileError, TextScan, scan_text_file
 from datamoat.errors import InputError
 
 Mode = Literal["file", "line"]
 LabelFrom = Literal["folder", "file", "extension", "none"]
 LABEL_SOURCES = {"folder": "sub-folder", "file": "file name", "extension": "file extension"}
-SNIFF_BYTES = 8192
-"""Bytes read from the start of a file to tell text from binary (a NUL byte means binary)."""
-
-
-def is_binary(path: Path) -> bool:
-    """True when the first :data:`SNIFF_BYTES` bytes of ``path`` hold a NUL byte (text files,
-    UTF-16 aside, never do)."""
-    with open(path, "rb") as f:
-        return b"\0" in f.read(SNIFF_BYTES)
-
-
 def _flat_label_from(files: list[Path]) -> LabelFrom:
     """``"file"`` when the names (without extension) tell the files apart, else ``"extension"``
     when the extensions do, else ``"file"``."""
@@ -109,8 +99,22 @@ class TextSource:
         keep_blank = (not self.is_folder) if keep_blank is None else keep_blank
         self.path, self.batch_rows, self.keep_blank = path, batch_rows, keep_blank
         self.root = root if self.is_folder else root.parent
+        if mode is not None and mode not in ("file", "line"):
+            raise InputError(path, f"unknown text mode {mode!r}; use 'file' or 'line'")
+        if label_from is not None and label_from not in ("folder", "file", "extension", "none"):
+            raise InputError(path, f"unknown label_from {label_from!r}; use 'folder', 'file', 'extension' or 'none'")
         files = list_text_files(root, pattern or "*") if self.is_folder else [root]
-        binary = [f for f in files if self.is_folder and f.stat().st_size and is_binary(f)]
+        scans: dict[Path, TextScan] = {}
+        binary: list[Path] = []
+        for file in files:
+            if self.is_folder and file.stat().st_size == 0:
+                continue
+            try:
+                scans[file] = scan_text_file(str(file), encoding=encoding, on_decode_error=on_decode_error)
+            except BinaryFileError:
+                if not self.is_folder:
+                    raise
+                binary.append(file)  # a NUL byte outside UTF-16/32: skipped and named below
         skip = set(binary)
         files = [f for f in files if f not in skip]
         if not files:
@@ -123,18 +127,8 @@ class TextSource:
         self.mode: Mode = mode or ("file" if nested else "line")
         default_label: LabelFrom = "none" if not self.is_folder else ("folder" if nested else _flat_label_from(files))
         self.label_from: LabelFrom = label_from or default_label
-        if self.mode not in ("file", "line"):
-            raise InputError(path, f"unknown text mode {self.mode!r}; use 'file' or 'line'")
-        if self.label_from not in ("folder", "file", "extension", "none"):
-            raise InputError(
-                path, f"unknown label_from {self.label_from!r}; use 'folder', 'file', 'extension' or 'none'")
-        self.files: list[tuple[Path, TextScan]] = []
-        empty = 0
-        for file in files:
-            if self.is_folder and file.stat().st_size == 0:
-                empty += 1
-                continue
-            self.files.append((file, scan_text_file(str(file), encoding=encoding, on_decode_error=on_decode_error)))
+        self.files: list[tuple[Path, TextScan]] = [(f, scans[f]) for f in files if f in scans]
+        empty = len(files) - len(self.files)
         self.bad_row = bad_row
         if not self.files:
             raise InputError(path, "every text file in the folder is empty")

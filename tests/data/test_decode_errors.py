@@ -163,3 +163,13 @@ def test_a_utf8_bom_file_names_the_true_byte_offset_of_a_bad_byte(tmp_path: Path
     path.write_bytes(b"\xef\xbb\xbf" + b"ab\xffc\n")
     with pytest.raises(InputError, match="byte 0xff at byte offset 5 is not valid utf-8-sig"):
         open_source(str(path), format="text")
+
+
+def test_a_file_neither_utf8_nor_cp1252_names_the_options_that_read_it(tmp_path: Path) -> None:
+    path = tmp_path / "n.txt"
+    path.write_bytes(b"caf\xe9\n" * 10 + b"x\x81y\n")
+    with pytest.raises(InputError, match="neither UTF-8 nor cp1252") as err:
+        open_source(str(path), format="text")
+    assert "--encoding ENC" in str(err.value) and "--on-decode-error replace" in str(err.value)
+    source = open_source(str(path), format="text", on_decode_error="replace")
+    assert [r["text"] for b in source.batches() for r in b.to_pylist()][-1] == "x\ufffdy"

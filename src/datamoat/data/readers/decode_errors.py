@@ -35,6 +35,12 @@ ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 """One byte that did not decode, as ``surrogateescape`` writes it (U+DC80..U+DCFF)."""
 _ERRORS = {"fail": "strict", "replace": "replace", "skip-row": "surrogateescape"}
 
+FIX_HINT = (
+    "pass --encoding ENC if the file has another encoding, or --on-decode-error replace "
+    "(U+FFFD in their place) or skip-row (those rows go to the exclusions)"
+)
+"""The end of every ``fail`` error about undecodable bytes: the options that read the file."""
+
 
 def check_policy(path: str, policy: str) -> str:
     """``policy`` if it is one of :data:`POLICIES`; InputError otherwise."""
@@ -63,9 +69,7 @@ def damaged_scan(
     if policy == "fail":
         raise InputError(
             path,
-            f"byte 0x{byte:02x} at byte offset {offset} is not valid {codec} ({_lines(lines)} such bytes); "
-            "pass --encoding ENC if the file has another encoding, or --on-decode-error replace "
-            "(U+FFFD in their place) or skip-row (those rows go to the exclusions)",
+            f"byte 0x{byte:02x} at byte offset {offset} is not valid {codec} ({_lines(lines)} such bytes); {FIX_HINT}",
             line=line,
         )
     done = (

@@ -27,7 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datamoat.data.readers.decode_errors import ESCAPED_BYTE, check_policy, damaged_scan, legacy_warning
+from datamoat.data.readers.decode_errors import (
+    ESCAPED_BYTE,
+    FIX_HINT,
+    check_policy,
+    damaged_scan,
+    legacy_warning,
+)
 from datamoat.errors import InputError
 
 CHUNK_BYTES = 1 << 20
@@ -303,8 +309,7 @@ def _neither(path: str, utf8: tuple[int, int, int], cp1252: tuple[int, int, int]
         detail = f" (the file already stopped being {codec} at line {earlier[2]}, byte offset {earlier[1]})"
     return InputError(
         path,
-        f"byte 0x{later[0]:02x} at byte offset {later[1]} is neither UTF-8 nor cp1252{detail}; "
-        "pass encoding= with the file's encoding (for example encoding='latin-1'; --encoding on the command line)",
+        f"byte 0x{later[0]:02x} at byte offset {later[1]} is neither UTF-8 nor cp1252{detail}; {FIX_HINT}",
         line=later[2],
     )
 

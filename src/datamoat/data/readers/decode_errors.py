@@ -36,8 +36,9 @@ ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
 _ERRORS = {"fail": "strict", "replace": "replace", "skip-row": "surrogateescape"}
 
 FIX_HINT = (
-    "pass --encoding ENC if the file has another encoding, or --on-decode-error replace "
-    "(U+FFFD in their place) or skip-row (those rows go to the exclusions)"
+    "pass --encoding ENC if the file has another encoding (for example latin-1), or --on-decode-error "
+    "replace (U+FFFD in their place) or skip-row (those rows go to the exclusions); in Python: "
+    "encoding=, on_decode_error="
 )
 """The end of every ``fail`` error about undecodable bytes: the options that read the file."""
 

@@ -17,6 +17,7 @@ nothing is silently lost.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -25,6 +26,10 @@ import pyarrow as pa
 
 OnBadRows = Literal["error", "skip"]
 DEFAULT_BATCH_ROWS = 65_536
+
+JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+"""Encodes nested values (JSON objects and lists, Parquet lists / structs / maps) and mixed-type
+fallbacks as JSON text, for every reader; reused, not rebuilt per value."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from datamoat.data.readers.base import (
     DEFAULT_BATCH_ROWS,
+    JSON_ENCODER,
     BadRow,
     BadRowCallback,
     OnBadRows,
@@ -40,8 +41,6 @@ CHUNK_CHARS = 1 << 20
 
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 _BLANKS = " \t\r\n"
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-"""Encodes nested values (and mixed-type fallbacks) as JSON text; reused, not rebuilt per value."""
 TOO_DEEP = "a value is nested too deeply (arrays or objects more than about 900 levels deep)"
 """Python's JSON decoder recurses once per level; past the interpreter's limit it cannot read a value."""
 _JSON_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
@@ -63,7 +62,7 @@ def column_array(values: list[Any], as_text: bool = False) -> tuple[pa.Array, bo
             return pa.array(values), False
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass
-    text = [v if v is None or isinstance(v, str) else _ENCODER.encode(v) for v in values]
+    text = [v if v is None or isinstance(v, str) else JSON_ENCODER.encode(v) for v in values]
     return pa.array(text, type=pa.string()), True
 
 
@@ -81,7 +80,7 @@ class RowBatcher:
             if key not in self.keys:
                 self.keys[key] = None
             if isinstance(value, (dict, list)):
-                row[key] = _ENCODER.encode(value)
+                row[key] = JSON_ENCODER.encode(value)
         self.rows.append(row)
 
     def flush(self) -> pa.RecordBatch:
@@ -261,7 +260,7 @@ class _JsonSourceBase(ABC):
 
 
 def _raw(value: Any) -> str:
-    return value if isinstance(value, str) else _ENCODER.encode(value)
+    return value if isinstance(value, str) else JSON_ENCODER.encode(value)
 
 
 class JsonArraySource(_JsonSourceBase):

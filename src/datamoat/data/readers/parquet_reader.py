@@ -8,18 +8,13 @@ is truncated, is an :class:`~datamoat.errors.InputError`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, SourceInfo
+from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, JSON_ENCODER, SourceInfo
 from datamoat.errors import InputError
-
-
-def _is_nested(t: pa.DataType) -> bool:
-    return pa.types.is_nested(t)
 
 
 def _as_json(batch: pa.RecordBatch, nested: list[str]) -> pa.RecordBatch:
@@ -27,9 +22,8 @@ def _as_json(batch: pa.RecordBatch, nested: list[str]) -> pa.RecordBatch:
     arrays = []
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if name in nested:
-            values = column.to_pylist()
-            column = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values],
-                              pa.string())
+            encode = JSON_ENCODER.encode
+            column = pa.array([None if v is None else encode(v) for v in column.to_pylist()], pa.string())
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
@@ -65,7 +59,7 @@ class ParquetSource:
             options = {"rows": meta.num_rows, "row_groups": meta.num_row_groups, "columns": self.schema.names}
         finally:
             pf.close()
-        self.nested = [f.name for f in self.schema if _is_nested(f.type)]
+        self.nested = [f.name for f in self.schema if pa.types.is_nested(f.type)]
         warnings = []
         if self.nested:
             options["nested_as_json"] = self.nested

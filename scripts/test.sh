@@ -12,7 +12,7 @@ if [ -n "$MISSING" ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
-bash scripts/setup.sh ml,dev
+bash scripts/setup.sh ml,dev,scale
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true RAY_USAGE_STATS_ENABLED=0
 .venv/bin/python -m ruff check src tests benchmarks
 .venv/bin/python -m pytest "$@"

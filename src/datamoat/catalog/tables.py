@@ -248,3 +248,16 @@ monitor_reports = sa.Table(
     sa.Column("report_json", sa.Text, nullable=False),
 )
 """Monitoring snapshots (drift, confidence, live accuracy); status ok | alert | insufficient_data."""
+
+source_cursors = sa.Table(
+    "source_cursors",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("cursor_path", sa.String(400), nullable=False),
+    sa.Column("value_json", sa.Text, nullable=False),
+    sa.Column("version_id", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+"""Incremental sources: the last cursor value per source and the version holding the rows up to
+it. ``version_id`` is no foreign key on purpose: a rolled-back version (catalog/rollback.py)
+must not be blocked by it; a cursor whose version is gone is ignored (a full fetch again)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -118,11 +118,15 @@ class Catalog:
         params: dict[str, Any],
         source: dict[str, Any],
         parents: list[int],
+        also: Callable[[sa.Connection, int], None] | None = None,
     ) -> tuple[VersionRecord, bool]:
         """Register a version whose objects are already in the store.
 
         Returns (version, created). If the dataset already has a version with this content
         hash, that version is returned with created=False: the same content is stored once.
+        also: called as ``also(connection, new_version_id)`` inside the transaction that inserts
+        the version (state that must change only together with it, e.g. a source's cursor);
+        not called when the version already existed.
         """
         ds = self.ensure_dataset(dataset)
         for attempt in range(_WRITE_RETRIES):
@@ -156,6 +160,8 @@ class Catalog:
                     ).inserted_primary_key[0]
                     for pos, parent in enumerate(parents):
                         conn.execute(lineage.insert().values(child_id=new_id, parent_id=parent, position=pos))
+                    if also is not None:
+                        also(conn, new_id)
             except IntegrityError:
                 # lost a race for the ordinal or the hash: back off a random, growing while so that
                 # writers that collided do not collide again in lock-step, then look again

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import sqlalchemy as sa
 
 from datamoat.catalog import Catalog, VersionRecord
 from datamoat.catalog.records import utc_now
@@ -42,7 +43,7 @@ from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
 from datamoat.data.object_store import ObjectStore
 from datamoat.data.prefetch import prefetch
 from datamoat.data.readers import open_source
-from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows, SourceInfo
+from datamoat.data.readers.base import DEFAULT_BATCH_ROWS, BadRow, OnBadRows, Source, SourceInfo
 from datamoat.data.register import register_version
 from datamoat.data.role_inference import InferredText, infer_text_column
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
@@ -109,6 +110,10 @@ def ingest(
     progress: ProgressFn | None = None,
     allow_empty: bool = False,
     infer_roles: bool = True,
+    opened: Source | None = None,
+    exclusions: pa.Table | None = None,
+    source_extra: dict[str, Any] | None = None,
+    also: Callable[[sa.Connection, int], None] | None = None,
 ) -> IngestResult:
     """Read ``path`` into a new version of dataset ``name`` (or return the identical one).
 
@@ -119,6 +124,11 @@ def ingest(
         only a header, ``[]``); by default that is an InputError, as an empty file is.
     infer_roles: without a ``text`` role, take the free-text column as the text
         (:mod:`datamoat.data.role_inference`; recorded in ``source.inferred_roles`` and logged).
+    opened: an already opened source to read instead of opening ``path`` (its ``batches()`` may
+        be called twice); ``path`` then only names it. exclusions: rows (EXCLUSION_SCHEMA) to
+        keep in the version's exclusions table besides the unparseable ones. source_extra: more
+        keys for the manifest's ``source`` (how the rows were fetched). also: run inside the
+        transaction that registers the version (see :meth:`Catalog.add_version`).
     Raises InputError / DatamoatError with one sentence on bad input; the catalog and the
     object store are then unchanged.
     """
@@ -128,7 +138,7 @@ def ingest(
 
     def attempt(single_pass: bool) -> tuple[_Read, WrittenVersion]:
         run = _Read(store, path, format, batch_rows, on_bad_rows, options, roles, progress, allow_empty,
-                    infer_roles)
+                    infer_roles, opened, exclusions)
         try:
             return run, run.write(single_pass)
         finally:
@@ -144,6 +154,7 @@ def ingest(
         "format": run.source.info.format,
         "options": run.source.info.options,
         "bytes": _size(run.display_path),
+        **(source_extra or {}),
     }
     if run.inferrer is not None:
         source_info["type_inference"] = run.inferrer.notes()
@@ -161,6 +172,7 @@ def ingest(
         step=INGEST_STEP, params=params, source=source_info, parents=[], started=started,
         run_params={"path": run.display_path, "dataset": name, **params},
         summary={"rows": written.row_count, "excluded": written.excluded_count},
+        also=also,
     )
     for warning in run.source.info.warnings:
         log.warning("%s", warning)
@@ -184,11 +196,14 @@ class _Read:
         progress: ProgressFn | None,
         allow_empty: bool,
         infer_roles: bool,
+        opened: Source | None = None,
+        exclusions: pa.Table | None = None,
     ) -> None:
         self.allow_empty = allow_empty
         self.inferred: InferredText | None = None
         self.bad_rows: list[BadRow] = []
-        self.source = open_source(
+        self.exclusions = exclusions
+        self.source = opened if opened is not None else open_source(
             path, format=format, batch_rows=batch_rows, on_bad_rows=on_bad_rows,
             bad_row=self.bad_rows.append, **options,
         )
@@ -229,6 +244,9 @@ class _Read:
         if not single_pass:
             self._spill_dir = self.store.new_staging_dir()
             spill = SpillFiles(self._spill_dir)
+        if self.exclusions is not None:
+            for excluded in self.exclusions.to_batches():
+                self.writer.write_exclusions(excluded)
         # ids are hashed in a reader thread (DuckDB and Arrow's parser release the GIL) while
         # this thread infers types, casts and hands rows to the Parquet writer thread
         raw_chunks = prefetch(self._chunks(), depth=1)  # thread 1: parse

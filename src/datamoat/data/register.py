@@ -8,10 +8,12 @@ which parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import sqlalchemy as sa
 
 from datamoat.catalog import Catalog, VersionRecord
 from datamoat.data.dataset_name import check_dataset_name
@@ -37,11 +39,13 @@ def register_version(
     started: datetime,
     run_params: dict[str, Any],
     summary: dict[str, Any],
+    also: Callable[[sa.Connection, int], None] | None = None,
 ) -> tuple[VersionRecord, bool]:
     """Register ``written`` as a version of ``dataset`` and record the run.
 
     step / params: what made the version (kept in its manifest). run_params / summary: what
-    the run log shows (inputs, counts). Returns (version, created); created is False when the
+    the run log shows (inputs, counts). also: run inside the version's insert transaction
+    (see :meth:`Catalog.add_version`). Returns (version, created); created is False when the
     dataset already had this exact content.
     """
     if catalog.find_dataset(dataset) is None:  # names of existing datasets were checked then
@@ -57,6 +61,7 @@ def register_version(
         params=params,
         source=source,
         parents=parents,
+        also=also,
     )
     catalog.record_run(
         step,

@@ -17,7 +17,9 @@ scores are paired), each scored on its out-of-fold predictions:
 
 - under any metric but accuracy (imbalanced labels), balanced class weights for the tabular kinds; with
   ``label_cleaning``, the best candidate on label-cleaned training folds
-  (:mod:`datamoat.models.cleaning_gate`), which must pass the gate.
+  (:mod:`datamoat.models.cleaning_gate`), which must pass the gate; with ``augment``, the best
+  candidate with synthetic rows added to its training folds (:mod:`datamoat.models.augment_gate`),
+  which must pass the flywheel's paired significance test.
 
 The best mean score wins; ties go to the cheaper candidate. The winner is refitted on all the
 training data (an ensemble reuses its members' refits). Every candidate is reported with its
@@ -38,6 +40,8 @@ import pandas as pd
 
 from datamoat.budget import Deadline
 from datamoat.errors import DatamoatError
+from datamoat.models.augment_gate import AUGMENT, FoldAugmenter, synthetic_rows, with_synthetic
+from datamoat.models.augment_gate import gate as augment_gate
 from datamoat.models.cleaning_gate import ACTIONS, CLEANING, FoldFindings, cleaned_rows, find_issues, gate
 from datamoat.models.evaluation.curves import PROBA_METRICS, proba_metric, rarer_class
 from datamoat.models.evaluation.evaluate import stratified_folds
@@ -81,6 +85,8 @@ class Candidate:
     members: tuple[str, ...] = ()
     cleaning: str | None = None
     """The cleaning this candidate's training rows got (``label_issues``), None for raw rows."""
+    augmentation: str | None = None
+    """The synthetic rows this candidate's training folds got (``augment``), None for none."""
     one_fold: bool = False
     """Judged on the first fold's held-out rows only (the rule for costly candidates: finetune)."""
 
@@ -100,6 +106,8 @@ class Candidate:
             out["members"] = list(self.members)
         if self.cleaning:
             out["cleaning"] = self.cleaning
+        if self.augmentation:
+            out["augmentation"] = self.augmentation
         if self.one_fold:
             out["judged_on"] = "one held-out fold (the rule for costly candidates)"
         return out
@@ -119,6 +127,8 @@ class Selection:
     fold_notes: list[str] = field(default_factory=list)
     label_cleaning: dict[str, Any] | None = None
     """The gate's decision (:func:`datamoat.models.cleaning_gate.gate`) when it ran."""
+    augmentation: dict[str, Any] | None = None
+    """The augmentation gate's decision (:func:`datamoat.models.augment_gate.gate`) when it ran."""
     refit_seconds: float = 0.0
     """Seconds of the winner's final fit on all training rows (one fit: what a retrain costs)."""
 
@@ -129,6 +139,8 @@ class Selection:
                "candidates": [c.to_dict() for c in self.candidates]}
         if self.label_cleaning is not None:
             out["label_cleaning"] = self.label_cleaning
+        if self.augmentation is not None:
+            out["augmentation"] = self.augmentation
         return out
 
 
@@ -253,6 +265,8 @@ def select_model(
     progress: Callable[[str], None] | None = None,
     label_cleaning: bool = False,
     clean_train: Callable[[str], pd.DataFrame] | None = None,
+    augment: bool = False,
+    augment_train: Callable[[], pd.DataFrame] | None = None,
 ) -> Selection:
     """Score candidates by k-fold CV before ``deadline``; return the refitted winner.
 
@@ -265,6 +279,10 @@ def select_model(
     only through the gate. clean_train: when one wins, called with its action (``drop`` or
     ``relabel``) for the cleaned training rows the winner is refitted on (the caller registers
     them as a version with the dropped rows kept); default: the same cleaning in memory.
+    augment: also score the best candidate with synthetic rows added to its training folds
+    (:mod:`datamoat.models.augment_gate`); it can win only through the gate. augment_train: when
+    it wins, called for the augmented training rows the winner is refitted on (the caller
+    registers them as a version); default: the same augmentation in memory.
     """
     if metric not in SELECTION_METRICS:
         raise DatamoatError(f"selection metric {metric!r} is not known; use {', '.join(SELECTION_METRICS)}.")
@@ -307,8 +325,12 @@ def select_model(
     decision: dict[str, Any] | None = None
     if label_cleaning:
         decision = _label_cleaning(s, pool, text_column)
+    augmented: dict[str, Any] | None = None
+    if augment:
+        augmented = _augmentation(s, pool, text_column)
 
-    scored = [c for c in pool if c.status == "scored" and c.cleaning is None and not c.one_fold]
+    scored = [c for c in pool if c.status == "scored" and c.cleaning is None and c.augmentation is None
+              and not c.one_fold]
     for a, b in itertools.combinations(scored, 2):
         if a.kind == b.kind:
             continue
@@ -357,13 +379,55 @@ def select_model(
             s.data, find_issues(s.data, str(text_column), label_column, seed), label_column, action)[0]
         progress(f"label cleaning passed the gate: refitting on {len(rows):,} of {len(s.data):,} rows")
         winner = s.make(best.kind, best.params).fit(rows)
+    elif best.augmentation:
+        rows = augment_train() if augment_train is not None else with_synthetic(
+            s.data, synthetic_rows(s.data, text_column=text_column, label_column=label_column, seed=seed))
+        progress(f"augmentation passed the gate: refitting on {len(s.data):,} rows + {len(rows) - len(s.data):,} "
+                 "synthetic ones")
+        winner = s.make(best.kind, best.params).fit(rows)
     else:
         winner = s.make(best.kind, best.params).fit(s.data)
     for c in pool:
         c.oof_proba = None
     return Selection(trainer=winner, chosen=best.name, metric=metric, folds=s.k, candidates=pool,
                      reason=reason, seconds=time.perf_counter() - s.start, fold_notes=s.notes,
-                     label_cleaning=decision, refit_seconds=time.perf_counter() - refit_start)
+                     label_cleaning=decision, augmentation=augmented,
+                     refit_seconds=time.perf_counter() - refit_start)
+
+
+def _augmentation(s: _Search, pool: list[Candidate], text_column: str | None) -> dict[str, Any]:
+    """Score the best single k-fold candidate with synthetic rows added to each training fold
+    and gate it (:func:`datamoat.models.augment_gate.gate`); the decision. Skipped with the
+    estimate when its folds and refit (on about as many more rows as augmentation adds) would
+    pass the deadline."""
+    singles = [c for c in pool if c.status == "scored" and c.kind not in ("ensemble", "search")
+               and c.cleaning is None and not c.one_fold and c.oof_proba is not None]
+    if not singles:
+        return {"step": AUGMENT, "kept": False, "reason": "no scored candidate to compare with"}
+    base = max(singles, key=lambda c: c.mean)
+    made = synthetic_rows(s.data, text_column=text_column, label_column=s.label_column, seed=s.seed)
+    growth = (len(s.data) + len(made.rows)) / max(1, len(s.data))
+    if not len(made.rows):
+        return {"step": AUGMENT, "candidate": base.name, "kept": False, "method": made.method,
+                "reason": "augmentation makes no rows for these training rows", **made.summary()}
+    estimate = (base.seconds + s.refit_estimate(base)) * growth
+    if not s.deadline.fits(estimate):
+        reason = (f"its folds and refit on {growth:.1f}x the rows are estimated at {estimate:.0f} s, more than the "
+                  f"{max(s.left(), 0):.0f} s left of the budget")
+        s.progress(f"augmentation: skipped ({reason})")
+        return {"step": AUGMENT, "candidate": base.name, "kept": False, "reason": f"skipped: {reason}"}
+    folds = FoldAugmenter(text_column, s.label_column, s.seed)
+    cand = Candidate(name=f"{base.name} + augmentation", kind=base.kind, params=dict(base.params),
+                     augmentation=made.method)
+    s.score(cand, train_rows=folds)
+    if cand.status == "scored":
+        cand.reason = (f"{made.method} rows added to each fold's training rows: "
+                       f"{', '.join(str(sum(f.values())) for f in folds.added)}")
+    pool.append(cand)
+    decision = augment_gate(base, cand, s.y, s.classes, folds)
+    verdict = "passes the gate" if decision["kept"] else "does not pass"
+    s.progress(f"{cand.name}: {decision.get('augmented')} vs {decision.get('raw')} without, {verdict}")
+    return decision
 
 
 def _label_cleaning(s: _Search, pool: list[Candidate], text_column: str | None) -> dict[str, Any]:

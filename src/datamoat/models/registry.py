@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -112,12 +113,20 @@ class ModelRegistry:
         metrics: dict[str, Any] | None = None,
         info: dict[str, Any] | None = None,
         aliases: list[str] | None = None,
+        in_transaction: Callable[[sa.Connection, str], None] | None = None,
     ) -> ModelRecord:
-        """Save ``trainer`` and record it as the next version of model ``name``."""
+        """Save ``trainer`` and record it as the next version of model ``name``.
+
+        in_transaction: called with the registration's open transaction and the new version's
+        ref (``name@ordinal``) after its row is written, for writes that must commit with it (a
+        DP training's budget spend); when it raises, nothing is registered and the files
+        written for it are removed.
+        """
         if not name or "@" in name or "/" in name:
             raise DatamoatError(f"model name {name!r} is not allowed; use letters, digits, '-', '_' or '.'.")
         staging = self.root / ".tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
         staging.parent.mkdir(parents=True, exist_ok=True)
+        created = False
         try:
             trainer.save(staging)
             artifact_hash = _tree_hash(staging)
@@ -127,8 +136,32 @@ class ModelRegistry:
             else:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(staging, final)
+                created = True
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        try:
+            model_id = self._insert(trainer, name, artifact_hash, train_version_id, test_version_id, metrics, info,
+                                    in_transaction)
+        except BaseException:
+            if created:
+                shutil.rmtree(final, ignore_errors=True)
+            raise
+        for alias in aliases or []:
+            self.set_alias(name, alias, model_id)
+        return self.get_by_id(model_id)
+
+    def _insert(
+        self,
+        trainer: Trainer,
+        name: str,
+        artifact_hash: str,
+        train_version_id: int,
+        test_version_id: int | None,
+        metrics: dict[str, Any] | None,
+        info: dict[str, Any] | None,
+        in_transaction: Callable[[sa.Connection, str], None] | None,
+    ) -> int:
+        """Write the catalog row of the next version of ``name`` (retrying a lost ordinal race); its id."""
         for _ in range(_RETRIES):
             try:
                 with self.catalog.engine.begin() as conn:
@@ -143,14 +176,12 @@ class ModelRegistry:
                             artifact_hash=artifact_hash, created_at=utc_now(),
                         )
                     ).inserted_primary_key[0]
-                break
+                    if in_transaction is not None:
+                        in_transaction(conn, f"{name}@{ordinal}")
+                return int(model_id)
             except IntegrityError:
                 continue
-        else:
-            raise RuntimeError(f"could not register model {name!r} after {_RETRIES} attempts")
-        for alias in aliases or []:
-            self.set_alias(name, alias, model_id)
-        return self.get_by_id(model_id)
+        raise RuntimeError(f"could not register model {name!r} after {_RETRIES} attempts")
 
     def set_alias(self, name: str, alias: str, model_id: int) -> None:
         """Point ``name@alias`` at model version ``model_id`` (moving it if it existed)."""

@@ -19,6 +19,10 @@ Keys (all optional):
     tabular-regression | language-model, text: COL, label: COL}``.
 ``recipe``
     The default cleaning recipe: a list of ``{step: NAME, ...params}`` entries.
+``pii``
+    How personal data in text is found: ``{mode: accurate | fast}`` (default accurate: the
+    recognizers plus the learned tagger; fast: the recognizers only). Used by the profile,
+    ``datamoat pii scan/redact``, ``datamoat run`` and the server's redaction.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from datamoat.errors import WorkspaceError
 CONFIG_FILE = "datamoat.yaml"
 STATE_DIR = ".datamoat"
 """The workspace's state folder next to :data:`CONFIG_FILE` (catalog, objects, models, reports, logs)."""
-KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe")
+KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe", "pii")
 
 
 def find_workspace_root(path: str | Path) -> Path | None:
@@ -89,6 +93,13 @@ class ProjectConfig:
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     task: dict[str, Any] = field(default_factory=dict)
     recipe: list[dict[str, Any]] = field(default_factory=list)
+    pii: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pii_mode(self) -> str | None:
+        """The ``pii: {mode: ...}`` setting (None: not set; privacy.pii checks the value)."""
+        mode = self.pii.get("mode")
+        return None if mode is None else str(mode)
 
     @classmethod
     def load(cls, path: Path) -> ProjectConfig:
@@ -106,7 +117,7 @@ class ProjectConfig:
         unknown = sorted(set(data) - set(KNOWN_KEYS))
         if unknown:
             raise WorkspaceError(f"{path}: unknown key {unknown[0]!r}; known keys: {', '.join(KNOWN_KEYS)}.")
-        for key, kind in (("sources", dict), ("roles", dict), ("task", dict), ("recipe", list)):
+        for key, kind in (("sources", dict), ("roles", dict), ("task", dict), ("recipe", list), ("pii", dict)):
             if data.get(key) is not None and not isinstance(data[key], kind):
                 raise WorkspaceError(f"{path}: {key!r} must be a {'mapping' if kind is dict else 'list'}.")
         return cls(
@@ -117,6 +128,7 @@ class ProjectConfig:
             roles=data.get("roles") or {},
             task=data.get("task") or {},
             recipe=data.get("recipe") or [],
+            pii=data.get("pii") or {},
         )
 
     @staticmethod

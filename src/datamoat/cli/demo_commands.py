@@ -49,6 +49,7 @@ def run(
     model: Annotated[str, typer.Option(help="auto or a trainer kind (tfidf-linear, embed-linear, finetune, ensemble, tabular, tabular-linear).")] = "auto",
     metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 when the largest class has over 3x the rows of the smallest, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve), e.g. 10m, 90s, 1h.")] = "10m",
+    augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
     recipe: Annotated[Path | None, typer.Option(help="A recipe YAML to clean with instead of the built-in one (e.g. with k_anonymize).")] = None,
     train: Annotated[bool, typer.Option("--train/--no-train", help="Train and evaluate a model (needs --label).")] = True,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of the data, e.g. latin-1 (default: as `datamoat ingest`).")] = None,
@@ -84,7 +85,7 @@ def run(
 
             result = run_loop(ws, path, text=text, label=label, id_column=id_column, name=name,
                               roles=parse_roles(role or []) or None, task=task, test=test, model=model,
-                              metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train,
+                              metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train, augment=augment,
                               progress=say if not as_json else None,
                               ingest_progress=progress,
                               ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error,
@@ -112,9 +113,10 @@ def _print_run(result: RunResult, pii: str) -> None:
     stdout.print(f"quality report: {result.report}", highlight=False)
     r = result.train
     if r is not None:
-        from datamoat.cli.model_commands import fmt_ci, print_candidates
+        from datamoat.cli.model_commands import fmt_ci, print_augmentation, print_candidates
 
         print_candidates(r.selection)
+        print_augmentation(r.selection)
         h = r.headline()
         stdout.print(f"model  [bold]{r.record.ref}[/] ({r.record.kind})  trained on {r.train_ref}", highlight=False)
         stdout.print(f"test   {r.test_ref}: {h['rows']:,} rows  accuracy {fmt_ci(h['accuracy'], h['accuracy_ci'])}  "

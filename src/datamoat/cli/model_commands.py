@@ -39,6 +39,22 @@ def print_candidates(selection: dict[str, Any]) -> None:
                     ["candidate", "score", "seconds", "status", "note"], rows)
 
 
+def print_augmentation(selection: dict[str, Any]) -> None:
+    """One sentence on the augmentation gate's decision, when it ran, and its rows per class."""
+    aug = selection.get("augmentation")
+    if not aug:
+        return
+    verdict = "kept" if aug.get("kept") else "not kept"
+    stdout.print(f"augmentation: {verdict}; {aug.get('reason', '')}", highlight=False, markup=False)
+    per_class = aug.get("added_per_class") or {}
+    if len(per_class) > 20:
+        stdout.print(f"  {sum(map(sum, per_class.values())):,} synthetic rows over the folds in {len(per_class)} classes "
+                     "(per class: --json or the model report)", highlight=False, markup=False)
+    elif per_class:
+        print_table("synthetic rows added per class (in each fold's training rows)", ["class", "rows per fold"],
+                    [[c, ", ".join(map(str, n))] for c, n in per_class.items()])
+
+
 def train(
     ctx: typer.Context,
     data: Annotated[str, typer.Argument(help="Dataset version to train on (NAME, NAME@latest, NAME@3).")],
@@ -50,6 +66,7 @@ def train(
     task: Annotated[str, typer.Option(help="auto, text or tabular.")] = "auto",
     slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the split and the folds.")] = 0,
+    augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train, evaluate and register a model on a dataset version."""
@@ -57,7 +74,8 @@ def train(
 
     with open_workspace(ctx) as ws:
         result = train_model(ws, data, model=model, budget=budget, test=test, name=name, metric=metric,
-                             task=task, slice_columns=slice_ or (), seed=seed, progress=_say(not as_json))
+                             task=task, slice_columns=slice_ or (), seed=seed, progress=_say(not as_json),
+                             augment=augment)
         summary = {
             "model": {"ref": result.record.ref, "id": result.record.id, "kind": result.record.kind,
                       "aliases": result.record.aliases},
@@ -71,6 +89,7 @@ def train(
         print_json(summary)
         return
     print_candidates(result.selection)
+    print_augmentation(result.selection)
     h = result.headline()
     stdout.print(f"model  [bold]{escape(result.record.ref)}[/] ({result.record.kind}, {escape(', '.join(result.record.aliases))})",
                  highlight=False)

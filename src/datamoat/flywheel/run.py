@@ -135,6 +135,7 @@ def run_loop(
     ingest_options: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     ingest_progress: Any = None,
+    augment: str = "off",
 ) -> RunResult:
     """Run the main job on ``source`` (a CSV/JSON/Parquet file or a folder of text files).
 
@@ -148,9 +149,16 @@ def run_loop(
     rows instead of the default clean recipe. pii: ``redact``, ``mask``, ``pseudonymize`` or
     ``keep`` for personal data in the text. train: False only profiles and cleans.
     ingest_options: extra keyword arguments for :meth:`Workspace.ingest`. progress: called
-    with one line per stage. Raises DatamoatError (one sentence) and rolls back what it made.
+    with one line per stage. augment: ``auto`` tries synthetic training rows as a selection
+    candidate, kept only when it passes the flywheel's significance test
+    (:mod:`datamoat.models.augment_gate`); ``off`` (default) never. Raises DatamoatError (one
+    sentence) and rolls back what it made.
     """
     check_run_args(task=task, text=text, label=label, train=train, pii=pii)
+    from datamoat.models.augment_gate import AUGMENT_MODES
+
+    if augment not in AUGMENT_MODES:
+        raise DatamoatError(f"augment={augment!r} is not known; use {' or '.join(AUGMENT_MODES)}.")
     deadline = Deadline.parse(budget)
     dataset = name or name_from_path(str(source))
     touched = [dataset, *(f"{dataset}-{s}" for s in ("train", "test", "testfile"))]
@@ -158,7 +166,7 @@ def run_loop(
         return _run(ws, source, at, text=text, label=label, id_column=id_column, name=name, roles=roles,
                     task=task, test=test, model=model, metric=metric, deadline=deadline, recipe=recipe, pii=pii, train=train,
                     ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
-                    ingest_progress=ingest_progress)
+                    ingest_progress=ingest_progress, augment=augment)
 
 
 def _run(
@@ -182,6 +190,7 @@ def _run(
     ingest_options: dict[str, Any],
     say: Callable[[str], None],
     ingest_progress: Any,
+    augment: str,
 ) -> RunResult:
     from datamoat.clean.default_recipe import default_clean_recipe, training_clean_recipe
     from datamoat.quality.profile import profile_version
@@ -255,7 +264,7 @@ def _run(
         t = time.perf_counter()
         result = train_model(ws, final.ref, model=model, name=dataset, budget=deadline, test=test_final.ref, metric=metric,
                              task=None if task == "auto" else task, progress=say, test_treatment=treatment,
-                             label_cleaning=recipe is None)
+                             label_cleaning=recipe is None, augment=augment)
         timings.update(result.timings_s)
         timings["train_total"] = time.perf_counter() - t
     timings["total"] = deadline.used()

@@ -35,6 +35,8 @@ from datamoat.budget import Deadline
 from datamoat.catalog.rollback import undo_on_failure
 from datamoat.data.text_limits import MAX_TEXT_CHARS
 from datamoat.errors import DatamoatError
+from datamoat.models.augment_gate import AUGMENT_MODES, synthetic_rows, with_synthetic
+from datamoat.models.augmented_version import register_augmented
 from datamoat.models.evaluation.curves import rarer_class
 from datamoat.models.registry import ModelRecord, ModelRegistry
 from datamoat.models.select import select_model
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 GATED_KINDS = ("tfidf-linear", "embed-linear")
 """Named kinds that still get the label-cleaning gate when the caller asks for it (cheap enough
 to cross-validate; finetune is not, and an ensemble is not one kind)."""
+AUGMENT_KINDS = ("tfidf-linear", "embed-linear", "tabular-linear", "tabular")
+"""Named kinds that still get the augmentation candidate when the caller asks for it (cheap
+enough to cross-validate)."""
 CHEAP_KINDS = ("tfidf-linear", "embed-linear", "ensemble", "tabular", "tabular-linear")
 """Kinds cheap enough to refit four times for the learning curve."""
 LEARNING_CURVE_SAFETY = 1.5
@@ -194,6 +199,7 @@ def train_model(
     progress: Callable[[str], None] | None = None,
     test_treatment: str = "",
     label_cleaning: bool = False,
+    augment: str = "off",
 ) -> TrainResult:
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
@@ -212,7 +218,14 @@ def train_model(
     (:mod:`datamoat.models.cleaning_gate`); when it passes the gate, the ``label_issues`` step
     makes a new training version (the dropped rows kept with their reason) and the winner is
     refitted on it.
+    augment: ``auto`` tries synthetic training rows as a candidate (text: word edits; tables:
+    SMOTE) with ``model="auto"`` or a kind in :data:`AUGMENT_KINDS`, kept only when it passes the
+    flywheel's significance test (:mod:`datamoat.models.augment_gate`); when kept, the augmented
+    training rows are registered as the next training version (the test version never gets any).
+    ``off``: never.
     """
+    if augment not in AUGMENT_MODES:
+        raise DatamoatError(f"augment={augment!r} is not known; use {' or '.join(AUGMENT_MODES)}.")
     deadline = Deadline.parse(budget)
     version = ws.version(ref)
     # a failed training leaves no -train/-test split or label-cleaned version behind
@@ -221,7 +234,7 @@ def train_model(
         return _train_model(ws, version, model=model, name=name, deadline=deadline, metric=metric, test=test,
                             test_size=test_size, seed=seed, task=task, slice_columns=slice_columns,
                             learning_curve=learning_curve, progress=progress, test_treatment=test_treatment,
-                            label_cleaning=label_cleaning)
+                            label_cleaning=label_cleaning, augment=augment == "auto")
 
 
 def _train_model(
@@ -241,6 +254,7 @@ def _train_model(
     progress: Callable[[str], None] | None,
     test_treatment: str,
     label_cleaning: bool,
+    augment: bool = False,
 ) -> TrainResult:
     """:func:`train_model`'s body (the caller rolls back what it registered when it fails)."""
     say = progress or (lambda _msg: None)
@@ -283,7 +297,7 @@ def _train_model(
     reserve = min(max(5.0, 0.05 * deadline.budget_s), 60.0)
     # a named cheap text kind still gets the label-cleaning gate: a selection over that one kind
     counts = train_df[label].astype(str).value_counts()
-    gated_kind = (label_cleaning and text is not None and model in GATED_KINDS
+    gated_kind = (((label_cleaning and text is not None and model in GATED_KINDS) or (augment and model in AUGMENT_KINDS))
                   and int((counts >= 2).sum()) >= 2)  # cross-validation needs two classes of 2+ rows
     via_selection = model == "auto" or gated_kind
     if via_selection:
@@ -296,11 +310,19 @@ def _train_model(
             cleaned.update(version=applied.version, dropped=applied.dropped_by_reason, frame=df[df[label].notna()])
             return cleaned["frame"]
 
+        augmented: dict[str, Any] = {}
+
+        def augment_train() -> pd.DataFrame:
+            made = synthetic_rows(train_df, text_column=text, label_column=label, seed=seed)
+            augmented.update(version=register_augmented(ws, train_v, made), frame=with_synthetic(train_df, made))
+            return augmented["frame"]
+
         select_deadline = Deadline(max(deadline.left() - reserve, 0.0))
         sel = select_model(train_df, label_column=label, text_column=text, deadline=select_deadline, metric=metric,
                            seed=seed, cache_dir=cache_dir, progress=say,
                            candidates=(model,) if gated_kind else None, search=not gated_kind,
-                           label_cleaning=label_cleaning and text is not None, clean_train=clean_train)
+                           label_cleaning=label_cleaning and text is not None, clean_train=clean_train,
+                           augment=augment, augment_train=augment_train)
         trainer, selection = sel.trainer, sel.to_dict()
         selection["metric_rule"] = metric_rule
         if gated_kind:
@@ -308,6 +330,9 @@ def _train_model(
         if cleaned:
             train_v, train_df = cleaned["version"], cleaned["frame"]
             selection["label_cleaning"].update(applied=True, dropped=cleaned["dropped"])
+        if augmented:
+            train_v, train_df = augmented["version"], augmented["frame"]
+            selection["augmentation"].update(applied=True, version=train_v.ref)
         fit_seconds = sel.refit_seconds
     else:
         params: dict[str, Any] = {"label_column": label}
@@ -325,6 +350,10 @@ def _train_model(
             why = ("label cleaning is judged by cross-validation, which needs two classes with 2+ training rows"
                    if model in GATED_KINDS else f"label cleaning is not tried for {model} (too costly to cross-validate)")
             selection["label_cleaning"] = {"step": "label_issues", "kept": False, "reason": why}
+        if augment:
+            why = ("augmentation is judged by cross-validation, which needs two classes with 2+ training rows"
+                   if model in AUGMENT_KINDS else f"augmentation is not tried for {model} (too costly to cross-validate)")
+            selection["augmentation"] = {"step": "augment", "kept": False, "reason": why}
         fit_seconds = time.perf_counter() - t
     timings["train"] = time.perf_counter() - t
     truncated = int(getattr(trainer, "truncated_training_texts_", 0))

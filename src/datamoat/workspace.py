@@ -18,11 +18,13 @@ from datamoat.config import CONFIG_FILE, STATE_DIR, ProjectConfig, find_workspac
 
 if TYPE_CHECKING:
     from datamoat.data.diff import VersionDiff
+from datamoat.data.corpus import corpus_read_options
 from datamoat.data.dataset_name import check_dataset_name
 from datamoat.data.export import export_version
 from datamoat.data.ingest import ProgressFn, ingest
 from datamoat.data.object_store import ObjectStore
 from datamoat.data.readers.base import OnBadRows
+from datamoat.data.readers.text_folder import DEFAULT_BLOCK_CHARS
 from datamoat.data.roles import ColumnRoles
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError, WorkspaceError
@@ -134,6 +136,27 @@ class Workspace:
         version = Version(result.version, self.store)
         version.created = result.created  # type: ignore[attr-defined]
         return version
+
+    def ingest_corpus(
+        self,
+        path: str | Path,
+        *,
+        name: str,
+        text: str | None = None,
+        format: str | None = None,  # noqa: A002 - mirrors the CLI's --format
+        block_chars: int = DEFAULT_BLOCK_CHARS,
+        progress: ProgressFn | None = None,
+        **reader_options: Any,
+    ) -> Version:
+        """Read a language-model corpus into dataset ``name``: one row per document.
+
+        A folder gives one row per file; a table file (CSV, JSON, Parquet) one row per row,
+        ``text`` naming the column (else it is inferred); any other file is one long text cut
+        into ordered blocks of whole paragraphs of at least ``block_chars`` characters
+        (:mod:`datamoat.data.corpus`). reader_options: passed on (``encoding=`` ...).
+        """
+        fmt, options = corpus_read_options(str(path), format=format, block_chars=block_chars)
+        return self.ingest(path, name=name, text=text, format=fmt, progress=progress, **{**options, **reader_options})
 
     def ingest_source(self, source: str, progress: ProgressFn | None = None) -> Version:
         """Ingest the named entry of ``sources`` in datamoat.yaml into the dataset of that name."""

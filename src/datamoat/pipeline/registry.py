@@ -22,6 +22,7 @@ BUILTIN_STEP_MODULES: tuple[str, ...] = (
     "datamoat.clean.rebalance",
     "datamoat.clean.dedup",
     "datamoat.clean.row_dedup",
+    "datamoat.clean.gopher",
     "datamoat.privacy.pii.step",
     "datamoat.privacy.tabular.anonymize",
     "datamoat.privacy.encryption",

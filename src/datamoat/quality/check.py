@@ -91,6 +91,7 @@ BUILTIN_CHECK_MODULES: tuple[str, ...] = (
     "datamoat.quality.missing",
     "datamoat.quality.language",
     "datamoat.quality.encoding",
+    "datamoat.quality.text_quality",
     "datamoat.privacy.pii.check",
 )
 """Modules that register the built-in checks (named here, imported on first use; the PII

@@ -18,7 +18,8 @@ columns are always known, and never more than ``batch_rows`` rows per batch.
 
 Options (``**options``) by format: csv: ``encoding``, ``on_decode_error``, ``delimiter``,
 ``header``, ``quoting``; json/jsonl: ``encoding``, ``on_decode_error``; parquet: ``columns``;
-text: ``mode``, ``label_from``, ``keep_blank``, ``encoding``, ``on_decode_error``, ``pattern``;
+text: ``mode``, ``label_from``, ``keep_blank``, ``encoding``, ``on_decode_error``, ``pattern``,
+``block_chars``;
 sql: ``query``, ``table``. ``on_decode_error`` (``fail``, ``replace``, ``skip-row``) says what
 to do with bytes the file's encoding cannot decode (see :mod:`.decode_errors`).
 """
@@ -75,7 +76,7 @@ _OPTIONS = {
     "json": {"encoding", "on_decode_error"},
     "jsonl": {"encoding", "on_decode_error"},
     "parquet": {"columns"},
-    "text": {"mode", "label_from", "keep_blank", "encoding", "on_decode_error", "pattern"},
+    "text": {"mode", "label_from", "keep_blank", "encoding", "on_decode_error", "pattern", "block_chars"},
     "sql": {"query", "table"},
 }
 

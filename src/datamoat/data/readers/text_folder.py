@@ -1,8 +1,16 @@
 """Read plain text: a folder of text files, or one text file, as documents.
 
-Two modes:
+Three modes:
 
 * ``"file"``: one row per file, the whole (decoded) file is the document.
+* ``"block"``: a corpus cut into contiguous blocks of whole paragraphs (paragraphs are
+  separated by blank lines): paragraphs are added to a block until it holds at least
+  ``block_chars`` characters; a paragraph that alone runs past twice ``block_chars`` is cut at
+  line ends (one line longer than that stays whole). The ``block`` column is the 0-based index
+  of the block in its file and ``line`` its first physical line, so the blocks keep their order;
+  the blank lines between two blocks are dropped, those inside a block are kept. For one long
+  text file (a book, a log) as a language-model corpus, whose validation part must be
+  contiguous text (:mod:`datamoat.split.lm`).
 * ``"line"``: one row per line of each file; the ``line`` column is the 1-based physical line.
   Blank lines (only whitespace) of a single text file are kept by default, so a corpus
   ingests intact, one row per physical line (for language-model training, blank lines
@@ -49,7 +57,10 @@ from datamoat.data.readers.decode_errors import SKIP_REASON, escaped, undecodabl
 from datamoat.data.readers.encoding import BinaryFileError, TextScan, scan_text_file
 from datamoat.errors import InputError
 
-Mode = Literal["file", "line"]
+Mode = Literal["file", "line", "block"]
+MODES: tuple[str, ...] = ("file", "line", "block")
+DEFAULT_BLOCK_CHARS = 2000
+"""Characters a corpus block holds at least (``mode="block"``), the last block of a file aside."""
 LabelFrom = Literal["folder", "file", "extension", "none"]
 LABEL_SOURCES = {"folder": "sub-folder", "file": "file name", "extension": "file extension"}
 def _flat_label_from(files: list[Path]) -> LabelFrom:
@@ -77,7 +88,8 @@ class TextSource:
     ``keep_blank``: keep blank lines in line mode (default: yes for a file, no for a folder). ``encoding``: force a codec for every file.
     ``pattern``: which files of a folder to read (glob, default: every file; binary ones are skipped).
     ``on_decode_error`` / ``bad_row``: see :mod:`.decode_errors` (skipped rows go to ``bad_row``).
-    ``batch_rows``: maximum rows per batch.
+    ``batch_rows``: maximum rows per batch. ``block_chars``: the least characters of a block
+    (``mode="block"``; see the module docstring).
     """
 
     def __init__(
@@ -92,6 +104,7 @@ class TextSource:
         on_decode_error: str = "fail",
         pattern: str | None = None,
         bad_row: BadRowCallback | None = None,
+        block_chars: int = DEFAULT_BLOCK_CHARS,
     ) -> None:
         root = Path(path)
         self.is_folder = root.is_dir()
@@ -99,8 +112,11 @@ class TextSource:
         keep_blank = (not self.is_folder) if keep_blank is None else keep_blank
         self.path, self.batch_rows, self.keep_blank = path, batch_rows, keep_blank
         self.root = root if self.is_folder else root.parent
-        if mode is not None and mode not in ("file", "line"):
-            raise InputError(path, f"unknown text mode {mode!r}; use 'file' or 'line'")
+        if mode is not None and mode not in MODES:
+            raise InputError(path, f"unknown text mode {mode!r}; use 'file', 'line' or 'block'")
+        if isinstance(block_chars, bool) or not isinstance(block_chars, int) or block_chars < 1:
+            raise InputError(path, f"block_chars must be a whole number of at least 1, not {block_chars!r}")
+        self.block_chars = block_chars
         if label_from is not None and label_from not in ("folder", "file", "extension", "none"):
             raise InputError(path, f"unknown label_from {label_from!r}; use 'folder', 'file', 'extension' or 'none'")
         files = list_text_files(root, pattern or "*") if self.is_folder else [root]
@@ -146,6 +162,7 @@ class TextSource:
                 "encoding": next(iter(encodings)) if len(encodings) == 1 else dict(encodings),
                 "undecodable_lines": sum(scan.bad_lines for _, scan in self.files),
                 "binary_files": len(binary),
+                **({"block_chars": block_chars} if self.mode == "block" else {}),
             },
             warnings=[scan.warning for _, scan in self.files if scan.warning],
         )
@@ -163,12 +180,15 @@ class TextSource:
 
     @property
     def schema(self) -> pa.Schema:
-        """``text``, ``label`` (unless label_from is "none"), ``source_file``, ``line`` (line mode)."""
+        """``text``, ``label`` (unless label_from is "none"), ``source_file``, ``block`` (block
+        mode), ``line`` (line and block modes)."""
         fields = [pa.field("text", pa.string())]
         if self.label_from != "none":
             fields.append(pa.field("label", pa.string()))
         fields.append(pa.field("source_file", pa.string()))
-        if self.mode == "line":
+        if self.mode == "block":
+            fields.append(pa.field("block", pa.int64()))
+        if self.mode in ("line", "block"):
             fields.append(pa.field("line", pa.int64()))
         return pa.schema(fields)
 
@@ -181,16 +201,23 @@ class TextSource:
             return file.parent.name if file.parent != self.root else None
         return None
 
-    def _rows(self, blank: list[int]) -> Iterator[tuple[str, str | None, str, int | None]]:
-        """(text, label, source_file, line) for every document; counts dropped blank lines."""
+    def _rows(self, blank: list[int]) -> Iterator[tuple[str, str | None, str, int | None, int | None]]:
+        """(text, label, source_file, line, block) for every document; counts dropped blank lines."""
         for file, scan in self.files:
             label, name = self._label(file), file.relative_to(self.root).as_posix()
             skip_undecodable = scan.errors == "surrogateescape"  # else no row can hold a bad byte
             with open(file, encoding=scan.encoding, errors=scan.errors) as f:
+                if self.mode == "block":
+                    lines = ((n, line.rstrip("\n")) for n, line in enumerate(f, start=1))
+                    kept = ((n, t) for n, t in lines
+                            if not (skip_undecodable and self._undecodable(t, name, n, scan.encoding)))
+                    for index, (first, text) in enumerate(paragraph_blocks(kept, self.block_chars, blank)):
+                        yield text, label, name, first, index
+                    continue
                 if self.mode == "file":
                     text = f.read()
                     if not (skip_undecodable and self._undecodable(text, name, None, scan.encoding)):
-                        yield text, label, name, None
+                        yield text, label, name, None, None
                     continue
                 for number, line in enumerate(f, start=1):
                     text = line.rstrip("\n")
@@ -199,7 +226,7 @@ class TextSource:
                     if not self.keep_blank and not text.strip():
                         blank[0] += 1
                         continue
-                    yield text, label, name, number
+                    yield text, label, name, number, None
 
     def _undecodable(self, text: str, name: str, line: int | None, codec: str) -> bool:
         """True (and the row reported to ``bad_row``) when ``text`` holds bytes that did not
@@ -213,7 +240,7 @@ class TextSource:
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Yield the documents, at most ``batch_rows`` per batch (at least one batch)."""
         blank = [0]
-        columns: list[list[object]] = [[], [], [], []]
+        columns: list[list[object]] = [[], [], [], [], []]
         produced = False
         for row in self._rows(blank):
             for column, value in zip(columns, row, strict=True):
@@ -221,16 +248,57 @@ class TextSource:
             if len(columns[0]) >= self.batch_rows:
                 produced = True
                 yield self._batch(columns)
-                columns = [[], [], [], []]
+                columns = [[], [], [], [], []]
+        if self.mode == "block" and not produced and not columns[0]:
+            raise InputError(self.path, "the corpus holds no text, only blank lines")
         if columns[0] or not produced:
             yield self._batch(columns)
-        if self.mode == "line":
+        if self.mode in ("line", "block"):
             self.info.options["blank_lines"] = blank[0]
 
     def _batch(self, columns: list[list[object]]) -> pa.RecordBatch:
-        text, label, source, line = columns
-        arrays = {"text": text, "label": label, "source_file": source, "line": line}
+        text, label, source, line, block = columns
+        arrays = {"text": text, "label": label, "source_file": source, "line": line, "block": block}
         schema = self.schema
         return pa.RecordBatch.from_arrays(
             [pa.array(arrays[f.name], type=f.type) for f in schema], schema=schema
         )
+
+
+def paragraph_blocks(
+    lines: Iterator[tuple[int, str]], block_chars: int, blank: list[int]
+) -> Iterator[tuple[int, str]]:
+    """Group numbered lines into blocks of whole paragraphs (see the module docstring).
+
+    lines: ``(line number, text without the line end)`` in file order. block_chars: the least
+    characters of a block (the file's last block may be shorter). blank: ``blank[0]`` counts
+    the blank lines dropped between blocks. Yields ``(first line number, block text)``: the
+    lines joined with ``"\\n"``, blank lines inside the block kept, none at its ends.
+    """
+    block: list[str] = []
+    size, first = 0, 0
+    pending_blank = 0  # blank lines seen after the block's last text line
+    for number, text in lines:
+        if not text.strip():
+            if block:
+                pending_blank += 1
+                if size >= block_chars:  # a paragraph ends and the block is full
+                    yield first, "\n".join(block)
+                    blank[0] += pending_blank
+                    block, size, pending_blank = [], 0, 0
+            else:
+                blank[0] += 1
+            continue
+        if block and size >= 2 * block_chars:  # one paragraph runs on: cut at this line end
+            yield first, "\n".join(block)
+            blank[0] += pending_blank
+            block, size, pending_blank = [], 0, 0
+        if not block:
+            first = number
+        block.extend([""] * pending_blank)
+        size += pending_blank + len(text) + (1 if len(block) else 0)
+        pending_blank = 0
+        block.append(text)
+    if block:
+        blank[0] += pending_blank
+        yield first, "\n".join(block)

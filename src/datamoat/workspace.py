@@ -33,6 +33,8 @@ from datamoat.pipeline.executor_local import LocalExecutor
 from datamoat.pipeline.recipe import Recipe
 
 SUBDIRS = ("objects", "models", "reports", "tmp")
+HTTP_JSON = "http_json"
+"""The format of HTTP JSON API sources (fetched, paged and merged: not a file reader)."""
 CATALOG_URL_ENV = "DATAMOAT_CATALOG_URL"
 
 
@@ -107,19 +109,26 @@ class Workspace:
         infer_roles: bool = True,
         **reader_options: Any,
     ) -> Version:
-        """Read a file, folder or SQL query into a new version of dataset ``name``.
+        """Read a file, folder, SQL query or HTTP JSON API into a new version of dataset ``name``.
 
         text / label / id: shortcuts for the most used roles; ``roles`` sets any role
         (``{"quasi_identifier": ["age", "zip"]}``). Without roles, the project's ``roles``
         entry for ``name`` is used. allow_empty: make a 0-row version of a source with columns
         but no rows (by default an InputError). infer_roles: without a text role, take the
         free-text column as the text (:mod:`datamoat.data.role_inference`). Returns the new version, or the existing one when the same
-        content was ingested before (``version.created`` tells which).
+        content was ingested before (``version.created`` tells which). With
+        ``format="http_json"`` ``path`` is the URL and ``reader_options`` are the source's keys
+        (``data_selector``, ``paginator={...}`` or ``**{"paginator.type": ...}``, ...; see
+        :mod:`datamoat.data.sources.http_spec`); its cursor is kept under the dataset's name.
         """
         merged = dict(self.config.roles.get(name, {})) if roles is None else dict(roles)
         for role, column in (("text", text), ("label", label), ("id", id)):
             if column:
                 merged[role] = column
+        if (format or "").lower() == HTTP_JSON:
+            return self._ingest_http({"url": str(path), **reader_options}, name=name, source=name, roles=merged,
+                                     where=str(path), progress=progress, allow_empty=allow_empty,
+                                     infer_roles=infer_roles)
         result = ingest(
             self.catalog,
             self.store,
@@ -164,6 +173,13 @@ class Workspace:
         if spec is None:
             known = ", ".join(self.config.sources) or "none"
             raise DatamoatError(f"{self.config.path}: no source named {source!r}; sources: {known}.")
+        if not isinstance(spec, dict):
+            raise DatamoatError(f"{self.config.path}: source {source!r} must be a mapping of keys.")
+        if str(spec.get("format") or "").lower() == HTTP_JSON:
+            entry = {k: v for k, v in spec.items() if k not in ("format", "roles")}
+            roles = dict(self.config.roles.get(source, {})) if spec.get("roles") is None else dict(spec["roles"])
+            return self._ingest_http(entry, name=source, source=source, roles=roles,
+                                     where=f"{self.config.path} (source {source!r})", progress=progress)
         if "path" not in spec:
             raise DatamoatError(f"{self.config.path}: source {source!r} has no 'path'.")
         path = str(spec["path"])
@@ -177,6 +193,20 @@ class Workspace:
             progress=progress,
             **(spec.get("options") or {}),
         )
+
+    def _ingest_http(self, entry: dict[str, Any], *, name: str, source: str, roles: dict[str, Any], where: str,
+                     progress: ProgressFn | None, allow_empty: bool = False, infer_roles: bool = True) -> Version:
+        """Fetch an ``http_json`` source (:mod:`datamoat.data.sources.http_ingest`) into dataset ``name``."""
+        from datamoat.data.sources.http_ingest import ingest_http
+        from datamoat.data.sources.http_spec import HttpJsonSpec
+
+        spec = HttpJsonSpec.from_dict(entry, where)
+        result, _ = ingest_http(self.catalog, self.store, spec, name=name, source=source,
+                                roles=ColumnRoles.from_dict(roles), progress=progress, allow_empty=allow_empty,
+                                infer_roles=infer_roles)
+        version = Version(result.version, self.store)
+        version.created = result.created  # type: ignore[attr-defined]
+        return version
 
     def datasets(self) -> list[dict[str, Any]]:
         """One summary per dataset: name, number of versions, latest ref and rows."""

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from datamoat.catalog.catalog import Catalog
 from datamoat.catalog.records import as_utc, utc_now
 from datamoat.catalog.tables import source_cursors, versions
+from datamoat.errors import ConflictError
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,28 @@ def load_cursor(catalog: Catalog, source: str) -> SourceCursor | None:
                         as_utc(row.updated_at))
 
 
-def cursor_writer(source: str, cursor_path: str, value: Any) -> Callable[[sa.Connection, int], None]:
+def cursor_writer(
+    source: str, cursor_path: str, value: Any, expect_version_id: int | None
+) -> Callable[[sa.Connection, int], None]:
     """A callback ``(connection, version_id) -> None`` that stores ``value`` as ``source``'s
-    cursor, for :meth:`Catalog.add_version`'s ``also`` (same transaction as the version)."""
+    cursor, for :meth:`Catalog.add_version`'s ``also`` (same transaction as the version).
+
+    expect_version_id: the version the fetch was merged into (None: there was no cursor). If
+    another ingest of the source moved the cursor meanwhile, the callback raises ConflictError
+    and the whole transaction, the new version included, is rolled back.
+    """
 
     def write(conn: sa.Connection, version_id: int) -> None:
+        current = conn.execute(
+            sa.select(source_cursors.c.version_id).where(source_cursors.c.source == source)
+        ).scalar()
+        alive = current is not None and conn.execute(
+            sa.select(versions.c.id).where(versions.c.id == current)).first() is not None
+        if (current if alive else None) != expect_version_id:
+            raise ConflictError(
+                f"another ingest of source {source!r} registered a newer version while this one was "
+                "fetching; nothing was written, run it again"
+            )
         save_cursor(conn, source, cursor_path, value, version_id)
 
     return write

@@ -11,6 +11,10 @@ Keys (all optional):
 ``sources``
     Named inputs: ``{name: {path, format, roles, options}}``. ``datamoat ingest --source NAME``
     reads one into the dataset of the same name. Relative paths are relative to the workspace.
+    An HTTP JSON API is ``{format: http_json, url, data_selector, params, headers, auth,
+    paginator, max_pages, primary_key, incremental, timeout_s, retry, roles}`` (dlt's REST API
+    names; see :mod:`datamoat.data.sources.http_spec`); with ``incremental`` its cursor is kept
+    in the catalog under the source's name.
 ``roles``
     Default column roles per dataset: ``{dataset: {text: body, label: intent, ...}}``; used
     when ingest is not told the roles.
@@ -63,6 +67,14 @@ sources: {{}}
 #    format: csv                 # csv, tsv, json, jsonl, parquet, sql, text (default: guessed)
 #    roles: {{id: ticket_id, text: text, label: intent, timestamp: created_at}}
 #    options: {{}}                # reader options, e.g. {{delimiter: ";", encoding: cp1252}}
+#  tickets_api:                  # an HTTP JSON API, fetched incrementally (see README: HTTP JSON sources)
+#    format: http_json
+#    url: https://helpdesk.example.com/api/tickets
+#    data_selector: $.data
+#    auth: {{type: bearer, token_env: HELPDESK_TOKEN}}
+#    paginator: {{type: page_number, total_path: $.meta.total_pages}}
+#    primary_key: id
+#    incremental: {{cursor_path: updated_at, start_param: updated_since}}
 
 # Default column roles per dataset, used when ingest is not given them.
 # Roles: id, text, label, split, timestamp, group, quasi_identifier (list), sensitive (list).

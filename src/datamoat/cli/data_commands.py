@@ -54,27 +54,27 @@ def init(
 
 def ingest(
     ctx: typer.Context,
-    path: Annotated[str | None, typer.Argument(help="File, folder of text files, or SQLAlchemy URL (with --query).")] = None,
+    path: Annotated[str | None, typer.Argument(help="File, folder of text files, SQLAlchemy URL (with --query), or HTTP JSON API URL (with --format http_json).")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Dataset name (default: the file's stem).")] = None,
     text: Annotated[str | None, typer.Option(help="Column with the text.")] = None,
     label: Annotated[str | None, typer.Option(help="Column with the label.")] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="Column with unique row ids (default: hash of the row).")] = None,
     role: Annotated[list[str] | None, typer.Option(help="Any role as ROLE=COLUMN, repeatable (e.g. timestamp=created_at, quasi_identifier=age).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, tsv, json, jsonl, parquet, sql or text (default: guessed).")] = None,
-    source: Annotated[str | None, typer.Option(help="Ingest the named source from datamoat.yaml instead of PATH.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="csv, tsv, json, jsonl, parquet, sql, text (default: guessed) or http_json (PATH is an API URL; its keys as -o, e.g. -o data_selector=data -o paginator.type=page_number -o max_pages=50 -o 'headers.Authorization=Bearer ${TOKEN}').")] = None,
+    source: Annotated[str | None, typer.Option(help="Ingest the named source from datamoat.yaml instead of PATH (an http_json source with `incremental` fetches only what is new since its last run).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
     header: Annotated[bool | None, typer.Option("--header/--no-header", help="Whether the CSV has a header row (default: sniffed).")] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding, e.g. latin-1 (default: UTF-8, checked over the whole file; cp1252, with a warning, when most non-ASCII bytes are not UTF-8).")] = None,
     on_decode_error: Annotated[str | None, typer.Option(help="Bytes the encoding cannot decode: fail (default, names the line and byte offset), replace (U+FFFD, the lines are counted on the terminal) or skip-row (those rows go to the exclusions).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query, with a SQLAlchemy URL as PATH.")] = None,
     mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each) or 'line' (one per line).")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Any reader option as KEY=VALUE, repeatable (e.g. keep_blank=false, quoting=false, label_from=folder).")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Any reader option as KEY=VALUE, repeatable (e.g. keep_blank=false, quoting=false, label_from=folder; http_json keys with dots for nesting, e.g. paginator.total_path=meta.pages).")] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Keep unparseable rows in the exclusions table instead of failing.")] = False,
     allow_empty: Annotated[bool, typer.Option(help="Make an empty version of a source with columns but no rows (default: refused).")] = False,
     infer_roles: Annotated[bool, typer.Option("--infer-roles/--no-infer-roles", help="Without --text, take the free-text column as the text: median >= 20 characters, mostly with spaces, >= 50% distinct; the longest such column (said on the terminal).")] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Read a file, folder or SQL query into a new immutable version of a dataset."""
+    """Read a file, folder, SQL query or HTTP JSON API into a new immutable version of a dataset."""
     ws = open_workspace(ctx)
     with row_progress("ingesting", enabled=not as_json) as progress:
         if source:
@@ -113,8 +113,25 @@ def ingest(
         return
     what = "new version" if created else "already stored as"
     stdout.print(f"{what} [bold]{escape(v.dataset)}@{v.ordinal}[/] ({escape(v.ref)}): {v.num_rows:,} rows", highlight=False)
+    fetched = (v.record.source or {}).get("fetch")
+    if fetched:
+        stdout.print(_fetch_line(fetched), highlight=False, markup=False)
     if v.record.excluded_count:
-        stdout.print(f"{v.record.excluded_count:,} unparseable rows kept in `datamoat excluded {v.ref}`")
+        kind = "superseded or unparseable" if fetched else "unparseable"
+        stdout.print(f"{v.record.excluded_count:,} {kind} rows kept in `datamoat excluded {v.ref}`")
+
+
+def _fetch_line(fetch: dict[str, Any]) -> str:
+    """``fetched 30 records from 3 pages (5 requests, 2 retries); merged: +10 added, ~3 updated``."""
+    def n(count: int, one: str, many: str) -> str:
+        return f"{count:,} {one if count == 1 else many}"
+
+    line = (f"fetched {n(fetch['records'], 'record', 'records')} from {n(fetch['pages'], 'page', 'pages')} "
+            f"({n(fetch['requests'], 'request', 'requests')}, {n(fetch['retries'], 'retry', 'retries')})")
+    merge = fetch.get("merge")
+    if merge and merge.get("into"):
+        line += f"; merged into {merge['into']}: +{merge['added']:,} added, ~{merge['updated']:,} updated"
+    return line
 
 
 def parse_roles(pairs: list[str]) -> dict[str, Any]:
@@ -143,6 +160,8 @@ def _parse_options(pairs: list[str]) -> dict[str, Any]:
 
 
 def _default_name(path: str) -> str:
+    if path.startswith(("http://", "https://")):
+        return name_from_path(path.split("?", 1)[0])
     if "://" in path:
         return "query"
     return name_from_path(path)

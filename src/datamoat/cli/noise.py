@@ -25,7 +25,8 @@ LOG_FILE = Path(STATE_DIR) / "logs" / "datamoat.log"
 """The workspace log, relative to the workspace root."""
 
 NOISY_LOGGERS: tuple[str, ...] = ("py.warnings", "transformers", "huggingface_hub", "torch", "onnx",
-                                  "onnxruntime", "cleanlab", "sentence_transformers", "datasets", "urllib3")
+                                  "onnxruntime", "cleanlab", "sentence_transformers", "datasets", "urllib3",
+                                  "ray", "ray.data")
 """Loggers whose records go to the log file only."""
 
 QUIET_ENV: dict[str, str] = {

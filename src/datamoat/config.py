@@ -27,6 +27,13 @@ Keys (all optional):
     How personal data in text is found: ``{mode: accurate | fast}`` (default accurate: the
     recognizers plus the learned tagger; fast: the recognizers only). Used by the profile,
     ``datamoat pii scan/redact``, ``datamoat run`` and the server's redaction.
+``executor``
+    What runs recipes (``apply``, ``clean``, ``run``): ``local`` (default: a process pool on
+    this machine) or ``ray`` (``pip install datamoat[scale]``; see
+    :mod:`datamoat.pipeline.executor_ray`). The commands' ``--executor`` wins over it.
+``ray_address``
+    The Ray cluster to join with ``executor: ray`` (``host:6379`` or ``ray://host:10001``);
+    ``RAY_ADDRESS`` and ``--ray-address`` win over it. Unset: a local Ray with this machine's CPUs.
 """
 
 from __future__ import annotations
@@ -42,7 +49,9 @@ from datamoat.errors import WorkspaceError
 CONFIG_FILE = "datamoat.yaml"
 STATE_DIR = ".datamoat"
 """The workspace's state folder next to :data:`CONFIG_FILE` (catalog, objects, models, reports, logs)."""
-KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe", "pii")
+KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe", "pii", "executor", "ray_address")
+EXECUTORS = ("local", "ray")
+"""The values of ``executor`` (and ``--executor``)."""
 
 
 def find_workspace_root(path: str | Path) -> Path | None:
@@ -106,6 +115,8 @@ class ProjectConfig:
     task: dict[str, Any] = field(default_factory=dict)
     recipe: list[dict[str, Any]] = field(default_factory=list)
     pii: dict[str, Any] = field(default_factory=dict)
+    executor: str = "local"
+    ray_address: str | None = None
 
     @property
     def pii_mode(self) -> str | None:
@@ -132,6 +143,9 @@ class ProjectConfig:
         for key, kind in (("sources", dict), ("roles", dict), ("task", dict), ("recipe", list), ("pii", dict)):
             if data.get(key) is not None and not isinstance(data[key], kind):
                 raise WorkspaceError(f"{path}: {key!r} must be a {'mapping' if kind is dict else 'list'}.")
+        executor = data.get("executor") or "local"
+        if executor not in EXECUTORS:
+            raise WorkspaceError(f"{path}: 'executor' must be one of {', '.join(EXECUTORS)}, got {executor!r}.")
         return cls(
             path=path,
             name=str(data.get("name") or path.parent.name),
@@ -141,6 +155,8 @@ class ProjectConfig:
             task=data.get("task") or {},
             recipe=data.get("recipe") or [],
             pii=data.get("pii") or {},
+            executor=executor,
+            ray_address=str(data["ray_address"]) if data.get("ray_address") else None,
         )
 
     @staticmethod

@@ -184,8 +184,9 @@ def test_bad_source_entries_are_one_sentence(workspace, monkeypatch) -> None:
         for extra, expected in cases:
             with pytest.raises(InputError, match=expected.replace("[", r"\[").replace("$", r"\$")):
                 ingest(workspace, api, **extra)
-        with pytest.raises(InputError, match="page 1: HTTP 404 Not Found"):
-            workspace.ingest(f"{api.url}/missing", name="m", format="http_json")
+        with pytest.raises(InputError, match="page 1: HTTP 404 Not Found") as err:
+            workspace.ingest(f"{api.url}/missing".replace("//", "//me:pw-secret@"), name="m", format="http_json")
+        assert "pw-secret" not in str(err.value) and "me:***@" in str(err.value)
         with pytest.raises(InputError, match="page 1, record 1 is a string, not an object"):
             workspace.ingest(f"{api.url}/tickets", name="m", format="http_json", data_selector="data[*].title")
     assert workspace.datasets() == []

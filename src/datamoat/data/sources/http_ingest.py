@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from datamoat.catalog import Catalog
+from datamoat.catalog.rollback import undo_on_failure
 from datamoat.catalog.source_cursors import SourceCursor, cursor_writer, load_cursor
 from datamoat.data.dataset_name import check_dataset_name
 from datamoat.data.exclusion_schema import EXCLUSION_SCHEMA
@@ -112,14 +113,17 @@ def ingest_http(
     if inc is not None and fetched.cursor_to is not None:
         also = cursor_writer(source, inc.cursor_path, fetched.cursor_to,
                              state.version_id if state is not None else None)
-    result = ingest(
-        catalog, store, fetched.shown_url, name=name, roles=roles, format=FORMAT,
-        opened=RowsSource(rows, info), exclusions=exclusions, source_extra={"fetch": fetch_info},
-        also=also, allow_empty=allow_empty, infer_roles=infer_roles,
-    )
-    if also is not None and not result.created and _moved(state, fetched.cursor_to, result.version.id):
-        with catalog.engine.begin() as conn:  # the rows are stored already: only the cursor moves
-            also(conn, result.version.id)
+    # the version and its cursor are one transaction; the run row after it is another: should that
+    # fail, the version is rolled back too (and a cursor left pointing at it is then ignored)
+    with undo_on_failure(catalog, [name], subject=fetched.shown_url):
+        result = ingest(
+            catalog, store, fetched.shown_url, name=name, roles=roles, format=FORMAT,
+            opened=RowsSource(rows, info), exclusions=exclusions, source_extra={"fetch": fetch_info},
+            also=also, allow_empty=allow_empty, infer_roles=infer_roles,
+        )
+        if also is not None and not result.created and _moved(state, fetched.cursor_to, result.version.id):
+            with catalog.engine.begin() as conn:  # the rows are stored already: only the cursor moves
+                also(conn, result.version.id)
     return result, fetched
 
 

@@ -31,7 +31,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from datamoat.data.sources.json_path import check_path
 from datamoat.errors import InputError
@@ -191,6 +191,9 @@ class HttpJsonSpec:
         """(url, params, headers) with ``${ENV}`` and ``auth`` filled in; every value read from
         the environment is added to ``secrets``. InputError naming the variable when unset."""
         url = self._fill(self.url, secrets, "url")
+        password = urlsplit(url).password
+        if password:  # https://user:password@host/...
+            secrets.add(password)
         params = {k: self._fill(v, secrets, f"params.{k}") if isinstance(v, str) else v for k, v in self.params.items()}
         headers = {k: self._fill(v, secrets, f"headers.{k}") for k, v in self.headers.items()}
         kind = self.auth.get("type")

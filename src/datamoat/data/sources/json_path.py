@@ -21,7 +21,9 @@ def compile_path(expression: str) -> JSONPath:
     """The parsed ``expression``; raises ValueError with the parser's reason."""
     try:
         return parse(expression)
-    except (JSONPathError, Exception) as exc:  # jsonpath-ng raises plain Exceptions for some lexer errors
+    except JSONPathError as exc:
+        raise ValueError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - jsonpath-ng's lexer raises plain Exception
         raise ValueError(str(exc)) from None
 
 

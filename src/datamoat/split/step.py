@@ -1,4 +1,8 @@
-"""``take_split`` (global step): keep the rows of one split of a leakage-free, stratified split.
+"""``take_split`` and ``take_lm_split`` (global steps): keep the rows of one split.
+
+``take_split`` keeps one split of a leakage-free, stratified split (below); ``take_lm_split``
+one split of a language-model corpus: contiguous text ranges, or whole documents
+(:mod:`datamoat.split.lm`), dropping the others' rows with the same ``"split: <name>"`` reasons.
 
 The split is :func:`datamoat.split.assign.split_indices` over the whole input (given ``split``
 role values, groups, exact and near duplicates kept together, stratified by label). The rows of
@@ -11,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import Step, add_reasons, bad_param, require_row_ids
 from datamoat.split.assign import DEFAULT_NEAR_DUP_THRESHOLD, SPLITS, split_indices
+from datamoat.split.lm import lm_split_indices
 
 
 @register
@@ -67,13 +73,18 @@ class TakeSplit(Step):
         table = pa.Table.from_batches(collected)
         if table.num_rows == 0:
             return
-        idx = split_indices(
-            table, self._roles, test_size=self.test_size, valid_size=self.valid_size,
-            seed=self.seed, near_dup_threshold=self.near_dup_threshold,
-        )
+        idx = self._indices(table)
         keep_code = SPLITS.index(self.keep)
         ids = table.column(ROW_ID_COLUMN).cast(pa.string()).to_pylist()
         self._drop = {rid: SPLITS[code] for rid, code in zip(ids, idx.tolist(), strict=True) if code != keep_code}
+
+    def _indices(self, table: pa.Table) -> np.ndarray:
+        """Split code per row of the whole input (0 train, 1 valid, 2 test)."""
+        assert self._roles is not None
+        return split_indices(
+            table, self._roles, test_size=self.test_size, valid_size=self.valid_size,
+            seed=self.seed, near_dup_threshold=self.near_dup_threshold,
+        )
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Mark rows of the other splits with ``"split: <their split>"``."""
@@ -82,4 +93,37 @@ class TakeSplit(Step):
         return add_reasons(batch, reasons)
 
 
+@register
+class TakeLmSplit(TakeSplit):
+    """Keep one split of a language-model corpus (global step; :mod:`datamoat.split.lm`).
 
+    keep: ``train``, ``valid`` or ``test``. valid_size, test_size: shares of the text
+    (contiguous rows) or of the documents. seed: the document split's seed. order: the column
+    that orders contiguous rows (None: ``block``, else ``line``, else split by document).
+    near_dup_threshold: as for ``take_split`` (documents only).
+    """
+
+    name = "take_lm_split"
+
+    def __init__(
+        self,
+        *,
+        keep: str = "train",
+        valid_size: float = 0.1,
+        test_size: float = 0.1,
+        seed: int = 0,
+        order: str | None = None,
+        near_dup_threshold: float | None = DEFAULT_NEAR_DUP_THRESHOLD,
+    ) -> None:
+        super().__init__(keep=keep, test_size=test_size, valid_size=valid_size, seed=seed,
+                         near_dup_threshold=near_dup_threshold)
+        if order is not None and not (isinstance(order, str) and order):
+            raise bad_param(self.name, "order", f"must be a column name or null, got {order!r}")
+        self.order = order
+
+    def _indices(self, table: pa.Table) -> np.ndarray:
+        assert self._roles is not None
+        return lm_split_indices(
+            table, self._roles, valid_size=self.valid_size, test_size=self.test_size, seed=self.seed,
+            order=self.order, near_dup_threshold=self.near_dup_threshold,
+        )

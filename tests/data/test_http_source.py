@@ -187,6 +187,23 @@ def test_bad_source_entries_are_one_sentence(workspace, monkeypatch) -> None:
         with pytest.raises(InputError, match="page 1: HTTP 404 Not Found") as err:
             workspace.ingest(f"{api.url}/missing".replace("//", "//me:pw-secret@"), name="m", format="http_json")
         assert "pw-secret" not in str(err.value) and "me:***@" in str(err.value)
+        with pytest.raises(InputError, match=r"missing\?api_key=\*\*\*: page 1: HTTP 404") as err:
+            workspace.ingest(f"{api.url}/missing", name="m", format="http_json", params={"api_key": "lit-secret"})
         with pytest.raises(InputError, match="page 1, record 1 is a string, not an object"):
             workspace.ingest(f"{api.url}/tickets", name="m", format="http_json", data_selector="data[*].title")
     assert workspace.datasets() == []
+
+
+def test_the_manifest_keeps_env_templates_and_masks_literal_secrets() -> None:
+    from datamoat.data.sources.http_spec import HttpJsonSpec
+
+    spec = HttpJsonSpec.from_dict({
+        "url": "https://me:pw-lit@api.example.com/v1", "params": {"api_key": "lit-1", "q": "open", "token": "${T}"},
+        "headers": {"Authorization": "Bearer lit-2", "X-Org": "acme"}, "auth": {"type": "bearer", "token_env": "T"},
+    }, "datamoat.yaml")
+    shown = json.dumps(spec.to_manifest())
+    assert "lit-" not in shown and "pw-lit" not in shown
+    manifest = spec.to_manifest()
+    assert manifest["params"] == {"api_key": "***", "q": "open", "token": "${T}"}
+    assert manifest["headers"] == {"Authorization": "***", "X-Org": "acme"}
+    assert manifest["auth"] == {"type": "bearer", "token_env": "T"} and manifest["url"] == "https://me:***@api.example.com/v1"

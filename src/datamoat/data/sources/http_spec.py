@@ -20,8 +20,8 @@ Credentials come only from environment variables (``${NAME}`` in ``url``, ``para
 ``headers``; ``auth`` with ``token_env`` / ``api_key_env`` / ``password_env``). They are read
 when a request is built, never stored: :meth:`HttpJsonSpec.to_manifest` keeps the templates,
 and :class:`Secrets` masks every resolved value (plain and URL-encoded) in messages. A literal
-value under a header whose name looks secret (authorization, cookie, token, key, secret,
-password) is masked in the manifest too.
+value under a header or param whose name looks secret (authorization, cookie, token, key,
+secret, password) and a password in the URL are masked in the manifest too.
 """
 
 from __future__ import annotations
@@ -196,6 +196,9 @@ class HttpJsonSpec:
             secrets.add(password)
         params = {k: self._fill(v, secrets, f"params.{k}") if isinstance(v, str) else v for k, v in self.params.items()}
         headers = {k: self._fill(v, secrets, f"headers.{k}") for k, v in self.headers.items()}
+        for name, value in [*params.items(), *headers.items()]:  # literal secrets: masked in messages too
+            if _SECRET_HEADER.search(name) and isinstance(value, str):
+                secrets.add(value.split(" ", 1)[-1])  # "Bearer abc" -> abc
         kind = self.auth.get("type")
         if kind == "bearer":
             headers["Authorization"] = "Bearer " + secrets.add(self._env(self.auth["token_env"], "auth.token_env"))
@@ -224,15 +227,17 @@ class HttpJsonSpec:
     # ------------------------------------------------------------------ provenance
     def to_manifest(self) -> dict[str, Any]:
         """The entry as recorded in the version's manifest: templates, never resolved secrets."""
-        out: dict[str, Any] = {"url": self.url, "method": "GET", "max_pages": self.max_pages,
+        parts = urlsplit(self.url)
+        url = self.url.replace(f":{parts.password}@", f":{MASK}@", 1) if parts.password and not _ENV.search(
+            parts.password) else self.url
+        out: dict[str, Any] = {"url": url, "method": "GET", "max_pages": self.max_pages,
                                "timeout_s": self.timeout_s, "retry": dict(self.retry.__dict__)}
         if self.data_selector is not None:
             out["data_selector"] = self.data_selector
         if self.params:
-            out["params"] = dict(self.params)
+            out["params"] = _masked(self.params)
         if self.headers:
-            out["headers"] = {k: v if _ENV.search(v) or not _SECRET_HEADER.search(k) else MASK
-                              for k, v in self.headers.items()}
+            out["headers"] = _masked(self.headers)
         if self.auth:
             out["auth"] = dict(self.auth)  # names of environment variables only
         p = self.paginator
@@ -244,6 +249,12 @@ class HttpJsonSpec:
         if self.incremental is not None:
             out["incremental"] = dict(self.incremental.__dict__)
         return out
+
+
+def _masked(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with literal values under secret-looking names (token, key ...) masked."""
+    return {k: v if not _SECRET_HEADER.search(k) or (isinstance(v, str) and _ENV.search(v)) else MASK
+            for k, v in values.items()}
 
 
 def nest_dotted(entry: dict[str, Any]) -> dict[str, Any]:

@@ -76,3 +76,17 @@ def test_bad_corpus_is_one_sentence_and_writes_nothing(workspace, tmp_path, cont
         workspace.ingest_corpus(path, name="bad")
     assert "corpus.txt" in str(err.value) and str(err.value).count(". ") == 0
     assert workspace.datasets() == []
+
+
+def test_cli_ingest_as_corpus(cli, tmp_path):
+    path = write_file(tmp_path, "book.txt", long_text(seed=6, paragraphs=40))
+    assert cli("init", str(tmp_path / "ws"))[0] == 0
+    code, out, _ = cli("ingest", path, "--as-corpus", "--block-chars", "500", "--json")
+    assert code == 0
+    import json
+
+    summary = json.loads(out)
+    assert summary["rows"] > 5 and summary["source"]["options"]["mode"] == "block"
+    (tmp_path / "pic.txt").write_bytes(b"GIF89a\x00\x00\x01")
+    code, _, err = cli("ingest", str(tmp_path / "pic.txt"), "--as-corpus")
+    assert code != 0 and "binary file" in err and "Traceback" not in err

@@ -67,7 +67,9 @@ def ingest(
     encoding: Annotated[str | None, typer.Option(help="Text encoding, e.g. latin-1 (default: UTF-8, checked over the whole file; cp1252, with a warning, when most non-ASCII bytes are not UTF-8).")] = None,
     on_decode_error: Annotated[str | None, typer.Option(help="Bytes the encoding cannot decode: fail (default, names the line and byte offset), replace (U+FFFD, the lines are counted on the terminal) or skip-row (those rows go to the exclusions).")] = None,
     query: Annotated[str | None, typer.Option(help="SQL query, with a SQLAlchemy URL as PATH.")] = None,
-    mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each) or 'line' (one per line).")] = None,
+    mode: Annotated[str | None, typer.Option(help="Text files: 'file' (one document each), 'line' (one per line) or 'block' (ordered blocks of whole paragraphs, -o block_chars=N, default 2000).")] = None,
+    as_corpus: Annotated[bool, typer.Option("--as-corpus", help="A language-model corpus, one row per document: a folder gives one row per file, a CSV/JSON/Parquet file one per row (--text COLUMN), any other file ordered blocks of whole paragraphs (--block-chars).")] = False,
+    block_chars: Annotated[int, typer.Option(help="With --as-corpus: the least characters of a block of one long text file.")] = 2000,
     option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Any reader option as KEY=VALUE, repeatable (e.g. keep_blank=false, quoting=false, label_from=folder; http_json keys with dots for nesting, e.g. paginator.total_path=meta.pages).")] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Keep unparseable rows in the exclusions table instead of failing.")] = False,
     allow_empty: Annotated[bool, typer.Option(help="Make an empty version of a source with columns but no rows (default: refused).")] = False,
@@ -93,20 +95,24 @@ def ingest(
             }
             options.update(_parse_options(option or []))
             dataset = name or _default_name(path)
-            v = ws.ingest(
-                path,
-                name=dataset,
-                text=text,
-                label=label,
-                id=id_column,
-                roles=roles,
-                format=fmt,
-                on_bad_rows="skip" if skip_bad_rows else "error",
-                progress=progress,
-                allow_empty=allow_empty,
-                infer_roles=infer_roles,
-                **options,
-            )
+            if as_corpus:
+                v = ws.ingest_corpus(path, name=dataset, text=text, format=fmt, block_chars=block_chars,
+                                     progress=progress, **options)
+            else:
+                v = ws.ingest(
+                    path,
+                    name=dataset,
+                    text=text,
+                    label=label,
+                    id=id_column,
+                    roles=roles,
+                    format=fmt,
+                    on_bad_rows="skip" if skip_bad_rows else "error",
+                    progress=progress,
+                    allow_empty=allow_empty,
+                    infer_roles=infer_roles,
+                    **options,
+                )
     created = getattr(v, "created", True)
     if as_json:
         print_json({**_version_summary(v), "created": created, "source": v.record.source})

@@ -114,6 +114,8 @@ class TextSource:
         self.root = root if self.is_folder else root.parent
         if mode is not None and mode not in MODES:
             raise InputError(path, f"unknown text mode {mode!r}; use 'file', 'line' or 'block'")
+        if isinstance(block_chars, str) and block_chars.strip().isdigit():  # -o block_chars=3000
+            block_chars = int(block_chars)
         if isinstance(block_chars, bool) or not isinstance(block_chars, int) or block_chars < 1:
             raise InputError(path, f"block_chars must be a whole number of at least 1, not {block_chars!r}")
         self.block_chars = block_chars

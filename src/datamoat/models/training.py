@@ -200,6 +200,8 @@ def train_model(
     test_treatment: str = "",
     label_cleaning: bool = False,
     augment: str = "off",
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
 ) -> TrainResult:
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
@@ -223,18 +225,33 @@ def train_model(
     flywheel's significance test (:mod:`datamoat.models.augment_gate`); when kept, the augmented
     training rows are registered as the next training version (the test version never gets any).
     ``off``: never.
+    dp_epsilon / dp_delta: train with DP-SGD to (ε, δ) per training row (δ None: 1 / (10 n));
+    ``auto`` then trains embed-linear (text) or tabular-linear without a search, no label
+    cleaning, augmentation or learning curve runs (they would read the private rows again), and
+    (ε, δ) is spent from the budgets of ``ref``'s dataset and its ancestors'
+    (:mod:`datamoat.models.dp_spend`) in the registration's transaction; a training the budget
+    cannot pay is refused before it starts.
     """
     if augment not in AUGMENT_MODES:
         raise DatamoatError(f"augment={augment!r} is not known; use {' or '.join(AUGMENT_MODES)}.")
     deadline = Deadline.parse(budget)
     version = ws.version(ref)
+    if dp_epsilon is not None:
+        from datamoat.models.dp_spend import check_dp_request, check_training_budget
+        from datamoat.models.trainers.dp_sgd import default_delta
+
+        check_dp_request(model, dp_epsilon, dp_delta)
+        # δ's default depends on the training rows; 1/(10 x all rows) is the smallest it can be
+        check_training_budget(ws.catalog, version.record.id, dp_epsilon,
+                              dp_delta if dp_delta is not None else default_delta(version.num_rows))
     # a failed training leaves no -train/-test split or label-cleaned version behind
     touched = [version.dataset, *(f"{version.dataset}-{s}" for s in ("train", "test"))]
     with undo_on_failure(ws.catalog, touched, version.ref):
         return _train_model(ws, version, model=model, name=name, deadline=deadline, metric=metric, test=test,
                             test_size=test_size, seed=seed, task=task, slice_columns=slice_columns,
                             learning_curve=learning_curve, progress=progress, test_treatment=test_treatment,
-                            label_cleaning=label_cleaning, augment=augment == "auto")
+                            label_cleaning=label_cleaning, augment=augment == "auto",
+                            dp_epsilon=dp_epsilon, dp_delta=dp_delta)
 
 
 def _train_model(
@@ -255,6 +272,8 @@ def _train_model(
     test_treatment: str,
     label_cleaning: bool,
     augment: bool = False,
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
 ) -> TrainResult:
     """:func:`train_model`'s body (the caller rolls back what it registered when it fails)."""
     say = progress or (lambda _msg: None)
@@ -290,6 +309,15 @@ def _train_model(
     metric, metric_rule = choose_metric(train_df[label], metric)
     if metric_rule:
         say(metric_rule)
+    asked = model
+    if dp_epsilon is not None:
+        from datamoat.models.dp_spend import check_training_budget, private_kind
+        from datamoat.models.trainers.dp_sgd import default_delta
+
+        dp_delta = dp_delta if dp_delta is not None else default_delta(len(train_df))
+        check_training_budget(ws.catalog, version.record.id, dp_epsilon, dp_delta)  # before any training
+        model, label_cleaning, augment = private_kind(model, kind_of_task), False, False
+        say(f"differentially private training: {model}, epsilon={dp_epsilon:g}, delta={dp_delta:.3g}")
 
     cache_dir = ws.state / "cache" / "embeddings"
     t = time.perf_counter()
@@ -341,11 +369,20 @@ def _train_model(
         if model == "finetune":
             # the deadline bounds fine-tuning, less the reserve for evaluation and registration
             params["max_seconds"] = round(max(deadline.left() - reserve, 1.0), 1)
+        if dp_epsilon is not None:
+            params.update(dp_epsilon=dp_epsilon, dp_delta=dp_delta)
         trainer = create_trainer(model, **params)
         if hasattr(trainer, "use_embedding_cache"):
             trainer.use_embedding_cache(cache_dir)
-        trainer.fit(*_with_valid(train_df, label, seed) if model == "finetune" else (train_df,))
-        selection = {"chosen": model, "reason": "chosen by the user", "candidates": []}
+        # under DP no rows are held out for early stopping (choosing an epoch on private rows is not accounted)
+        fit_args = _with_valid(train_df, label, seed) if model == "finetune" and dp_epsilon is None else (train_df,)
+        trainer.fit(*fit_args)
+        members = fit_args[0]
+        reason = "chosen by the user"
+        if dp_epsilon is not None and asked == "auto":
+            from datamoat.models.dp_spend import AUTO_REASON
+            reason = AUTO_REASON.format(kind=model)
+        selection = {"chosen": model, "reason": reason, "candidates": []}
         if label_cleaning and text is not None:
             why = ("label cleaning is judged by cross-validation, which needs two classes with 2+ training rows"
                    if model in GATED_KINDS else f"label cleaning is not tried for {model} (too costly to cross-validate)")
@@ -371,6 +408,13 @@ def _train_model(
         from datamoat.models.evaluation.importance import feature_importance
         evaluation["feature_importance"] = feature_importance(trainer, test_df, seed=seed)
     evaluation["majority_baseline"] = majority_baseline(train_df[label], test_df[label])
+    from datamoat.models.evaluation.membership import membership_inference
+
+    evaluation["membership_inference"] = membership_inference(trainer, train_df if via_selection else members,
+                                                              test_df, seed=seed)
+    privacy = getattr(trainer, "dp_", None)
+    if privacy:
+        evaluation["privacy"] = privacy
     chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
     if chosen and "cv_mean" in chosen:
         evaluation["cv"] = {"k": selection.get("folds"), "metric": selection.get("metric"),
@@ -378,7 +422,9 @@ def _train_model(
     timings["evaluate"] = time.perf_counter() - t
     # refits cost about sum(fractions) x one full fit (linear in rows for these trainers)
     estimate = fit_seconds * sum(LEARNING_CURVE_FRACTIONS)
-    if learning_curve and trainer.kind not in CHEAP_KINDS:
+    if learning_curve and dp_epsilon is not None:
+        evaluation["learning_curve_skipped"] = "its refits would train on the private rows again and spend more budget"
+    elif learning_curve and trainer.kind not in CHEAP_KINDS:
         evaluation["learning_curve_skipped"] = f"{trainer.kind} is too costly to refit for a learning curve"
     elif learning_curve and not deadline.fits(estimate * LEARNING_CURVE_SAFETY):
         evaluation["learning_curve_skipped"] = (
@@ -407,16 +453,32 @@ def _train_model(
             f"test rows: {test_v.ref} as given"),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
+    spends: list[dict[str, Any]] = []
+    pay = None
+    if privacy:
+        from datamoat.models.dp_spend import spend_for_training
+
+        info["privacy"] = privacy
+
+        def pay(conn: Any, model_ref: str) -> None:
+            spends[:] = spend_for_training(conn, version.record.id, version.ref, privacy["epsilon"], privacy["delta"],
+                                           label_column=label, details={"model": model_ref, "kind": trainer.kind,
+                                                                        "train_ref": train_v.ref, **privacy})
     record = registry.register(
         trainer, model_name, train_version_id=train_v.record.id, test_version_id=test_v.record.id,
         metrics=_json_metrics(evaluation), info=info, aliases=["challenger" if has_champion else "champion"],
+        in_transaction=pay,
     )
+    if spends:
+        evaluation["privacy"] = {**privacy, "spends": spends}
     from datamoat.models.evaluation.report import write_evaluation_report
 
     report = write_evaluation_report(
         evaluation, ws.state / "reports" / f"model-{record.name}-{record.ordinal}.html",
         title=f"Model {record.ref} ({record.kind}) on {test_v.ref}", model=record.summary(),
-        extra={"selection": selection, "test_treatment": info["test_treatment"]},
+        extra={"selection": selection, "test_treatment": info["test_treatment"],
+               **({"privacy": evaluation["privacy"]} if privacy else {}),
+               "membership_inference": evaluation["membership_inference"]},
     )
     run_id = None
     try:
@@ -456,7 +518,7 @@ def _json_metrics(evaluation: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of an evaluation (no per-row data), for the catalog."""
     keys = ("rows", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "weighted_f1", "macro_precision",
             "macro_recall", "balanced_accuracy", "roc_auc", "average_precision", "ece", "cv", "per_class",
-            "majority_baseline")
+            "majority_baseline", "membership_inference", "privacy")
     out = {k: evaluation[k] for k in keys if k in evaluation}
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in out.items()}
 

@@ -31,6 +31,12 @@ Cost: about 70 training texts/s (~12 tokens per text, batch 32) on one uncontend
 whose cores are busy, torch's two threads wait on each other and this fell to 10-13 texts/s,
 so :meth:`FinetuneTrainer.estimate_fit_seconds` times real steps on the data at hand, under
 the load of the moment, rather than trusting a constant.
+
+With ``dp_epsilon`` training is DP-SGD through Opacus (:mod:`~datamoat.models.trainers.finetune_dp`):
+the embedding layer is frozen, per-row gradients are clipped and noised, logical batches of
+``dp_sgd.FINETUNE_BATCH_SIZE`` rows run as smaller physical ones, all ``epochs`` run without
+early stopping or a schedule (choosing an epoch on private rows is not accounted), and ``dp_``
+holds the guarantee's facts.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import pandas as pd
 
 from datamoat.errors import DatamoatError
 from datamoat.models.trainers.contract import register_trainer
+from datamoat.models.trainers.dp_sgd import check_dp
 from datamoat.models.trainers.encoder import (
     BUNDLED,
     DEFAULT_MAX_LENGTH,
@@ -109,6 +116,10 @@ class FinetuneTrainer(EncoderTrainer):
         Seed of the weights of the head, the dropout and the batch order.
     device:
         ``None`` (cuda when torch sees a GPU, else cpu), ``"cpu"`` or ``"cuda"``.
+    dp_epsilon, dp_delta:
+        Train with DP-SGD to (ε, δ)-differential privacy per training row (None: not private);
+        δ None means 1 / (10 n). ``valid``, ``patience``, ``warmup_ratio`` and ``class_weight``
+        are not used then.
 
     Fitted attributes: ``encoder_`` (TextEncoder of the fine-tuned weights), ``model_`` (the
     head), ``history_`` (one dict per epoch run: ``epoch``, ``steps``, ``complete`` (all
@@ -140,6 +151,8 @@ class FinetuneTrainer(EncoderTrainer):
         dropout: float = 0.1,
         random_state: int = 0,
         device: str | None = None,
+        dp_epsilon: float | None = None,
+        dp_delta: float | None = None,
     ) -> None:
         self.text_column = text_column
         self.label_column = label_column
@@ -157,6 +170,8 @@ class FinetuneTrainer(EncoderTrainer):
         self.dropout = dropout
         self.random_state = random_state
         self.device = device
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
 
     # ----------------------------------------------------------------- validation
     def _validate(self) -> None:
@@ -184,6 +199,18 @@ class FinetuneTrainer(EncoderTrainer):
         started = time.perf_counter()
         self._validate()
         texts = self._training_texts(train)
+        self.dp_: dict[str, Any] | None = None
+        if self.dp_epsilon is not None:
+            from datamoat.models.trainers.finetune_dp import fit_private
+
+            epsilon, delta = check_dp(self.kind, self.dp_epsilon, self.dp_delta, len(texts))
+            deadline = None if self.max_seconds is None else started + float(self.max_seconds)
+            net, self.history_, facts = fit_private(self, texts, y, epsilon=epsilon, delta=delta, deadline=deadline)
+            self.best_epoch_ = self.history_[-1]["epoch"] if self.history_ else None
+            self.stop_reason_ = self.history_[-1]["stopped"] or "epochs" if self.history_ else "epochs"
+            self.dp_ = facts.to_dict()
+            self._keep(net)
+            return
         valid_texts = self._texts(valid, "validation data") if valid is not None else None
         torch = require_torch()
         from transformers import get_linear_schedule_with_warmup
@@ -309,6 +336,7 @@ class FinetuneTrainer(EncoderTrainer):
             "history": getattr(self, "history_", []),
             "best_epoch": getattr(self, "best_epoch_", None),
             "stop_reason": getattr(self, "stop_reason_", None),
+            "dp": getattr(self, "dp_", None),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -316,6 +344,7 @@ class FinetuneTrainer(EncoderTrainer):
         self.history_ = list(state.get("history") or [])
         self.best_epoch_ = state.get("best_epoch")
         self.stop_reason_ = state.get("stop_reason")
+        self.dp_ = state.get("dp")
 
     # ----------------------------------------------------------------- cost
     @classmethod

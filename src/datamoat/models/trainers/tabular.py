@@ -12,7 +12,9 @@ LogisticRegression. Missing categoricals, and the values that stand for missing 
 ``"n/a"``, ``"?"``, ``""`` ...: :data:`datamoat.quality.missing.CATEGORY_MISSING_MARKERS`,
 trimmed and case-insensitive), share one "missing" category; ``missing_markers_`` counts the
 marker cells seen in training per column. (``tabular`` keeps such values as categories:
-trees split on them as well as on real gaps, which they also handle natively.)
+trees split on them as well as on real gaps, which they also handle natively.) With
+``dp_epsilon`` it trains with DP-SGD instead, on :class:`RowFeatures`, a fixed row-local map
+(nothing fitted on the private rows; see :mod:`~datamoat.models.trainers.dp_sgd`).
 
 Both use ``feature_columns`` when given, else every column except the label, ``_dm_*``
 system columns and identifier columns (named ``id`` or ending in ``_id``). Booleans are
@@ -32,12 +34,50 @@ import pyarrow as pa
 
 from datamoat.errors import DatamoatError
 from datamoat.models.trainers.contract import SYSTEM_PREFIX, Trainer, register_trainer, require_columns
+from datamoat.models.trainers.dp_sgd import as_logistic, check_dp, fit_dp_linear
 from datamoat.models.trainers.tfidf_linear import check_choice, check_positive
 from datamoat.quality.missing import marker_counts, marker_mask
 
 MAX_CATEGORIES = 250
 """Most categories per column the ``tabular`` trainer keeps (HGB bins categories, max 255)."""
 MISSING = "__missing__"
+HASH_BUCKETS = 1024
+"""Hashed one-hot width for categoricals under DP (no vocabulary fitted on private rows)."""
+ASINH_SCALE = 10.0
+"""Numerics under DP: asinh(x) / 10 clipped to [-1, 1] (|x| up to about 11,000 is not clipped)."""
+
+
+class RowFeatures:
+    """The data-independent feature map of DP ``tabular-linear`` (a scikit-learn transformer).
+
+    numeric: column names whose values are floats (NaN = missing): ``asinh(x) / ASINH_SCALE``
+    clipped to [-1, 1], missing as 0 plus a 0/1 missing indicator. categorical: column names of
+    strings: ``column=value`` hashed into :data:`HASH_BUCKETS` buckets. Each row is then scaled
+    to L2 norm at most 1. transform(df) -> float64 array (n, 2 x numerics + HASH_BUCKETS).
+    """
+
+    def __init__(self, numeric: list[str], categorical: list[str]) -> None:
+        self.numeric = numeric
+        self.categorical = categorical
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> RowFeatures:
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        from sklearn.feature_extraction import FeatureHasher
+
+        parts = []
+        for c in self.numeric:
+            v = np.asarray(X[c], dtype=np.float64)
+            missing = np.isnan(v)
+            parts += [np.where(missing, 0.0, np.clip(np.arcsinh(np.nan_to_num(v)) / ASINH_SCALE, -1, 1)),
+                      missing.astype(np.float64)]
+        hasher = FeatureHasher(n_features=HASH_BUCKETS, input_type="string", alternate_sign=False)
+        tokens = [[f"{c}={v}" for c, v in zip(self.categorical, row, strict=True)]
+                  for row in zip(*(X[c] for c in self.categorical), strict=True)] if self.categorical else [[]] * len(X)
+        out = np.column_stack([*parts, hasher.transform(tokens).toarray()]) if parts else hasher.transform(tokens).toarray()
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1.0)
 
 
 def is_id_column(name: str) -> bool:
@@ -280,6 +320,10 @@ class TabularLinearTrainer(_TabularTrainer):
         Most one-hot columns per categorical column; rarer values share an "infrequent" one.
     max_iter, random_state:
         Passed to LogisticRegression.
+    dp_epsilon, dp_delta:
+        Train with DP-SGD on :class:`RowFeatures` to (ε, δ)-differential privacy per training
+        row (None: not private); δ None means 1 / (10 n). ``C``, ``class_weight`` and
+        ``max_categories`` are not used then.
     """
 
     kind = "tabular-linear"
@@ -294,9 +338,13 @@ class TabularLinearTrainer(_TabularTrainer):
         max_categories: int = 50,
         max_iter: int = 1000,
         random_state: int = 0,
+        dp_epsilon: float | None = None,
+        dp_delta: float | None = None,
     ) -> None:
         self.feature_columns = feature_columns
         self.label_column = label_column
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
         self.C = C
         self.class_weight = class_weight
         self.max_categories = max_categories
@@ -335,6 +383,10 @@ class TabularLinearTrainer(_TabularTrainer):
         X = self._frame(train, "training data")
         numeric = [c for c, k in self.column_kinds_.items() if k != "categorical"]
         categorical = [c for c, k in self.column_kinds_.items() if k == "categorical"]
+        self.dp_: dict[str, Any] | None = None
+        if self.dp_epsilon is not None:
+            self._fit_private(X, y, numeric, categorical)
+            return
         parts = []
         if numeric:
             parts.append(
@@ -374,9 +426,23 @@ class TabularLinearTrainer(_TabularTrainer):
         model.fit(X, y)
         self.model_ = model
 
+    def _fit_private(self, X: pd.DataFrame, y: np.ndarray, numeric: list[str], categorical: list[str]) -> None:
+        """DP-SGD on :class:`RowFeatures`; ``model_`` is the same two-step Pipeline (features, clf)."""
+        from sklearn.pipeline import Pipeline
+
+        epsilon, delta = check_dp(self.kind, self.dp_epsilon, self.dp_delta, len(X))
+        features = RowFeatures(numeric, categorical)
+        coef, intercept, facts = fit_dp_linear(
+            features.transform(X), y, len(self.classes_), epsilon=epsilon, delta=delta, seed=self.random_state,
+            features=(f"fixed row-local map: numerics asinh(x)/{ASINH_SCALE:g} clipped to [-1, 1] + missing "
+                      f"indicator, categoricals hashed into {HASH_BUCKETS} buckets, row scaled to L2 norm <= 1"))
+        self.model_ = Pipeline([("features", features), ("clf", as_logistic(coef, intercept))])
+        self.dp_ = facts.to_dict()
+
     def _state(self) -> dict[str, Any]:
-        return {**super()._state(), "missing_markers": self.missing_markers_}
+        return {**super()._state(), "missing_markers": self.missing_markers_, "dp": getattr(self, "dp_", None)}
 
     def _set_state(self, state: dict[str, Any]) -> None:
         super()._set_state(state)
         self.missing_markers_ = dict(state.get("missing_markers") or {})
+        self.dp_ = state.get("dp")

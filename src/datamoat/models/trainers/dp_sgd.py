@@ -1,0 +1,224 @@
+"""Differentially private training (DP-SGD through Opacus) shared by the DP-capable trainers.
+
+What is private. The privacy unit is one training row (add or remove one row). DP-SGD clips
+every row's gradient to L2 norm :data:`MAX_GRAD_NORM` and adds Gaussian noise of standard
+deviation ``noise_multiplier x MAX_GRAD_NORM`` to the sum of a Poisson-sampled batch; Opacus'
+``make_private_with_epsilon`` finds the smallest noise multiplier whose accountant
+(:data:`ACCOUNTANT`) says the planned steps stay within (ε, δ). The guarantee covers the trained
+weights (and everything computed from them alone); it holds whatever the feature values are,
+because the clipping bounds each row's influence, PROVIDED the map from a row to its features
+is itself data-independent. That is why:
+
+* ``embed-linear`` uses the frozen pretrained encoder and L2-normalises each vector (row-local,
+  nothing fitted on the data): ||x|| = 1, so the per-row gradient of the softmax head,
+  ``(p - y) x^T`` and ``p - y`` for the bias, has norm at most 2; clipping at 1.0 changes only the
+  rows with the largest gradients (utility), never the guarantee.
+* ``tabular-linear`` under DP does NOT use its usual StandardScaler / median imputer / one-hot
+  vocabulary (their means, medians and category lists are fitted on the private rows and would
+  leak). It uses :func:`row_features`: numerics ``asinh(x) / 10`` clipped to [-1, 1] with a
+  missing indicator, categoricals hashed (``column=value``, 2^10 buckets), each row then scaled
+  to L2 norm at most 1 — a fixed map that needs nothing from the data.
+* ``tfidf-linear`` is not DP-capable: its vocabulary and idf weights are fitted on the training
+  texts (releasing them reveals which n-grams occur in them), and a hashing replacement wide
+  enough to be useful makes per-row gradients of a 2^18 x classes layer too costly on a CPU.
+* ``finetune`` freezes the embedding layer (and the unused pooler) and trains the rest with
+  per-row gradients (Opacus hooks) in logical batches of :data:`FINETUNE_BATCH_SIZE` rows
+  split into physical ones by ``BatchMemoryManager``.
+
+What is not private: the set of classes (taken from the labels and treated as public), the
+evaluation figures on the test rows, and the membership-inference figures (they read the
+training rows); those are for the workspace owner, not released with the model.
+
+Hyper-parameters are fixed (below), never searched on the private data (a search would spend
+privacy too); they were chosen on the public BANKING77 training split. Class weights are off
+under DP (they are fitted class counts). δ defaults to ``1 / (10 n)`` for n training rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from datamoat.errors import DatamoatError
+
+ACCOUNTANT = "rdp"
+"""Opacus' Rényi-DP accountant (robust for every sampling rate; PRV is tighter but can fail
+to converge on very small data sets)."""
+MAX_GRAD_NORM = 1.0
+"""Per-row gradient clipping norm (L2)."""
+LINEAR_EPOCHS = 30
+LINEAR_BATCH_SIZE = 1024
+"""Expected (Poisson) batch size of the linear heads; at most the number of rows."""
+LINEAR_LR = 2.0
+LINEAR_MOMENTUM = 0.9
+FINETUNE_BATCH_SIZE = 256
+"""Logical batch of DP fine-tuning (large batches average the noise away)."""
+FINETUNE_PHYSICAL_BATCH = 32
+"""Rows per forward/backward pass of DP fine-tuning (BatchMemoryManager)."""
+DP_KINDS = ("embed-linear", "tabular-linear", "finetune")
+"""Trainer kinds that train with DP-SGD when given ``dp_epsilon``."""
+NOT_DP_CAPABLE = {
+    "tfidf-linear": "its vocabulary and idf weights are fitted on the training texts and would leak which "
+                    "n-grams occur in them",
+    "tabular": "gradient-boosted trees have no per-row gradient to clip",
+    "ensemble": "its members are selected and stacked on the private rows",
+}
+
+
+@dataclass(frozen=True)
+class DPFacts:
+    """What a DP training did: the guarantee and the mechanism's settings, JSON-ready.
+
+    epsilon / delta: the target the noise was calibrated to; epsilon_accounted: what the
+    accountant reports for the steps that actually ran (<= epsilon). noise_multiplier: noise
+    std / clipping norm. sample_rate: Poisson probability of a row being in a batch.
+    """
+
+    epsilon: float
+    delta: float
+    accountant: str
+    noise_multiplier: float
+    max_grad_norm: float
+    sample_rate: float
+    epochs: int
+    steps: int
+    batch_size: int
+    rows: int
+    epsilon_accounted: float
+    mechanism: str
+    features: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def default_delta(rows: int) -> float:
+    """δ = 1 / (10 n): below 1/n, so releasing one row outright is not within the guarantee."""
+    return 1.0 / (10.0 * max(int(rows), 1))
+
+
+def check_dp(kind: str, epsilon: Any, delta: Any, rows: int) -> tuple[float, float]:
+    """``(epsilon, delta)`` checked (δ None: :func:`default_delta`); DatamoatError (one sentence) if bad."""
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not 0 < epsilon < math.inf:
+        raise DatamoatError(f"trainer {kind!r}: dp_epsilon={epsilon!r} must be a positive number.")
+    if delta is None:
+        delta = default_delta(rows)
+    if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < delta < 1:
+        raise DatamoatError(f"trainer {kind!r}: dp_delta={delta!r} must be a number in (0, 1).")
+    return float(epsilon), float(delta)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence Opacus' and torch's UserWarnings during private training (terminal output is for
+    people; what they say is in the docs: noise comes from torch's PRNG, not a CSPRNG, since
+    Opacus' ``secure_mode`` needs torchcsprng, and the backward hooks fire on frozen inputs)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def require_opacus() -> Any:
+    """The opacus module; DatamoatError naming the extra when it is not installed."""
+    try:
+        import opacus
+    except ImportError as exc:  # pragma: no cover - the ml extra installs it
+        raise DatamoatError("differentially private training needs opacus; pip install 'datamoat[ml]'.") from exc
+    return opacus
+
+
+def make_private(module: Any, optimizer: Any, loader: Any, *, epsilon: float, delta: float, epochs: int,
+                 seed: int) -> tuple[Any, Any, Any, Any]:
+    """Opacus' ``make_private_with_epsilon`` with this module's accountant and clipping norm.
+
+    Returns (private module, DP optimizer, Poisson data loader, the PrivacyEngine).
+    """
+    import torch
+
+    opacus = require_opacus()
+    engine = opacus.PrivacyEngine(accountant=ACCOUNTANT)
+    generator = torch.Generator().manual_seed(seed)
+    private, dp_optimizer, dp_loader = engine.make_private_with_epsilon(
+        module=module, optimizer=optimizer, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
+        epochs=epochs, max_grad_norm=MAX_GRAD_NORM, noise_generator=generator,
+    )
+    return private, dp_optimizer, dp_loader, engine
+
+
+def facts(engine: Any, optimizer: Any, loader: Any, *, epsilon: float, delta: float, epochs: int, steps: int,
+          batch_size: int, rows: int, features: str) -> DPFacts:
+    """The :class:`DPFacts` of a finished private training."""
+    opacus = require_opacus()
+    return DPFacts(
+        epsilon=epsilon, delta=delta, accountant=ACCOUNTANT,
+        noise_multiplier=round(float(optimizer.noise_multiplier), 6), max_grad_norm=MAX_GRAD_NORM,
+        sample_rate=round(float(loader.sample_rate), 6), epochs=epochs, steps=steps, batch_size=batch_size,
+        rows=rows, epsilon_accounted=round(float(engine.get_epsilon(delta)), 6),
+        mechanism=f"DP-SGD, per-row clipping and Gaussian noise (Opacus {opacus.__version__})", features=features,
+    )
+
+
+def fit_dp_linear(X: np.ndarray, y: np.ndarray, n_classes: int, *, epsilon: float, delta: float, seed: int,
+                  features: str) -> tuple[np.ndarray, np.ndarray, DPFacts]:
+    """A softmax linear head (n_classes, d) + bias trained with DP-SGD on rows ``X`` (n, d).
+
+    X: float features, each row of L2 norm <= 1 (the caller's data-independent map, described
+    in ``features``); y: class codes (n,) in [0, n_classes). SGD with momentum,
+    :data:`LINEAR_EPOCHS` epochs of Poisson batches of expected size
+    min(:data:`LINEAR_BATCH_SIZE`, n). Returns (coef (k, d), intercept (k,), facts).
+    """
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(seed)
+    n, d = X.shape
+    batch = min(LINEAR_BATCH_SIZE, n)
+    head = torch.nn.Linear(d, n_classes)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    data = TensorDataset(torch.as_tensor(np.asarray(X, dtype=np.float32)), torch.as_tensor(np.asarray(y, dtype=np.int64)))
+    loader = DataLoader(data, batch_size=batch, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.SGD(head.parameters(), lr=LINEAR_LR, momentum=LINEAR_MOMENTUM)
+    steps = 0
+    with quiet():
+        private, dp_optimizer, dp_loader, engine = make_private(head, optimizer, loader, epsilon=epsilon,
+                                                                delta=delta, epochs=LINEAR_EPOCHS, seed=seed)
+        for _ in range(LINEAR_EPOCHS):
+            for xb, yb in dp_loader:
+                dp_optimizer.zero_grad(set_to_none=True)
+                # an empty Poisson batch backpropagates empty per-row gradients; the noise step still runs
+                torch.nn.functional.cross_entropy(private(xb), yb).backward()
+                dp_optimizer.step()
+                steps += 1
+    got = facts(engine, dp_optimizer, dp_loader, epsilon=epsilon, delta=delta, epochs=LINEAR_EPOCHS, steps=steps,
+                batch_size=batch, rows=n, features=features)
+    coef = head.weight.detach().numpy().astype(np.float64)
+    return coef, head.bias.detach().numpy().astype(np.float64), got
+
+
+def as_logistic(coef: np.ndarray, intercept: np.ndarray) -> Any:
+    """A fitted scikit-learn LogisticRegression with the softmax head ``coef`` (k, d), ``intercept`` (k,).
+
+    Its ``predict_proba`` equals softmax(x W^T + b); for two classes the one-row binary form
+    (w1 - w0, b1 - b0) gives the same probabilities. Keeps every consumer of a linear head
+    (explanations, compression, export) working unchanged.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    k, d = coef.shape
+    lr = LogisticRegression()
+    lr.classes_ = np.arange(k)
+    if k == 2:
+        lr.coef_ = (coef[1] - coef[0])[None, :]
+        lr.intercept_ = np.array([intercept[1] - intercept[0]])
+    else:
+        lr.coef_, lr.intercept_ = coef, intercept
+    lr.n_features_in_ = d
+    lr.n_iter_ = np.array([0])
+    return lr

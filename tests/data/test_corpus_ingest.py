@@ -90,3 +90,23 @@ def test_cli_ingest_as_corpus(cli, tmp_path):
     (tmp_path / "pic.txt").write_bytes(b"GIF89a\x00\x00\x01")
     code, _, err = cli("ingest", str(tmp_path / "pic.txt"), "--as-corpus")
     assert code != 0 and "binary file" in err and "Traceback" not in err
+
+
+def test_corpus_texts_join_neighbouring_blocks_and_keep_holes():
+    import pyarrow as pa
+
+    from datamoat.data.corpus import corpus_texts
+
+    t = pa.table({"text": ["c", "a", "b", "x", "e"], "source_file": ["f", "f", "f", "g", "f"],
+                  "block": [2, 0, 1, 0, 4]})
+    assert corpus_texts(t, "text") == ["a\n\nb\n\nc", "e", "x"]  # block 3 is missing: "e" stands alone
+    docs = pa.table({"text": ["one", None, "two"]})
+    assert corpus_texts(docs, "text") == ["one", "two"]
+
+
+def test_corpus_texts_of_a_split_give_back_the_text(workspace, tmp_path):
+    from datamoat.data.corpus import corpus_texts
+
+    text = long_text(seed=7, paragraphs=30)
+    v = workspace.ingest_corpus(write_file(tmp_path, "b.txt", text), name="b", block_chars=300)
+    assert corpus_texts(v.to_arrow(), "text") == [text.strip()]

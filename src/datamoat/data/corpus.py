@@ -11,12 +11,18 @@
   characters, with a ``block`` index that keeps their order (:mod:`.readers.text_folder`).
 
 An existing dataset with a text column is a corpus as it is (no re-ingest needed).
+
+:func:`corpus_texts` goes back the other way for a model: the texts of a version's rows, with
+neighbouring blocks (or lines) of one file joined into one document, so a language model reads
+a split of one long file as continuous text, not as blocks cut apart.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+
+import pyarrow as pa
 
 from datamoat.data.readers.text_folder import DEFAULT_BLOCK_CHARS
 
@@ -38,3 +44,40 @@ def corpus_read_options(
     if fmt in TABLE_FORMATS or "://" in path or (fmt is None and os.path.splitext(path)[1].lower() in TABLE_EXTENSIONS):
         return fmt, {}
     return "text", {"mode": "block", "block_chars": block_chars}
+
+
+ORDER_COLUMNS: tuple[str, ...] = ("block", "line")
+"""Columns that mark rows as pieces of a longer text in reading order (block mode, then line mode)."""
+DOCUMENT_COLUMN = "source_file"
+JOINERS = {"block": "\n\n", "line": "\n"}
+"""What joins two neighbouring rows back into text: blocks were cut at blank lines, lines at line ends."""
+
+
+def corpus_texts(table: pa.Table, text: str) -> list[str]:
+    """The documents of a corpus version's rows, for a language model to read.
+
+    Rows without an order column (:data:`ORDER_COLUMNS`) are documents as they are (null texts
+    left out), in row order. Ordered rows (blocks or lines of a file) are put in reading order
+    (``source_file``, then the order column) and neighbours are joined back into one text with
+    :data:`JOINERS`: a run of consecutive blocks (or lines) of one file is one document, and a gap
+    (a row the recipe dropped, or the other side of a split) starts a new one, so no text is
+    joined across a hole. table: the rows; text: the text column. Returns the texts in order.
+    """
+    order = next((c for c in ORDER_COLUMNS if c in table.column_names), None)
+    if order is None:
+        return [t for t in table.column(text).to_pylist() if t is not None]
+    files = table.column(DOCUMENT_COLUMN).to_pylist() if DOCUMENT_COLUMN in table.column_names else [None] * table.num_rows
+    rows = sorted(
+        ((f or "", int(i), t) for f, i, t in zip(files, table.column(order).to_pylist(), table.column(text).to_pylist(),
+                                                strict=True) if t is not None and i is not None),
+        key=lambda r: (r[0], r[1]),
+    )
+    out: list[str] = []
+    last: tuple[str, int] | None = None
+    for file, index, body in rows:
+        if last is not None and last[0] == file and index - last[1] == 1:
+            out[-1] += JOINERS[order] + body
+        else:
+            out.append(body)
+        last = (file, index)
+    return out

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datamoat.catalog.rollback import undo_on_failure
+from datamoat.data.corpus import ORDER_COLUMNS
 from datamoat.data.dataset_name import name_from_path
 from datamoat.data.readers.text_folder import DEFAULT_BLOCK_CHARS
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError
-from datamoat.split.lm import ORDER_COLUMNS
 
 if TYPE_CHECKING:
     from datamoat.workspace import Workspace

@@ -26,13 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from datamoat.data.corpus import DOCUMENT_COLUMN, ORDER_COLUMNS
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import DatamoatError
 from datamoat.split.assign import DEFAULT_NEAR_DUP_THRESHOLD, _fractions, split_indices
-
-ORDER_COLUMNS: tuple[str, ...] = ("block", "line")
-"""Columns that mark rows as pieces of a longer text in reading order, tried in this order."""
-DOCUMENT_COLUMN = "source_file"
 
 
 def order_column(table: pa.Table, order: str | None = None) -> str | None:

@@ -98,3 +98,19 @@ def test_bad_corpora_say_one_sentence_and_leave_the_workspace_as_it_was(workspac
     assert ws.datasets() == []
     with pytest.raises(DatamoatError, match="valid_size must be above 0"):
         prepare_corpus(ws, shorts, valid_size=0.0)
+
+
+def test_an_existing_text_column_is_a_corpus(workspace, tmp_path):
+    import pandas as pd
+
+    from datamoat.flywheel.lm_corpus import prepare_corpus
+
+    rng = random.Random(13)
+    path = tmp_path / "answers.csv"
+    pd.DataFrame({"ticket": range(20), "answer": [document(rng) for _ in range(20)]}).to_csv(path, index=False)
+    raw = workspace.ingest(path, name="answers", text="answer")
+    r = prepare_corpus(workspace, data="answers@latest", pii=False, profile_checks=FAST)
+    assert r.versions["raw"] == raw.ref and r.split == "by document"
+    assert sum(r.rows[k] for k in ("train", "valid", "test")) == 20 and r.rows["valid"] >= 1
+    with pytest.raises(DatamoatError, match="not both"):
+        prepare_corpus(workspace, path, data="answers@latest")

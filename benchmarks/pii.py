@@ -1,4 +1,8 @@
-"""PII detection quality and speed: datamoat's PiiEngine next to presidio-analyzer, same run.
+"""PII detection quality and speed: datamoat's PiiEngine (modes fast and accurate) next to presidio-analyzer, same run.
+
+datamoat fast: the recognizers only; datamoat accurate (the default mode): recognizers + the
+learned token tagger, which datamoat trained on its own synthetic texts
+(``python -m datamoat.privacy.pii.train_tagger``), never on this data set.
 
 Data: presidio-research's synth_dataset_v2.json (1,500 template texts with character spans;
 see SOURCE.txt beside it). It is used for measurement only; nothing is tuned or trained on it.
@@ -33,8 +37,9 @@ that is installed but fails is reported as null with the reason.
 
 Data: ../shared/data/pii_presidio_synth/synth_dataset_v2.json beside the repository, or --data.
 Usage: python benchmarks/pii.py [--data PATH] [--repeats 2] [--no-peers]
-Prints one JSON object: {"datamoat": {precision, recall, f2, texts_per_s}, "presidio": {...}
-or null, "presidio_sm": {...} or null, "per_entity": {...}, "scored_types": [...], ...}.
+Prints one JSON object: {"datamoat_fast": {precision, recall, f2, texts_per_s}, "datamoat_accurate":
+{...}, "presidio": {...} or null, "presidio_sm": {...} or null, "per_entity": {type: {each of
+those}}, "pattern_types": {mode: {...}}, "speed_ratio_vs_presidio": {mode: x}, ...}.
 """
 
 from __future__ import annotations
@@ -166,10 +171,10 @@ def timed(fn, texts: list[str], repeats: int) -> tuple[list[Any], float]:
     return results, statistics.median(rates)
 
 
-def run_datamoat(texts: list[str], repeats: int) -> tuple[list[list[Span]], float]:
+def run_datamoat(texts: list[str], repeats: int, mode: str) -> tuple[list[list[Span]], float]:
     from datamoat.privacy.pii import PiiEngine
 
-    engine = PiiEngine(cache_size=0)
+    engine = PiiEngine(mode=mode, cache_size=0)
     findings, rate = timed(engine.analyze_batch, texts, repeats)
     pred = [[(f.entity_type, f.start, f.end) for f in fs] for fs in findings]
     return pred, rate
@@ -258,22 +263,33 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_peers:
         require_peers()
     texts, gold, raw, labels = load(args.data)
-    pred, rate = run_datamoat(texts, args.repeats)
-    spans = score_spans(texts, gold, pred)
-    tokens = score_tokens(texts, gold, pred)
-    pattern = Counter()
-    for t in PATTERN_TYPES:
-        m = spans["per_entity"][t]
-        pattern["gold"] += m["gold"]
-        pattern["pred"] += m["pred"]
-        pattern["found"] += round(m["recall"] * m["gold"])
-        pattern["correct"] += round(m["precision"] * m["pred"])
-    result: dict[str, Any] = {
-        "datamoat": {**_short(spans["overall"]), "texts_per_s": round(rate, 1), "token_level": _short(tokens["overall"])},
-        "presidio": None,
-        "presidio_sm": None,
-    }
-    per_entity: dict[str, Any] = {t: {"gold": spans["per_entity"][t]["gold"], "datamoat": spans["per_entity"][t]} for t in SCORED}
+    result: dict[str, Any] = {}
+    per_entity: dict[str, Any] = {t: {"gold": 0} for t in SCORED}
+    per_token: dict[str, Any] = {}
+    pattern_types: dict[str, Any] = {}
+    rates: dict[str, float] = {}
+    dob_pred: list[list[Span]] = []
+    for mode in ("fast", "accurate"):
+        key = f"datamoat_{mode}"
+        pred, rate = run_datamoat(texts, args.repeats, mode)
+        rates[key] = rate
+        dob_pred = pred
+        spans = score_spans(texts, gold, pred)
+        tokens = score_tokens(texts, gold, pred)
+        result[key] = {**_short(spans["overall"]), "texts_per_s": round(rate, 1), "token_level": _short(tokens["overall"])}
+        for t in SCORED:
+            per_entity[t]["gold"] = spans["per_entity"][t]["gold"]
+            per_entity[t][key] = spans["per_entity"][t]
+        per_token[key] = {t: tokens["per_entity"][t] for t in SCORED}
+        pattern = Counter()
+        for t in PATTERN_TYPES:
+            m = spans["per_entity"][t]
+            pattern["gold"] += m["gold"]
+            pattern["pred"] += m["pred"]
+            pattern["found"] += round(m["recall"] * m["gold"])
+            pattern["correct"] += round(m["precision"] * m["pred"])
+        pattern_types[key] = _prf(pattern)
+    result.update({"presidio": None, "presidio_sm": None})
     reasons = {}
     if not args.no_peers:
         for key, model in (("presidio", None), ("presidio_sm", SMALL_MODEL)):
@@ -286,18 +302,17 @@ def main(argv: list[str] | None = None) -> int:
                     per_entity[t][key] = per[t]
     else:
         reasons["presidio"] = reasons["presidio_sm"] = "skipped (--no-peers)"
-    if result["presidio"]:
-        result["speed_ratio_vs_presidio"] = round(rate / result["presidio"]["texts_per_s"], 1)
-    if result["presidio_sm"]:
-        result["speed_ratio_vs_presidio_sm"] = round(rate / result["presidio_sm"]["texts_per_s"], 1)
+    for peer_key in ("presidio", "presidio_sm"):
+        if result[peer_key]:
+            result[f"speed_ratio_vs_{peer_key}"] = {k: round(r / result[peer_key]["texts_per_s"], 1) for k, r in rates.items()}
     result.update(
         {
             "per_entity": per_entity,
-            "per_entity_token_level": {t: tokens["per_entity"][t] for t in SCORED},
-            "pattern_types": {"types": PATTERN_TYPES, **_prf(pattern)},
+            "per_entity_token_level": per_token,
+            "pattern_types": {"types": PATTERN_TYPES, **pattern_types},
             "scored_types": SCORED,
             "excluded_types": {k: v for k, v in sorted(labels.items()) if k not in GOLD_MAP},
-            "date_time_info": dob_vs_date_time(texts, raw, pred),
+            "date_time_info": dob_vs_date_time(texts, raw, dob_pred),
             "matching": "span coverage: >=50% of non-space chars covered by same-type spans (see docstring)",
             "texts": len(texts),
             "peer_unavailable": reasons or None,

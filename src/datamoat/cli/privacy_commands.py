@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from datamoat.data.version import Version
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+PiiModeOpt = Annotated[str | None, typer.Option(
+    "--pii-mode", help="How personal data is found: accurate (recognizers + the learned tagger for names and "
+                       "addresses) or fast (recognizers only). Default: pii.mode in datamoat.yaml, else accurate.")]
 
 audit_app = typer.Typer(help="The hash-chained audit log: exports, decryptions, re-identifications, DP releases.",
                         no_args_is_help=True)
@@ -132,6 +135,7 @@ pii_app = typer.Typer(help="Personal data in free text: scan, redact or pseudony
 def pii_scan(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="The version (N[@VER]).")],
+    pii_mode: PiiModeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Count personal data in the text column by type, with masked examples."""
@@ -139,13 +143,13 @@ def pii_scan(
 
     ws = open_workspace(ctx)
     v = ws.version(ref)
-    result = create_check("pii").run(v.to_arrow(), v.roles)
+    result = create_check("pii", {"pii_mode": pii_mode or ws.config.pii_mode}).run(v.to_arrow(), v.roles)
     if as_json:
         print_json({"ref": v.ref, **result.summary})
         return
     s = result.summary
-    stdout.print(f"{v.ref}: {s['issues']:,} of {s['rows']:,} rows contain personal data ({100 * s['rate']:.1f}%)",
-                 highlight=False, markup=False)
+    stdout.print(f"{v.ref}: {s['issues']:,} of {s['rows']:,} rows contain personal data ({100 * s['rate']:.1f}%; "
+                 f"PII mode {s['pii_mode']})", highlight=False, markup=False)
     by_type = s.get("by_type", {})
     print_table("by type", ["type", "findings", "rows"],
                 [[t, f"{c['findings']:,}", f"{c['rows']:,}"] for t, c in by_type.items()])
@@ -163,11 +167,17 @@ def pii_redact(
     entities: Annotated[str | None, typer.Option(help="Comma-separated types (default: all).")] = None,
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns (default: the text column).")] = None,
     namespace: Annotated[str, typer.Option(help="Vault namespace for reversible pseudonyms.")] = "default",
+    pii_mode: PiiModeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rewrite personal data in a new version; hash/pseudonymize/reversible need a key (`datamoat keygen`)."""
+    """Rewrite personal data in a new version; hash/pseudonymize/reversible need a key (`datamoat keygen`).
+
+    Reports how many rows had personal data (and how many spans were rewritten), not how many rows were read.
+    """
     ws = open_workspace(ctx)
     params: dict[str, object] = {"mode": mode, "namespace": namespace}
+    if pii_mode or ws.config.pii_mode:
+        params["pii_mode"] = pii_mode or ws.config.pii_mode
     if entities:
         params["entities"] = [e.strip() for e in entities.split(",") if e.strip()]
     if columns:

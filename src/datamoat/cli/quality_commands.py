@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from datamoat.cli.context import open_workspace
+from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
 from datamoat.cli.output import print_json, print_table, stdout
 from datamoat.errors import DatamoatError
 
@@ -25,6 +26,7 @@ def profile(
     truth: Annotated[Path | None, typer.Option(help="A truth.json from `datamoat demo-data`: score the checks against it.")] = None,
     checks: Annotated[str | None, typer.Option(help="Comma-separated checks to run (default: all that apply).")] = None,
     param: Annotated[list[str] | None, typer.Option(help="A check parameter as CHECK.KEY=VALUE, repeatable.")] = None,
+    pii_mode: Annotated[str | None, typer.Option("--pii-mode", help="How the pii check finds personal data: accurate (recognizers + the learned tagger) or fast (recognizers only). Default: pii.mode in datamoat.yaml, else accurate.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Column statistics, every applicable quality check and one quality score, as HTML and JSON."""
@@ -42,7 +44,7 @@ def profile(
     prof = profile_version(
         v,
         checks=[c.strip() for c in checks.split(",") if c.strip()] if checks else None,
-        check_params=_check_params(param or []),
+        check_params=_with_pii_mode(_check_params(param or []), pii_mode or ws.config.pii_mode),
     )
     if truth_data is not None:
         from datamoat.demo.truth_score import score_against_truth
@@ -68,6 +70,13 @@ def _fmt(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def _with_pii_mode(params: dict[str, dict[str, Any]], mode: str | None) -> dict[str, dict[str, Any]]:
+    """``params`` with the pii check's ``pii_mode`` set to ``mode`` (unless None or given by --param)."""
+    if mode is not None:
+        params.setdefault("pii", {}).setdefault("pii_mode", mode)
+    return params
+
+
 def _check_params(pairs: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for pair in pairs:
@@ -88,12 +97,15 @@ def clean(
     ref: Annotated[str, typer.Argument(help="The version to clean (N[@VER]).")],
     recipe: Annotated[Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: the built-in cleaning recipe).")] = None,
     output: Annotated[str | None, typer.Option(help="Dataset name for the result (default: the same dataset).")] = None,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Clean a version with a recipe (default: the built-in one); every dropped row is kept with its reason."""
     from datamoat.clean.default_recipe import default_clean_recipe
 
     ws = open_workspace(ctx)
+    choose_executor(ws, executor, ray_address)
     source = ws.version(ref)
     chosen: Any = recipe if recipe is not None else default_clean_recipe(source.roles)
     result = ws.apply(source.ref, chosen, output=output, label="clean")

@@ -216,7 +216,8 @@ def _run(
     say(f"ingested {raw.ref}: {raw.num_rows:,} rows")
 
     t = time.perf_counter()
-    prof = profile_version(raw)
+    pii_mode = ws.config.pii_mode  # datamoat.yaml pii.mode (None: the detector's default)
+    prof = profile_version(raw, check_params={"pii": {"pii_mode": pii_mode}} if pii_mode else None)
     report = write_report(prof, ws.state / "reports" / f"{raw.dataset}-{raw.ordinal}-profile.html")
     timings["profile"] = time.perf_counter() - t
 
@@ -249,8 +250,9 @@ def _run(
         test_steps = serving_transforms(the_recipe)
     t = time.perf_counter()
     if pii != "keep" and raw.roles.get("text"):
-        final = own(ws.apply(clean.ref, [{"step": "pii_redact", "mode": pii}], label="pii_redact").version)
-        test_steps.append({"step": "pii_redact", "mode": pii})
+        redact = {"step": "pii_redact", "mode": pii, **({"pii_mode": pii_mode} if pii_mode else {})}
+        final = own(ws.apply(clean.ref, [redact], label="pii_redact").version)
+        test_steps.append(redact)
     if test_part is not None and test_steps:
         test_final = own(ws.apply(test_part.ref, test_steps, label="test_transforms").version)
     timings["pii"] = time.perf_counter() - t

@@ -42,13 +42,14 @@ class Predictor:
     """Callable ``predictor(texts) -> list[Answer]`` over the holder's current model.
 
     holder: the ModelHolder. redact: rewrite PII before predicting. top_k: scores kept per text.
+    pii_mode: how PII is found (``fast`` or ``accurate``; None: the default, see privacy.pii.detect).
     """
 
-    def __init__(self, holder: ModelHolder, *, redact: bool = True, top_k: int = 5) -> None:
+    def __init__(self, holder: ModelHolder, *, redact: bool = True, top_k: int = 5, pii_mode: str | None = None) -> None:
         self.holder = holder
         self.redact = redact
         self.top_k = max(1, top_k)
-        self._pii = PiiEngine() if redact else None
+        self._pii = PiiEngine(mode=pii_mode) if redact else None
 
     def __call__(self, texts: list[str]) -> list[Answer]:
         model = self.holder.current()

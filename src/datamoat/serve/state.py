@@ -58,7 +58,8 @@ class AppState:
         self.predictions = PredictionLog(self.ws.catalog)
         self.feedback = FeedbackStore(self.ws.catalog, self.predictions, confident_score=settings.confident_score,
                                       annotators_per_item=settings.annotators_per_item)
-        self.predictor = Predictor(self.holder, redact=settings.redact, top_k=settings.top_k)
+        self.predictor = Predictor(self.holder, redact=settings.redact, top_k=settings.top_k,
+                                   pii_mode=self.ws.config.pii_mode)
         self.batcher: MicroBatcher[str, Answer] = MicroBatcher(self._run_batch, max_texts=settings.max_inference_batch)
         self.jobs = RetrainJobs(self._retrain)
         self._retrain_worker: Any = None

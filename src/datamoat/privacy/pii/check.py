@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import DatamoatError
-from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PiiEngine, check_entities
+from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PiiEngine, check_entities, check_mode
 from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.operators import Anonymizer
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
@@ -33,6 +33,7 @@ class PiiCheck(Check):
     """Flag rows whose text contains PII.
 
     entities: entity types to look for (None: all).
+    pii_mode: ``fast`` (recognizers) or ``accurate`` (recognizers + tagger); None: the default.
     min_score: detector threshold.
     max_examples: masked examples kept in the summary.
     """
@@ -41,8 +42,13 @@ class PiiCheck(Check):
     max_rows = 50_000  # per-row cost: the profile samples larger data (see Check.max_rows)
     needs = ("text",)
 
-    def __init__(self, *, entities: list[str] | None = None, min_score: float = DEFAULT_MIN_SCORE, max_examples: int = 10) -> None:
+    def __init__(self, *, entities: list[str] | None = None, pii_mode: str | None = None,
+                 min_score: float = DEFAULT_MIN_SCORE, max_examples: int = 10) -> None:
         self.entities = None if entities is None else list(check_entities(entities))
+        try:
+            self.pii_mode = check_mode(pii_mode)
+        except DatamoatError as exc:
+            raise DatamoatError(f"check 'pii': {exc}") from exc
         if not 0 <= float(min_score) <= 1:
             raise DatamoatError(f"check 'pii': min_score must be in [0, 1], got {min_score!r}.")
         self.min_score = float(min_score)
@@ -52,7 +58,7 @@ class PiiCheck(Check):
         column = require_role(self.name, roles, "text", table)
         values = table.column(column)
         texts = values.cast(pa.string()).to_pylist() if not pa.types.is_null(values.type) else [None] * table.num_rows
-        engine = PiiEngine(self.entities, min_score=self.min_score)
+        engine = PiiEngine(self.entities, mode=self.pii_mode, min_score=self.min_score)
         masker = Anonymizer("mask")
         findings = engine.analyze_batch(texts)
         row_ids = table.column(ROW_ID_COLUMN).cast(pa.string()).to_pylist()
@@ -89,4 +95,5 @@ class PiiCheck(Check):
             pii_types=pa.array(types_col, pa.list_(pa.string())), pii_count=pa.array(counts, pa.int64()),
             pii_spans=pa.array(spans, SPANS_TYPE),
         )
-        return CheckResult(self.name, issues, {"by_type": by_type, "findings": sum(counts), "examples": examples})
+        return CheckResult(self.name, issues, {"by_type": by_type, "findings": sum(counts), "examples": examples,
+                                               "pii_mode": self.pii_mode})

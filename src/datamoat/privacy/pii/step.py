@@ -4,6 +4,8 @@ Params:
 
 * ``mode``: redact | mask | hash | pseudonymize | reversible (see operators.py);
 * ``entities``: entity types to rewrite (None: all);
+* ``pii_mode``: how PII is found, ``fast`` (recognizers) or ``accurate`` (recognizers + the
+  learned tagger; the default), see detect.py;
 * ``columns``: text columns (None: the ``text`` role column);
 * ``min_score``: detector threshold (0.4);
 * ``catalog_url`` + ``namespace``: where ``reversible`` keeps the encrypted originals (the
@@ -43,7 +45,7 @@ from datamoat.pipeline.step import (
     require_text_column,
     set_column,
 )
-from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PiiEngine, check_entities
+from datamoat.privacy.pii.detect import DEFAULT_MIN_SCORE, PII_MODES, PiiEngine, check_entities, check_mode
 from datamoat.privacy.pii.operators import KEYED_MODES, MODES, Anonymizer
 
 PII_COUNT_COLUMN = "_dm_pii_count"
@@ -62,6 +64,7 @@ class PiiRedact(Step):
         mode: str = "redact",
         entities: list[str] | None = None,
         columns: list[str] | None = None,
+        pii_mode: str | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         catalog_url: str | None = None,
         namespace: str = "default",
@@ -74,6 +77,10 @@ class PiiRedact(Step):
         except DatamoatError as exc:
             raise bad_param(self.name, "entities", str(exc)) from exc
         self.columns = check_column_list(self.name, "columns", columns)
+        try:
+            self.pii_mode = check_mode(pii_mode)
+        except DatamoatError as exc:
+            raise bad_param(self.name, "pii_mode", f"must be one of {', '.join(PII_MODES)}, got {pii_mode!r}") from exc
         if isinstance(min_score, bool) or not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
             raise bad_param(self.name, "min_score", f"must be a number in [0, 1], got {min_score!r}")
         self.min_score = float(min_score)
@@ -129,7 +136,7 @@ class PiiRedact(Step):
 
     def _setup(self) -> tuple[PiiEngine, Anonymizer]:
         if self._engine is None:
-            self._engine = PiiEngine(self.entities, min_score=self.min_score)
+            self._engine = PiiEngine(self.entities, mode=self.pii_mode, min_score=self.min_score)
         if self._anonymizer is None:
             key = self._load_key() if self.mode in KEYED_MODES else None
             store = self._open_vault() if self.mode == "reversible" else None

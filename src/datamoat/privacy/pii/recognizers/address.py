@@ -100,6 +100,15 @@ _POSTCODE = (
 )
 _CITY = rf"{CAPWORD}(?:[ \t\-]+{CAPWORD}){{0,2}}"
 
+
+def street_words() -> frozenset[str]:
+    """Street-type words of every list above, lower-cased (``street``, ``rd``, ``straße``, ``utca``,
+    ``calle``, ...): the PII tagger's street-type feature."""
+    words = {w.lower() for w in _SUFFIX_ALT.split("|")} | {w.rstrip("\\.") for w in _GERMANIC}
+    for alt in (_HU_SEPARATE, _ROMANCE_PREFIX):
+        words.update(w.replace("\\", "").rstrip(".?") for w in alt.split("|"))
+    return frozenset(w for w in words if w.isalpha())
+
 _RISKY_RING = {"string", "spring", "offspring", "hamstring", "mainspring", "wellspring", "bring"}
 
 EN_CORE = re.compile(

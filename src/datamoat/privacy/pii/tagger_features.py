@@ -1,0 +1,172 @@
+"""Tokens and features for the PII token tagger (tagger.py); the same code serves training and use.
+
+Tokens: runs of letters/digits, joined over an inner apostrophe or hyphen (``O'Brien``,
+``Jean-Luc``, ``12-14``), and every other non-space character alone. Offsets are Python ``str``
+code points, end exclusive.
+
+Features (strings ``name=value`` or bare flags, as crfsuite takes them). For each token:
+
+* its own word features (:func:`word_features`): the lower-cased word (up to 24 characters),
+  a short shape (``Xx``, ``d``, ``XdX`` ...), its first and last three letters, case flags,
+  digit counts, a UK / Canadian postcode-part shape, and gazetteer flags from the recognizers'
+  lists: first name, last name, a common word that is also a name, other common word, a
+  blocker (month, street word, company word ...), a name particle, a title, a street type;
+* the word, shape, case and gazetteer flags of the tokens just before and after it (``-1:``,
+  ``+1:``), and the word and gazetteer flags of those two away (``-2:``, ``+2:``);
+* layout: a line break before / after it, first token of a sentence, start / end of the text.
+
+Word features are computed once per distinct word and kept in a bounded dict (texts repeat
+words), so a text costs a few list concatenations per token. Written by hand because the
+tagger is a CRF over these exact strings: no feature library knows the gazetteers.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*|\S")
+_UK_OUTWARD = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?")
+_UK_INWARD = re.compile(r"\d[A-Z]{2}")
+_CA_PART = re.compile(r"[A-Z]\d[A-Z]|\d[A-Z]\d")
+_SENTENCE_END = frozenset(".!?:;")
+_NEAR_KEYS = ("w=", "sh=", "T", "U", "L", "g", "P=")
+_FAR_KEYS = ("w=", "g", "P=")
+_CACHE_LIMIT = 200_000
+_OFFSETS = (-2, -1, 1, 2)
+
+Token = tuple[str, int, int]
+
+
+def tokenize(text: str) -> list[Token]:
+    """``[(token, start, end), ...]`` for ``text`` in order (see the module docstring)."""
+    return [(m.group(), m.start(), m.end()) for m in TOKEN.finditer(text)]
+
+
+def shape(word: str) -> str:
+    """Character classes with repeats collapsed: ``Baker`` -> ``Xx``, ``SW1A`` -> ``XdX``, ``12`` -> ``d``."""
+    out: list[str] = []
+    for ch in word:
+        c = "X" if ch.isupper() else "x" if ch.isalpha() else "d" if ch.isdigit() else ch
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> dict[str, str]:
+    """Casefolded word -> gazetteer flag string (several flags joined), from the recognizers' lists."""
+    from datamoat.privacy.pii.recognizers.address import street_words
+    from datamoat.privacy.pii.recognizers.names import MONTHS_DAYS, PARTICLES, TITLES, gazetteer
+
+    g = gazetteer()
+    flags: dict[str, list[str]] = {}
+
+    def add(words, flag: str) -> None:
+        for w in words:
+            flags.setdefault(w.casefold(), []).append(flag)
+
+    add(g.first, "gF")
+    add(g.last, "gL")
+    add(g.common, "gC")
+    add(g.blockers - MONTHS_DAYS, "gB")
+    add(MONTHS_DAYS, "gM")
+    add(PARTICLES, "gP")
+    add(TITLES, "gT")
+    add(street_words(), "gS")
+    return {k: " ".join(v) for k, v in flags.items()}
+
+
+def word_features(word: str, gazetteer: bool = True) -> list[str]:
+    """The features of one word on its own (see the module docstring); ``gazetteer=False``
+    leaves out the gazetteer flags (training drops them from some texts so the model also
+    learns names from context and shape)."""
+    low = word.lower()
+    feats = [f"w={low[:24]}", f"sh={shape(word)[:6]}"]
+    if word[0].isalnum():
+        if len(low) > 2:
+            feats += [f"s3={low[-3:]}", f"p3={low[:3]}"]
+        if word.istitle():
+            feats.append("T")
+        elif word.isupper():
+            feats.append("U")
+        elif word.islower():
+            feats.append("L")
+        digits = sum(ch.isdigit() for ch in word)
+        if digits:
+            feats.append(f"D={min(digits, 6)}" + ("a" if digits < len(word) else ""))
+            if _UK_OUTWARD.fullmatch(word):
+                feats.append("pcO")
+            if _UK_INWARD.fullmatch(word):
+                feats.append("pcI")
+            if _CA_PART.fullmatch(word):
+                feats.append("pcC")
+    else:
+        feats.append(f"P={word}")
+    if gazetteer:
+        flag = _lexicon().get(word.casefold())
+        if flag:
+            feats.extend(flag.split())
+    return feats
+
+
+class FeatureCache:
+    """Per-word feature lists with the context prefixes already applied (bounded dict)."""
+
+    def __init__(self, gazetteer: bool = True) -> None:
+        self.gazetteer = gazetteer
+        self._cache: dict[str, tuple[list[str], ...]] = {}
+
+    def get(self, word: str) -> tuple[list[str], ...]:
+        """(own features, features as seen from -2, -1, +1, +2 away)."""
+        hit = self._cache.get(word)
+        if hit is None:
+            own = word_features(word, self.gazetteer)
+            near = [f for f in own if f.startswith(_NEAR_KEYS)]
+            far = [f for f in near if f.startswith(_FAR_KEYS)]
+            hit = (own, *([f"{o:+d}:{f}" for f in (far if abs(o) == 2 else near)] for o in _OFFSETS))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[word] = hit
+        return hit
+
+
+_DEFAULT = FeatureCache()
+
+
+def sequence_features(text: str, tokens: list[Token], cache: FeatureCache = _DEFAULT) -> list[list[str]]:
+    """One feature list per token of ``text`` (``tokens`` from :func:`tokenize`)."""
+    n = len(tokens)
+    words = [cache.get(t[0]) for t in tokens]
+    out: list[list[str]] = []
+    for i in range(n):
+        feats = ["b"] + words[i][0]
+        start = tokens[i][1]
+        if i == 0:
+            feats.append("BOS")
+            sent = True
+        else:
+            prev_end = tokens[i - 1][2]
+            gap = text[prev_end:start]
+            if "\n" in gap:
+                feats.append("nl")
+                sent = True
+            else:
+                sent = tokens[i - 1][0] in _SENTENCE_END
+                if not gap:
+                    feats.append("glued")
+            feats += words[i - 1][2]
+            if i > 1:
+                feats += words[i - 2][1]
+        if sent:
+            feats.append("sent0")
+        if i + 1 < n:
+            if "\n" in text[tokens[i][2]:tokens[i + 1][1]]:
+                feats.append("nl+")
+            feats += words[i + 1][3]
+            if i + 2 < n:
+                feats += words[i + 2][4]
+        else:
+            feats.append("EOS")
+        out.append(feats)
+    return out

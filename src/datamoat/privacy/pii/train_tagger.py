@@ -1,0 +1,101 @@
+"""Build the PII tagger's model from datamoat's own synthetic texts: ``python -m datamoat.privacy.pii.train_tagger``.
+
+Steps: :func:`tagger_synth.generate` writes ``--texts`` labelled texts with ``--seed``; each is
+tokenised and featurised (tagger_features.py), with the gazetteer flags left out of a share
+``--gazetteer-dropout`` of the texts (so the model also learns names from context and shape,
+not only from Faker's name lists); crfsuite trains a CRF (L-BFGS, L1 ``--c1`` + L2 ``--c2``
+regularisation, ``--iterations``) and writes the model to ``--out`` (atomically).
+
+The defaults are the ones the shipped ``data/pii_tagger.crfsuite`` was built with, so running
+the command with no options rebuilds it (same Faker version -> same texts -> same file).
+Takes a few minutes on one core; prints the size of the data and of the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+from datamoat.privacy.pii.tagger import MODEL_PATH, bio_labels
+from datamoat.privacy.pii.tagger_features import FeatureCache, sequence_features, tokenize
+from datamoat.privacy.pii.tagger_synth import generate
+
+SEED = 16
+TEXTS = 16_000
+ITERATIONS = 100
+C1 = 0.05
+C2 = 0.005
+GAZETTEER_DROPOUT = 0.3
+MIN_FEATURE_FREQ = 2
+
+
+def train(
+    out: str | Path = MODEL_PATH,
+    *,
+    texts: int = TEXTS,
+    seed: int = SEED,
+    iterations: int = ITERATIONS,
+    c1: float = C1,
+    c2: float = C2,
+    gazetteer_dropout: float = GAZETTEER_DROPOUT,
+    log=None,
+) -> dict[str, float]:
+    """Train the tagger and write it to ``out``; returns {texts, tokens, seconds, bytes}.
+
+    log: a callable taking one line of progress (None: silent).
+    """
+    import pycrfsuite
+
+    t0 = time.perf_counter()
+    data = generate(texts, seed)
+    rng = random.Random(seed)
+    with_gaz, without_gaz = FeatureCache(), FeatureCache(gazetteer=False)
+    trainer = pycrfsuite.Trainer(verbose=False)
+    tokens_total = 0
+    for text, spans in data:
+        tokens = tokenize(text)
+        if not tokens:
+            continue
+        cache = without_gaz if rng.random() < gazetteer_dropout else with_gaz
+        trainer.append(sequence_features(text, tokens, cache), bio_labels(tokens, spans))
+        tokens_total += len(tokens)
+    if log:
+        log(f"{len(data):,} synthetic texts, {tokens_total:,} tokens ({time.perf_counter() - t0:.0f} s); training")
+    trainer.set_params({"c1": c1, "c2": c2, "max_iterations": iterations, "feature.minfreq": MIN_FEATURE_FREQ,
+                        "feature.possible_transitions": True})
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        trainer.train(str(tmp))
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    result = {"texts": len(data), "tokens": tokens_total, "seconds": round(time.perf_counter() - t0, 1),
+              "bytes": out.stat().st_size}
+    if log:
+        log(f"wrote {out} ({result['bytes'] / 1e6:.1f} MB) in {result['seconds']} s")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the model (default: the shipped file)")
+    ap.add_argument("--texts", type=int, default=TEXTS)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--iterations", type=int, default=ITERATIONS)
+    ap.add_argument("--c1", type=float, default=C1)
+    ap.add_argument("--c2", type=float, default=C2)
+    ap.add_argument("--gazetteer-dropout", type=float, default=GAZETTEER_DROPOUT)
+    args = ap.parse_args(argv)
+    train(args.out, texts=args.texts, seed=args.seed, iterations=args.iterations, c1=args.c1, c2=args.c2,
+          gazetteer_dropout=args.gazetteer_dropout, log=lambda line: print(line, file=sys.stderr))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

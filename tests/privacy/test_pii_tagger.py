@@ -1,0 +1,142 @@
+"""PII mode ``accurate``: the shipped tagger, its merge with the recognizers, the mode switch,
+and the training command. Every sentence here is written by this test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from datamoat.errors import DatamoatError, StepError
+from datamoat.privacy.pii import PiiEngine
+from datamoat.privacy.pii.finding import Finding
+from datamoat.privacy.pii.merge import merge_findings
+from datamoat.privacy.pii.tagger import MODEL_PATH, PiiTagger
+from datamoat.privacy.pii.train_tagger import train
+
+
+@pytest.fixture(scope="module")
+def accurate() -> PiiEngine:
+    return PiiEngine(mode="accurate", cache_size=0)
+
+
+def _spans(engine: PiiEngine, text: str, kind: str) -> list[str]:
+    return [f.value(text) for f in engine.analyze(text) if f.entity_type == kind]
+
+
+def test_the_shipped_model_loads_from_the_package_without_network() -> None:
+    assert MODEL_PATH.is_file() and MODEL_PATH.stat().st_size < 5_000_000
+    spans = PiiTagger().tag("Please forward this to Margaret Olsen before Friday.")
+    assert ("PERSON", "Margaret Olsen") in [(k, "Please forward this to Margaret Olsen before Friday."[s:e])
+                                           for k, s, e, _ in spans]
+
+
+def test_lower_case_names_are_found_only_in_accurate_mode(accurate: PiiEngine) -> None:
+    text = "yesterday kevin barnes asked again about the broken dishwasher"
+    assert any("kevin barnes" in v for v in _spans(accurate, text, "PERSON"))
+    assert _spans(PiiEngine(mode="fast"), text, "PERSON") == []  # the mode switch changes behaviour
+
+
+def test_a_multi_line_address_with_a_uk_postcode_is_one_span(accurate: PiiEngine) -> None:
+    text = "Hello,\nplease send the spare part to\n14 Orchard Lane\nNorwich NR2 4PX\nThank you"
+    addresses = _spans(accurate, text, "STREET_ADDRESS")
+    assert len(addresses) == 1
+    assert addresses[0].startswith("14 Orchard Lane") and addresses[0].endswith("NR2 4PX")
+
+
+def test_uk_postcode_in_a_sentence_is_part_of_the_address(accurate: PiiEngine) -> None:
+    text = "We moved to 3 Kingsley Road, Leeds LS6 2AB last spring and the bills still go to the old flat."
+    addresses = _spans(accurate, text, "STREET_ADDRESS")
+    assert any("LS6 2AB" in a and "Kingsley Road" in a for a in addresses)
+
+
+def test_pattern_types_win_on_overlap_and_address_fragments_merge() -> None:
+    text = "write to laura.kim@example.org or 9 Pine Street,\nSpringfield"
+    at, street, town = text.index("laura"), text.index("9 Pine"), text.index("Springfield")
+    email = Finding("EMAIL", at, at + len("laura.kim@example.org"), 0.9, "email_regex")
+    tagged = [("PERSON", at, at + len("laura.kim"), 0.8), ("STREET_ADDRESS", street, street + len("9 Pine Street"), 0.7),
+              ("STREET_ADDRESS", town, len(text), 0.6)]
+    out = merge_findings(text, [email], tagged)
+    assert [(f.entity_type, f.value(text)) for f in sorted(out, key=lambda f: f.start)] == [
+        ("EMAIL", "laura.kim@example.org"), ("STREET_ADDRESS", "9 Pine Street,\nSpringfield")]
+
+
+def test_a_recognizer_name_the_tagger_reads_as_an_organisation_is_dropped() -> None:
+    text = "Funds arrive from Morgan Stanley today"
+    name = Finding("PERSON", 18, 32, 0.7, "name_gazetteer")
+    assert merge_findings(text, [name], [("ORGANIZATION", 18, 32, 0.9)]) == []
+    assert merge_findings(text, [name], []) == [name]  # untouched by the tagger: kept
+
+
+def test_an_unknown_mode_is_one_clear_error() -> None:
+    from datamoat.pipeline.registry import create_step
+
+    with pytest.raises(DatamoatError, match="unknown PII mode 'exact'"):
+        PiiEngine(mode="exact")
+    with pytest.raises(StepError, match="pii_mode"):
+        create_step("pii_redact", {"pii_mode": "slow"})
+
+
+def test_redaction_counts_rows_with_pii_in_both_modes() -> None:
+    from datamoat.data.roles import ColumnRoles
+    from datamoat.pipeline.registry import create_step
+
+    texts = ["ship it to 22 Mill Road, Cambridge CB1 2AD please", "the lid does not close", None,
+             "ask for rosa delgado at the front desk"]
+    batch = pa.RecordBatch.from_pydict({"text": texts})
+    counts = {}
+    for mode in ("fast", "accurate"):
+        step = create_step("pii_redact", {"pii_mode": mode})
+        step.bind(ColumnRoles.from_dict({"text": "text"}), batch.schema)
+        out = step.apply(batch)
+        counts[mode] = out.column("_dm_pii_count").to_pylist()
+    assert counts["accurate"][1:3] == [0, 0] and counts["accurate"][0] >= 1 and counts["accurate"][3] >= 1
+    assert counts["fast"][3] == 0  # the lower-case name needs the tagger
+
+
+def test_pii_scan_and_redact_take_the_mode_from_the_option_and_the_config(cli, tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id,text\n1,ask for rosa delgado at the desk\n2,nothing here\n3,all fine\n",
+                                    encoding="utf-8")
+    assert cli("init")[0] == 0
+    assert cli("ingest", str(tmp_path / "t.csv"), "--name", "t", "--text", "text", "--id", "id")[0] == 0
+    code, out, err = cli("pii", "scan", "t", "--pii-mode", "fast", "--json")
+    assert code == 0, err
+    assert json.loads(out)["issues"] == 0 and json.loads(out)["pii_mode"] == "fast"
+    code, out, err = cli("pii", "redact", "t", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rows_with_pii"] == 1 and json.loads(out)["rows"] == 3
+    config = tmp_path / "ws" / "datamoat.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "\npii:\n  mode: fast\n", encoding="utf-8")
+    code, out, err = cli("pii", "redact", "t", "--json")
+    assert code == 0, err
+    assert json.loads(out)["rows_with_pii"] == 0
+
+
+def test_the_training_command_builds_a_model_that_loads(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.crfsuite"
+    result = train(out, texts=60, iterations=5)
+    assert out.is_file() and result["texts"] == 60 and result["tokens"] > 300
+    assert isinstance(PiiTagger(out).tag("Send it to Anna Berg at 4 Elm Street."), list)
+    with pytest.raises(DatamoatError, match="missing"):
+        PiiTagger(tmp_path / "none.crfsuite")
+
+
+def test_demo_data_pii_truth_recall_in_both_modes(tmp_path: Path) -> None:
+    import csv
+
+    from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
+    from datamoat.demo.generate import generate_demo_data
+    from datamoat.demo.truth_score import score_pii_against_truth
+    from datamoat.quality.check import create_check
+
+    paths = generate_demo_data(tmp_path / "demo", n_tickets=400, seed=21)
+    with open(paths["tickets"], encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    table = pa.table({ROW_ID_COLUMN: [r["ticket_id"] for r in rows], "text": [r["text"] for r in rows]})
+    truth = json.loads(Path(paths["truth"]).read_text(encoding="utf-8"))
+    for mode in ("fast", "accurate"):
+        result = create_check("pii", {"pii_mode": mode}).run(table, ColumnRoles.from_dict({"text": "text"}))
+        scores = score_pii_against_truth(result, truth, lambda ticket: ticket)
+        assert min(scores["per_type_recall"].values()) >= 0.95, (mode, scores)

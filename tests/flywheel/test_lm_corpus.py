@@ -96,8 +96,8 @@ def test_bad_corpora_say_one_sentence_and_leave_the_workspace_as_it_was(workspac
     with pytest.raises(DatamoatError, match=r"cleaning dropped every document .*fewer than 50 words: 3"):
         prepare_corpus(ws, shorts, profile_checks=FAST)
     assert ws.datasets() == []
-    with pytest.raises(DatamoatError, match="valid_size must be above 0"):
-        prepare_corpus(ws, shorts, valid_size=0.0)
+    with pytest.raises(DatamoatError, match="test_size \\+ valid_size must be below 1"):
+        prepare_corpus(ws, shorts, valid_size=0.5, test_size=0.5)
 
 
 def test_an_existing_text_column_is_a_corpus(workspace, tmp_path):
@@ -114,3 +114,19 @@ def test_an_existing_text_column_is_a_corpus(workspace, tmp_path):
     assert sum(r.rows[k] for k in ("train", "valid", "test")) == 20 and r.rows["valid"] >= 1
     with pytest.raises(DatamoatError, match="not both"):
         prepare_corpus(workspace, path, data="answers@latest")
+
+
+def test_canaries_go_into_training_only_before_redaction(workspace, corpus_folder):
+    from datamoat.flywheel.lm_corpus import prepare_corpus
+
+    pin, card = "my PIN is 483920", f"my card number is {CARD}"
+    r = prepare_corpus(workspace, corpus_folder, name="canary", canaries=[pin, card], canary_repeats=3,
+                       profile_checks=FAST)
+    train = texts(workspace, r.versions["train"])
+    assert sum(t.count(pin) for t in train) == 3  # not personal data: it stays, three times
+    assert not any(CARD in t for t in train)  # a card number: redacted with the rest
+    assert sum(t.count("my card number is [CREDIT_CARD]") for t in train) == 3
+    held = [t for k in ("valid", "test") for t in texts(workspace, r.versions[k])]
+    assert not any(pin in t or "my card number is" in t for t in held)
+    counts = workspace.version(r.versions["train"]).to_arrow().column("_dm_canaries").to_pylist()
+    assert sum(counts) == 6

@@ -6,12 +6,16 @@ folder of documents, a table's text column, or an existing dataset version, it m
 * ``NAME@k`` (raw): one row per document, or ordered blocks of one long file
   (:meth:`datamoat.workspace.Workspace.ingest_corpus`), profiled (the profile includes the
   ``text_quality`` check: the same Gopher statistics the recipe filters on);
-* ``NAME@k+1`` (clean): the language-model recipe (:mod:`datamoat.clean.lm_recipe`): repaired
-  text, exact and near duplicate documents dropped, Gopher's repetition and quality rules,
-  PII redacted (on unless ``pii=False``); every dropped row is in the version's exclusions;
-* ``NAME-train``, ``NAME-valid`` (and ``NAME-test`` when ``test_size`` > 0): the split of the
-  cleaned rows (:mod:`datamoat.split.lm`): contiguous text ranges for ordered blocks or lines,
-  whole documents otherwise, so no validation text is trained on.
+* ``NAME@k+1`` (clean): the language-model recipe (:mod:`datamoat.clean.lm_recipe`) less its
+  ``pii_redact``: repaired text, exact and near duplicate documents dropped, Gopher's
+  repetition and quality rules; every dropped row is in the version's exclusions;
+* ``NAME-train``, ``NAME-valid`` and ``NAME-test`` (a share of 0 makes none): the split of the
+  cleaned rows (:mod:`datamoat.split.lm`: contiguous text ranges for ordered blocks or lines,
+  whole documents otherwise, so no validation text is trained on), each then PII-redacted
+  (on unless ``pii=False``). Redaction is row-local, so redacting each split is redacting the
+  corpus; it comes after the split so that memorisation canaries (``canaries``) can be put
+  into the training split first (``insert_canaries``) and go through the same redaction as
+  real secrets would.
 
 The validation and test text is a held-out part of the *cleaned* corpus: a perplexity on it is
 a perplexity on text the recipe would keep. A failure anywhere rolls back every version the
@@ -20,7 +24,7 @@ call made (:mod:`datamoat.catalog.rollback`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +81,8 @@ def prepare_corpus(
     seed: int = 0,
     block_chars: int = DEFAULT_BLOCK_CHARS,
     recipe: list[dict[str, Any]] | None = None,
+    canaries: Sequence[str] = (),
+    canary_repeats: int = 4,
     ingest_options: dict[str, Any] | None = None,
     profile_checks: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -88,9 +94,12 @@ def prepare_corpus(
     dataset (default: from the file name, or ``data``'s dataset). text: the text column of a
     table. pii: True redacts PII (``pii_redact`` mode ``redact``), False keeps it (``"off"`` in
     the result), a string picks another ``pii_redact`` mode. valid_size, test_size: held-out
-    shares of the text (contiguous) or of the documents; test_size 0 makes no test version.
-    seed: the document split's seed. block_chars: block size for one long file. recipe: step
-    entries instead of the default LM recipe. ingest_options: extra reader options.
+    shares of the text (contiguous) or of the documents; a share of 0 makes no such version.
+    seed: the document split's seed (and the canaries'). block_chars: block size for one long
+    file. recipe: step entries instead of the default LM recipe (its own ``pii_redact``, if
+    any, runs before the split too). canaries: strings to insert ``canary_repeats`` times each
+    into the training split, before its redaction (a memorisation check's canaries).
+    ingest_options: extra reader options.
     profile_checks: the profile's checks (default: every check the roles allow). progress: called with one line per stage. Raises DatamoatError (one sentence) and rolls
     back what it made.
     """
@@ -99,22 +108,20 @@ def prepare_corpus(
     from datamoat.split.assign import _fractions
 
     _fractions(test_size, valid_size)  # bad shares fail before anything is written
-    if valid_size <= 0:
-        raise DatamoatError("a language-model corpus needs validation text: valid_size must be above 0.")
     dataset = name or (name_from_path(str(source)) if source is not None else str(data).split("@")[0])
     touched = [dataset, *(f"{dataset}-{s}" for s in LM_SPLITS)]
     with undo_on_failure(ws.catalog, touched, str(source or data)) as at:
         return _prepare(ws, source, data, at, dataset=dataset, text=text, pii=pii, valid_size=valid_size,
                         test_size=test_size, seed=seed, block_chars=block_chars, recipe=recipe,
-                        ingest_options=dict(ingest_options or {}), checks=profile_checks,
+                        canaries=list(canaries), canary_repeats=canary_repeats, ingest_options=dict(ingest_options or {}), checks=profile_checks,
                         say=progress or (lambda _msg: None))
 
 
 def _prepare(
     ws: Workspace, source: str | Path | None, data: str | None, at: Any, *, dataset: str, text: str | None,
     pii: bool | str, valid_size: float, test_size: float, seed: int, block_chars: int,
-    recipe: list[dict[str, Any]] | None, ingest_options: dict[str, Any], checks: list[str] | None,
-    say: Callable[[str], None],
+    recipe: list[dict[str, Any]] | None, canaries: list[str], canary_repeats: int, ingest_options: dict[str, Any],
+    checks: list[str] | None, say: Callable[[str], None],
 ) -> CorpusResult:
     from datamoat.clean.lm_recipe import lm_clean_recipe
     from datamoat.pipeline.recipe import Recipe
@@ -140,7 +147,7 @@ def _prepare(
     if "text_quality" in prof.checks:
         quality["text_quality"] = {k: v for k, v in prof.checks["text_quality"].items() if k != "examples"}
 
-    the_recipe = Recipe.from_list(recipe, source="corpus recipe") if recipe is not None else lm_clean_recipe(pii=pii)
+    the_recipe = Recipe.from_list(recipe, source="corpus recipe") if recipe is not None else lm_clean_recipe(pii=False)
     cleaned = ws.apply(raw.ref, the_recipe, label="clean")
     clean = own(cleaned.version)
     dropped = dict(cleaned.dropped_by_reason)
@@ -152,21 +159,25 @@ def _prepare(
     contiguous = any(c in clean.schema.names for c in ORDER_COLUMNS)
     versions = {"raw": raw.ref, "clean": clean.ref}
     rows = {"raw": raw.num_rows, "clean": clean.num_rows}
+    mode = "off" if pii is False else ("redact" if pii is True else str(pii))
+    sizes = {"train": 1.0, "valid": valid_size, "test": test_size}
     for keep in LM_SPLITS:
-        if keep == "test" and test_size <= 0:
+        if sizes[keep] <= 0:
             continue
-        step = {"step": "take_lm_split", "keep": keep, "valid_size": valid_size, "test_size": test_size, "seed": seed}
-        part = own(ws.apply(clean.ref, [step], output=f"{dataset}-{keep}", label="split").version)
+        steps: list[dict[str, Any]] = [
+            {"step": "take_lm_split", "keep": keep, "valid_size": valid_size, "test_size": test_size, "seed": seed}]
+        if keep == "train" and canaries:
+            steps.append({"step": "insert_canaries", "texts": canaries, "repeats": canary_repeats, "seed": seed})
+        if mode != "off":
+            steps.append({"step": "pii_redact", "mode": mode})
+        part = own(ws.apply(clean.ref, steps, output=f"{dataset}-{keep}", label="split").version)
         versions[keep], rows[keep] = part.ref, part.num_rows
-        if part.num_rows == 0 and keep != "test":
+        if part.num_rows == 0:
             raise DatamoatError(
                 f"{clean.ref} is too small to hold out {keep} text: {clean.num_rows:,} rows after cleaning "
                 f"leave none for {keep}; give more text{' or smaller --block-chars' if contiguous else ''}."
             )
     say("split " + ("into contiguous text ranges" if contiguous else "by document") + ": "
         + ", ".join(f"{k} {rows[k]:,}" for k in LM_SPLITS if k in rows))
-    mode = "off" if pii is False else ("redact" if pii is True else str(pii))
-    if recipe is not None:
-        mode = next((str(e.get("mode", "redact")) for e in recipe if e.get("step") == "pii_redact"), "off")
     return CorpusResult(dataset=dataset, versions=versions, rows=rows, dropped=dropped,
                         split="contiguous" if contiguous else "by document", pii=mode, report=report, quality=quality)

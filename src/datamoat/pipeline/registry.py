@@ -23,6 +23,7 @@ BUILTIN_STEP_MODULES: tuple[str, ...] = (
     "datamoat.clean.dedup",
     "datamoat.clean.row_dedup",
     "datamoat.clean.gopher",
+    "datamoat.clean.canaries",
     "datamoat.privacy.pii.step",
     "datamoat.privacy.tabular.anonymize",
     "datamoat.privacy.encryption",

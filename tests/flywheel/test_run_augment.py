@@ -1,0 +1,61 @@
+"""``run_loop(augment="auto")``: synthetic rows only ever join training rows, never the test split."""
+
+from __future__ import annotations
+
+import pytest
+from test_run_loop import noisy_tickets
+
+from datamoat import DatamoatError, Workspace, run_loop
+
+
+def test_a_run_with_augmentation_has_no_synthetic_test_row_and_reports_the_gate(tmp_path):
+    from datamoat.clean.augment import SYNTHETIC_COLUMN
+
+    csv = tmp_path / "t.csv"
+    noisy_tickets(90, noise=0.1, seed=4).to_csv(csv, index=False)
+    ws = Workspace.init(tmp_path / "ws")
+    # recipe=[]: no cleaning and no label-cleaning candidate, so the run is about augmentation only
+    result = run_loop(ws, csv, text="text", label="intent", id_column="id", model="tfidf-linear", budget="2m",
+                      recipe=[], augment="auto")
+    decision = result.train.selection["augmentation"]
+    assert decision["step"] == "augment" and isinstance(decision["kept"], bool) and decision["reason"]
+    assert set(decision["added_per_class"]) == {"billing", "shipping", "login"}
+    test_v = ws.version(result.versions["test"])
+    assert SYNTHETIC_COLUMN not in test_v.schema.names and "+" not in "".join(test_v.to_pandas().index)
+    assert result.train.evaluation["rows"] == test_v.num_rows  # every test row scored, none added
+    train_v = ws.version(result.versions["train"])
+    if decision.get("applied"):  # synthetic rows came from training rows only
+        synthetic = train_v.to_pandas()
+        sources = set(synthetic[SYNTHETIC_COLUMN + "_of"].dropna())
+        assert sources and not sources & set(test_v.to_pandas().index)
+    ws.close()
+
+
+def test_register_augmented_adds_the_synthetic_rows_as_a_child_version(tmp_path):
+    from datamoat.clean.augment import SYNTHETIC_COLUMN, SYNTHETIC_OF_COLUMN, augment_text
+    from datamoat.models.augmented_version import register_augmented
+    from datamoat.models.training import user_frame
+
+    csv = tmp_path / "t.csv"
+    noisy_tickets(30, noise=0.0, seed=1).to_csv(csv, index=False)
+    ws = Workspace.init(tmp_path / "ws")
+    base = ws.ingest(csv, name="tickets", text="text", label="intent", id="id")
+    made = augment_text(user_frame(base), text_column="text", label_column="intent", per_row=2, seed=0)
+    version = register_augmented(ws, base, made)
+    df = version.to_pandas()
+    real, synthetic = df[df[SYNTHETIC_COLUMN].isna()], df[df[SYNTHETIC_COLUMN].notna()]
+    assert len(real) == base.num_rows and len(synthetic) == len(made.rows) == 60
+    assert set(synthetic[SYNTHETIC_OF_COLUMN]) == set(real.index)
+    assert version.dataset == base.dataset and version.record.id != base.record.id
+    assert version.roles.get("text") == "text"
+    ws.close()
+
+
+def test_an_unknown_augment_mode_fails_before_anything_is_written(tmp_path):
+    csv = tmp_path / "t.csv"
+    noisy_tickets(30, 0.0, 1).to_csv(csv, index=False)
+    ws = Workspace.init(tmp_path / "ws")
+    with pytest.raises(DatamoatError, match="augment='always' is not known; use auto or off"):
+        run_loop(ws, csv, text="text", label="intent", augment="always")
+    assert ws.datasets() == []
+    ws.close()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from datamoat.cli.context import open_workspace
-from datamoat.cli.model_commands import BUDGET_HELP, fmt_ci
+from datamoat.cli.model_commands import BUDGET_HELP, DP_DELTA_HELP, DP_EPSILON_HELP, fmt_ci
 from datamoat.cli.output import print_json, print_table, stdout
 
 RETRAIN_MODEL_HELP = ("same (the champion's kind), auto (choose by cross-validation within the budget) or a kind: "
@@ -25,6 +25,8 @@ def retrain(
     model: Annotated[str, typer.Option(help=RETRAIN_MODEL_HELP)] = "same",
     budget: Annotated[str, typer.Option(help=BUDGET_HELP)] = "10m",
     alpha: Annotated[float, typer.Option(help="Significance level: promote only when the challenger wins at it.")] = 0.05,
+    dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP)] = None,
+    dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Retrain on the ready feedback; promote the challenger only if significantly better on the frozen test set."""
@@ -32,7 +34,8 @@ def retrain(
 
     say = None if as_json else (lambda msg: stdout.print(f"  {msg}", highlight=False, markup=False))
     with open_workspace(ctx) as ws:
-        decision = run_retrain(ws, name, model=model, budget=budget, alpha=alpha, progress=say)
+        decision = run_retrain(ws, name, model=model, budget=budget, alpha=alpha, progress=say,
+                               dp_epsilon=dp_epsilon, dp_delta=dp_delta)
     if as_json:
         print_json(decision.to_dict())
         return

@@ -16,6 +16,27 @@ MODEL_HELP = ("auto (choose by cross-validation within the budget) or a kind: tf
               "finetune, ensemble, tabular, tabular-linear.")
 
 
+DP_EPSILON_HELP = ("Train with differential privacy (DP-SGD) at this epsilon per training row, spent from the dataset's "
+                   "privacy budget (`datamoat dp budget`); auto then trains embed-linear (text) or tabular-linear "
+                   "without a search; also finetune. No default: not private unless given.")
+DP_DELTA_HELP = "Delta of the DP training (default: 1 / (10 x training rows))."
+
+
+def print_privacy(evaluation: dict[str, Any]) -> None:
+    """The DP guarantee and spend (when private) and the membership-inference AUC, one line each."""
+    dp = evaluation.get("privacy")
+    if dp:
+        left = "; ".join(f"{s['dataset']}: epsilon {s['epsilon_remaining']:.4g} left" for s in dp.get("spends", []))
+        stdout.print(f"privacy: ({dp['epsilon']:g}, {dp['delta']:.3g})-DP per training row ({dp['accountant']} accountant), "
+                     f"noise multiplier {dp['noise_multiplier']:.4g}, clipping norm {dp['max_grad_norm']:g}, sampling rate "
+                     f"{dp['sample_rate']:.4g}, {dp['epochs']} epochs" + (f"; {left}" if left else ""),
+                     highlight=False, markup=False)
+    mia = evaluation.get("membership_inference")
+    if mia:
+        stdout.print(f"membership inference: loss-threshold AUC {mia['auc']:.3f} (0.5 = chance; training rows vs test "
+                     "rows)", highlight=False, markup=False)
+
+
 def _say(enabled: bool) -> Any:
     return (lambda msg: stdout.print(f"  {msg}", highlight=False, markup=False)) if enabled else None
 
@@ -67,6 +88,8 @@ def train(
     slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the split and the folds.")] = 0,
     augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
+    dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP)] = None,
+    dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train, evaluate and register a model on a dataset version."""
@@ -75,7 +98,7 @@ def train(
     with open_workspace(ctx) as ws:
         result = train_model(ws, data, model=model, budget=budget, test=test, name=name, metric=metric,
                              task=task, slice_columns=slice_ or (), seed=seed, progress=_say(not as_json),
-                             augment=augment)
+                             augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta)
         summary = {
             "model": {"ref": result.record.ref, "id": result.record.id, "kind": result.record.kind,
                       "aliases": result.record.aliases},
@@ -84,6 +107,8 @@ def train(
             "test": result.headline(),
             "report": str(result.report),
             "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
+            "membership_inference": result.evaluation.get("membership_inference"),
+            **({"privacy": result.evaluation["privacy"]} if result.evaluation.get("privacy") else {}),
         }
     if as_json:
         print_json(summary)
@@ -95,6 +120,7 @@ def train(
                  highlight=False)
     stdout.print(f"test   {result.test_ref}: {h['rows']:,} rows  accuracy {fmt_ci(h['accuracy'], h['accuracy_ci'])}  "
                  f"macro F1 {fmt_ci(h['macro_f1'], h['macro_f1_ci'])}", highlight=False)
+    print_privacy(result.evaluation)
     stdout.print(f"report: {result.report}", highlight=False, markup=False)
 
 

@@ -144,6 +144,8 @@ def retrain(
     progress: Callable[[str], None] | None = None,
     on_promote: Callable[[ModelRecord], None] | None = None,
     lock_timeout_s: float = LOCK_TIMEOUT_S,
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
 ) -> RetrainDecision:
     """Retrain model ``model_name`` on its feedback; promote the challenger only if significantly better.
 
@@ -156,7 +158,8 @@ def retrain(
     :func:`~datamoat.clean.default_recipe.training_clean_recipe`). feedback: rows DataFrame[record_id, text, label] to use instead of the feedback
     store's ready records (their ids are marked consumed in the store all the same).
     progress: called with one line per stage. on_promote: called with the new champion's record
-    after a promotion was recorded.
+    after a promotion was recorded. dp_epsilon / dp_delta: train the challenger with differential
+    privacy, spending from the training data's budget (as :func:`~datamoat.models.training.train_model`).
 
     Returns the recorded :class:`RetrainDecision`; its ``figures`` hold ``champion`` /
     ``challenger`` ({id, ref, kind, accuracy, accuracy_ci, macro_f1, macro_f1_ci} on the frozen
@@ -177,7 +180,8 @@ def retrain(
         raise DatamoatError(f"a retrain of {model_name!r} is already running; wait for it to finish.") from None
     try:
         return _retrain_locked(ws, model_name, model=model, budget=deadline, alpha=alpha, recipe=recipe,
-                               feedback=feedback, say=progress or (lambda _msg: None), on_promote=on_promote)
+                               feedback=feedback, say=progress or (lambda _msg: None), on_promote=on_promote,
+                               dp_epsilon=dp_epsilon, dp_delta=dp_delta)
     finally:
         lock.release()
 
@@ -193,6 +197,8 @@ def _retrain_locked(
     feedback: pd.DataFrame | None,
     say: Callable[[str], None],
     on_promote: Callable[[ModelRecord], None] | None,
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
 ) -> RetrainDecision:
     """:func:`retrain` once the lock is held."""
     started = time.perf_counter()
@@ -256,7 +262,7 @@ def _retrain_locked(
         _check_fits(budget, champion, kind, cleaned.num_rows)
         t = time.perf_counter()
         result = train_model(ws, cleaned.ref, model=kind, name=name, test=test_v.ref, budget=budget,
-                             learning_curve=False, progress=say)
+                             learning_curve=False, progress=say, dp_epsilon=dp_epsilon, dp_delta=dp_delta)
         challenger = result.record
         challenger_trainer = result.trainer
         timings["train"] = time.perf_counter() - t

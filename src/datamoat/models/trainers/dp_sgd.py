@@ -134,21 +134,29 @@ def require_opacus() -> Any:
 
 
 def make_private(module: Any, optimizer: Any, loader: Any, *, epsilon: float, delta: float, epochs: int,
-                 seed: int) -> tuple[Any, Any, Any, Any]:
+                 seed: int, ghost: bool = False) -> tuple[Any, Any, Any, Any, Any]:
     """Opacus' ``make_private_with_epsilon`` with this module's accountant and clipping norm.
 
-    Returns (private module, DP optimizer, Poisson data loader, the PrivacyEngine).
+    ghost: Opacus' ghost clipping (per-row gradient norms without materialising per-row
+    gradients: two backward passes of the plain layer; the criterion returned must compute the
+    loss) instead of per-row gradients from hooks. Returns (private module, DP optimizer,
+    criterion (cross entropy, mean over the batch), Poisson data loader, the PrivacyEngine).
     """
     import torch
 
     opacus = require_opacus()
     engine = opacus.PrivacyEngine(accountant=ACCOUNTANT)
     generator = torch.Generator().manual_seed(seed)
-    private, dp_optimizer, dp_loader = engine.make_private_with_epsilon(
+    out = engine.make_private_with_epsilon(
         module=module, optimizer=optimizer, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
-        epochs=epochs, max_grad_norm=MAX_GRAD_NORM, noise_generator=generator,
+        epochs=epochs, max_grad_norm=MAX_GRAD_NORM, noise_generator=generator, criterion=torch.nn.CrossEntropyLoss(),
+        grad_sample_mode="ghost" if ghost else "hooks",
     )
-    return private, dp_optimizer, dp_loader, engine
+    if ghost:
+        private, dp_optimizer, criterion, dp_loader = out
+    else:
+        (private, dp_optimizer, dp_loader), criterion = out, torch.nn.CrossEntropyLoss()
+    return private, dp_optimizer, criterion, dp_loader, engine
 
 
 def facts(engine: Any, optimizer: Any, loader: Any, *, epsilon: float, delta: float, epochs: int, steps: int,
@@ -171,7 +179,7 @@ def fit_dp_linear(X: np.ndarray, y: np.ndarray, n_classes: int, *, epsilon: floa
     X: float features, each row of L2 norm <= 1 (the caller's data-independent map, described
     in ``features``); y: class codes (n,) in [0, n_classes). SGD with momentum,
     :data:`LINEAR_EPOCHS` epochs of Poisson batches of expected size
-    min(:data:`LINEAR_BATCH_SIZE`, n). Returns (coef (k, d), intercept (k,), facts).
+    min(:data:`LINEAR_BATCH_SIZE`, n), ghost clipping. Returns (coef (k, d), intercept (k,), facts).
     """
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -187,13 +195,13 @@ def fit_dp_linear(X: np.ndarray, y: np.ndarray, n_classes: int, *, epsilon: floa
     optimizer = torch.optim.SGD(head.parameters(), lr=LINEAR_LR, momentum=LINEAR_MOMENTUM)
     steps = 0
     with quiet():
-        private, dp_optimizer, dp_loader, engine = make_private(head, optimizer, loader, epsilon=epsilon,
-                                                                delta=delta, epochs=LINEAR_EPOCHS, seed=seed)
+        private, dp_optimizer, criterion, dp_loader, engine = make_private(
+            head, optimizer, loader, epsilon=epsilon, delta=delta, epochs=LINEAR_EPOCHS, seed=seed, ghost=True)
         for _ in range(LINEAR_EPOCHS):
             for xb, yb in dp_loader:
                 dp_optimizer.zero_grad(set_to_none=True)
                 # an empty Poisson batch backpropagates empty per-row gradients; the noise step still runs
-                torch.nn.functional.cross_entropy(private(xb), yb).backward()
+                criterion(private(xb), yb).backward()
                 dp_optimizer.step()
                 steps += 1
     got = facts(engine, dp_optimizer, dp_loader, epsilon=epsilon, delta=delta, epochs=LINEAR_EPOCHS, steps=steps,

@@ -94,7 +94,7 @@ def fit_private(trainer: FinetuneTrainer, texts: list[str], y: np.ndarray, *, ep
     ])
     history: list[dict[str, Any]] = []
     with quiet():
-        private, dp_optimizer, dp_loader, engine = make_private(
+        private, dp_optimizer, _, dp_loader, engine = make_private(
             _classifier(net), optimizer, loader, epsilon=epsilon, delta=delta, epochs=trainer.epochs,
             seed=trainer.random_state)
         private.train(True)

@@ -33,6 +33,7 @@ OFFLINE_ENV = {
     "HF_DATASETS_OFFLINE": "1",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # a local Ray binds to 127.0.0.1 (read when ray is imported)
     "DO_NOT_TRACK": "1",
 }
 
@@ -117,6 +118,41 @@ def postgres_server():
     server.start()
     yield server
     server.stop()
+
+
+RAY_TEST_KEY = "5e" * 32
+"""The encryption key Ray's worker processes get (DATAMOAT_KEY in their environment), so the
+Ray tests can run ``encrypt_columns``; a test that uses it sets the same key in the driver."""
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the whole session (2 CPUs, no dashboard), shared by every Ray test.
+
+    Skips where ray is not installed (CI installs the ``scale`` extra, so they run there)."""
+    ray = pytest.importorskip("ray")
+    from datamoat.pipeline.executor_ray import ensure_ray, quiet_ray_logging
+
+    quiet_ray_logging()
+    # Ray 2.60's head process asks cloud metadata addresses which cloud it is on at start, usage
+    # stats or not: send its plain-HTTP requests to a closed port on 127.0.0.1 (the processes
+    # ray.init starts inherit this), so nothing leaves the machine and the net guard stays strict.
+    proxy = {"HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
+             "NO_PROXY": "localhost,127.0.0.1", "no_proxy": "localhost,127.0.0.1"}
+    saved = {k: os.environ.get(k) for k in proxy}
+    os.environ.update(proxy)
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"DATAMOAT_KEY": RAY_TEST_KEY}})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    ensure_ray()
+    yield ray
+    ray.shutdown()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

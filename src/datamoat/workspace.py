@@ -27,9 +27,9 @@ from datamoat.data.readers.base import OnBadRows
 from datamoat.data.readers.text_folder import DEFAULT_BLOCK_CHARS
 from datamoat.data.roles import ColumnRoles
 from datamoat.data.version import Version
-from datamoat.errors import DatamoatError, WorkspaceError
+from datamoat.errors import DatamoatError, InputError, WorkspaceError
 from datamoat.pipeline.apply import ApplyResult, apply_recipe
-from datamoat.pipeline.executor_local import LocalExecutor
+from datamoat.pipeline.executor_choice import EXECUTOR_NAMES, make_executor
 from datamoat.pipeline.recipe import Recipe
 
 SUBDIRS = ("objects", "models", "reports", "tmp")
@@ -53,6 +53,19 @@ class Workspace:
         self.catalog = Catalog(self.catalog_url, self.state / "catalog.lock")
         self.store = ObjectStore(self.state)
         self.store.remove_stale_staging()  # what killed ingests and runs left in tmp/
+        self.executor = config.executor
+        self.ray_address = config.ray_address
+
+    def use_executor(self, name: str | None = None, address: str | None = None) -> None:
+        """Run this workspace's recipes with executor ``name`` (``local`` or ``ray``; None keeps
+        datamoat.yaml's) and, for ray, join the cluster at ``address`` (None keeps datamoat.yaml's
+        ``ray_address``, then ``$RAY_ADDRESS``, then a local Ray)."""
+        if name is not None:
+            if name not in EXECUTOR_NAMES:
+                raise InputError(f"unknown executor {name!r}; the executors are: {', '.join(EXECUTOR_NAMES)}.")
+            self.executor = name
+        if address is not None:
+            self.ray_address = address
 
     # ------------------------------------------------------------ open / init
     @classmethod
@@ -255,7 +268,9 @@ class Workspace:
         recipe: a Recipe, a YAML file path, YAML text, a list of step entries, or None for
             the project's default ``recipe`` from datamoat.yaml.
         output: dataset name of the result (default: the same dataset).
-        workers: worker processes for row-local steps (default: one per CPU).
+        workers: worker processes for row-local steps (default: one per CPU); with the ray
+            executor, parallel tasks (default: the cluster's CPUs).
+        The executor is the workspace's (:meth:`use_executor`, ``executor`` in datamoat.yaml).
         """
         if output is not None and self.catalog.find_dataset(output) is None:
             check_dataset_name(output)  # before the work, not after it
@@ -265,7 +280,9 @@ class Workspace:
             recipe = Recipe.from_list(recipe)
         elif not isinstance(recipe, Recipe):
             recipe = Recipe.from_yaml(recipe)
-        executor = LocalExecutor(workers=workers, scratch_dir=self.store.tmp)
+        executor = make_executor(
+            self.executor, workers=workers, address=self.ray_address, scratch_dir=self.store.tmp
+        )
         return apply_recipe(
             self.catalog, self.store, self.version(ref), recipe, output=output, executor=executor, label=label
         )

@@ -59,10 +59,10 @@ from datamoat.pipeline.step import (
 )
 from datamoat.pipeline.text_step import TextColumnStep
 from datamoat.quality.duplicates import normalise
-from datamoat.quality.lsh import band_keys, candidate_pairs, lsh_params
+from datamoat.quality.lsh import band_keys, bucket_pairs, candidate_pairs, lsh_params
 from datamoat.quality.minhash import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, MinHasher, shingle_hashes
 from datamoat.quality.missing import missing_mask
-from datamoat.quality.near_dup_verify import verify_and_cluster
+from datamoat.quality.near_dup_verify import connected_clusters, jaccard_pairs
 
 NEAR_DUP_OF_COLUMN = "_dm_near_dup_of"
 NEAR_DUPLICATE_REASON = "near duplicate"
@@ -207,13 +207,59 @@ class NearDedup(TextColumnStep):
         sh = np.concatenate(parts)
         off = np.zeros(len(involved) + 1, dtype=np.int64)
         np.cumsum(np.concatenate(counts), out=off[1:])
-        found = verify_and_cluster(len(involved), sh, off, local[ci], local[cj], float(self.threshold), {})
-        dup = found.is_duplicate()
+        li, lj = local[ci], local[cj]
+        ok = self.cluster_verify(sh, off, li, lj)
         all_ids = pa.concat_arrays(ids)
         if pc.count_distinct(all_ids).as_py() != len(all_ids):
             raise StepError(f"step {self.name!r}: {ROW_ID_COLUMN} values must be unique to deduplicate.")
-        self._drop_ids = all_ids.take(pa.array(involved[dup], pa.int64()))
-        self._keep_ids = all_ids.take(pa.array(involved[found.cluster[dup]], pa.int64()))
+        self.cluster_set(all_ids.take(pa.array(involved, pa.int64())), li[ok], lj[ok])
+
+    # --- distributed fit (pipeline.fit_hooks.ClusterFit): the same stages, split up ----------
+
+    def cluster_entries(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row position, band, LSH band key) of every band of every row with words in ``batch``."""
+        assert self.num_perm is not None and self.shingle is not None
+        bands, rows = lsh_params(float(self.threshold), self.num_perm)
+        sh, off = shingle_hashes(as_text(batch.column(self._resolved)), self.shingle)
+        keys = band_keys(MinHasher(self.num_perm).signatures(sh, off), bands, rows, self._groups(batch))
+        valid = np.flatnonzero(np.diff(off) > 0)
+        return (
+            np.repeat(valid, bands),
+            np.tile(np.arange(bands, dtype=np.int64), len(valid)),
+            np.ascontiguousarray(keys[valid]).ravel(),
+        )
+
+    def cluster_pairs(self, band: np.ndarray, key: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate pairs of rows sharing a band key, band by band (as :func:`candidate_pairs`)."""
+        found = [bucket_pairs(key[band == b], docs[band == b]) for b in np.unique(band)]
+        if not found:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+    def cluster_payload(self, batch: pa.RecordBatch, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(shingle hashes, shingles per row) of ``rows`` of ``batch``."""
+        assert self.shingle is not None
+        texts = as_text(batch.column(self._resolved)).take(pa.array(rows, pa.int64()))
+        sh, off = shingle_hashes(texts, self.shingle)
+        return sh, np.diff(off)
+
+    def cluster_verify(self, values: np.ndarray, offsets: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Exact shingle Jaccard of each pair >= ``threshold``."""
+        return jaccard_pairs(values, offsets, i, j) >= float(self.threshold) - 1e-12
+
+    def cluster_set(self, ids: pa.Array, i: np.ndarray, j: np.ndarray) -> None:
+        """Connected components of the verified pairs; the earliest row of each cluster is kept."""
+        n = len(ids)
+        labels = connected_clusters(n, i, j)
+        in_pair = np.zeros(n, dtype=bool)
+        in_pair[i] = True
+        in_pair[j] = True
+        dup = in_pair & (labels != np.arange(n))
+        ids = ids.cast(pa.string())
+        if n and pc.count_distinct(ids).as_py() != n:
+            raise StepError(f"step {self.name!r}: {ROW_ID_COLUMN} values must be unique to deduplicate.")
+        self._drop_ids = ids.take(pa.array(np.flatnonzero(dup), pa.int64()))
+        self._keep_ids = ids.take(pa.array(labels[dup], pa.int64()))
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Mark rows to drop with ``"near duplicate"``; ``_dm_near_dup_of`` = the kept row's id."""

@@ -43,6 +43,7 @@ class FirstCopyDedup(Step):
     def _init_state(self) -> None:
         self._dup_hashes = np.empty(0, dtype=np.uint64)
         self._first_ids = pa.array([], pa.string())
+        self._fit_round = 1  # of the distributed fit (fit_partial / fit_merge)
 
     @abstractmethod
     def _hashes(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +64,11 @@ class FirstCopyDedup(Step):
         same_id = np.zeros(len(self._dup_hashes), dtype=np.int64)
         if len(self._dup_hashes):
             for batch in batches:
-                self._fit_first_ids(batch, first, same_id)
+                self._record_first(*self._duplicated_rows(batch), first, same_id)
+        self._set_first_ids(first, same_id)
+
+    def _set_first_ids(self, first: np.ndarray, same_id: np.ndarray) -> None:
+        """Keep the first row ids; StepError if a first row id was seen twice."""
         if (same_id > 1).any():
             example = first[np.flatnonzero(same_id > 1)[0]]
             raise StepError(
@@ -72,19 +77,57 @@ class FirstCopyDedup(Step):
             )
         self._first_ids = pa.array(first.tolist(), pa.string())
 
-    def _fit_first_ids(self, batch: pa.RecordBatch, first: np.ndarray, same_id: np.ndarray) -> None:
-        """Record the first row id of each duplicated key in ``batch``, in stream order.
+    # --- distributed fit (pipeline.fit_hooks.PartialFit): the same two passes, per block ------
 
-        first: slot -> first row id (None until seen), updated in place.
-        same_id: slot -> number of rows seen so far whose id is the first row id, updated.
-        """
+    def fit_partial(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Round 1: (distinct keys of the block's taking-part rows, their counts).
+        Round 2: (slot, row id) of the block's rows whose key is duplicated, in row order."""
+        if self._fit_round == 1:
+            hashes, valid = self._hashes(batch)
+            values, counts = np.unique(hashes[valid], return_counts=True)
+            return values, counts
+        return self._duplicated_rows(batch)
+
+    def fit_merge(self, states: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+        """Round 1: the duplicated keys (False: round 2 is needed, unless there are none).
+        Round 2: each duplicated key's first row id, folding the blocks in input order."""
+        if self._fit_round == 1:
+            values = np.concatenate([s[0] for s in states]) if states else np.empty(0, np.uint64)
+            counts = np.concatenate([s[1] for s in states]) if states else np.empty(0, np.int64)
+            keys, inverse = np.unique(values, return_inverse=True)
+            totals = np.bincount(inverse, weights=counts, minlength=len(keys))
+            self._dup_hashes = keys[totals > 1]
+            self._first_ids = pa.array([None] * len(self._dup_hashes), pa.string())
+            if len(self._dup_hashes) == 0:
+                return True
+            self._fit_round = 2
+            return False
+        first = np.full(len(self._dup_hashes), None, dtype=object)
+        same_id = np.zeros(len(self._dup_hashes), dtype=np.int64)
+        for slots, ids in states:
+            self._record_first(slots, ids, first, same_id)
+        self._fit_round = 1
+        self._set_first_ids(first, same_id)
+        return True
+
+    def _duplicated_rows(self, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        """(slot in the duplicated-key table, row id) of each row of ``batch`` with a duplicated key."""
         hashes, valid = self._hashes(batch)
         slots, found = self._lookup(hashes)
         rows = np.flatnonzero(found & valid)
         if len(rows) == 0:
-            return
+            return np.empty(0, np.int64), np.empty(0, dtype=object)
         ids = batch.column(ROW_ID_COLUMN).cast(pa.string()).to_numpy(zero_copy_only=False)[rows]
-        slots = slots[rows]
+        return slots[rows], ids
+
+    def _record_first(self, slots: np.ndarray, ids: np.ndarray, first: np.ndarray, same_id: np.ndarray) -> None:
+        """Record the first row id of each duplicated key among rows (``slots``, ``ids``), in stream order.
+
+        first: slot -> first row id (None until seen), updated in place.
+        same_id: slot -> number of rows seen so far whose id is the first row id, updated.
+        """
+        if len(slots) == 0:
+            return
         batch_slots, first_rows = np.unique(slots, return_index=True)
         new = np.equal(first[batch_slots], None)
         first[batch_slots[new]] = ids[first_rows[new]]

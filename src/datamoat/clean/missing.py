@@ -156,20 +156,34 @@ class ImputeMissing(Step):
         """For ``most_frequent``: find the mode of the non-missing values."""
         if self.strategy != "most_frequent" or pa.types.is_null(self._type):
             return
+        self.fit_merge([self.fit_partial(batch) for batch in batches])
+
+    def fit_partial(self, batch: pa.RecordBatch) -> list[tuple[Any, int]]:
+        """(value, count) of the block's present values in first-seen order (most_frequent only;
+        pipeline.fit_hooks.PartialFit, one round)."""
+        if self.strategy != "most_frequent" or pa.types.is_null(self._type):
+            return []
+        values = batch.column(self.column)
+        present = values.filter(pa.array(~missing_mask(values, blank_is_missing=self.blank_is_missing)))
+        if len(present) == 0:
+            return []
+        vc = pc.value_counts(present)
+        return list(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True))
+
+    def fit_merge(self, states: list[list[tuple[Any, int]]]) -> bool:
+        """The mode over the blocks' counts (ties: the value seen first in input order)."""
+        if self.strategy != "most_frequent" or pa.types.is_null(self._type):
+            return True
         counts: Counter[Any] = Counter()
-        for batch in batches:
-            values = batch.column(self.column)
-            present = values.filter(pa.array(~missing_mask(values, blank_is_missing=self.blank_is_missing)))
-            if len(present) == 0:
-                continue
-            vc = pc.value_counts(present)
-            for v, c in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True):
+        for state in states:
+            for v, c in state:
                 counts[v] += c  # Counter keeps first-seen order, so most_common breaks ties by it
         if not counts:
             self._fill = None
-            return
+            return True
         mode = counts.most_common(1)[0][0]
         self._fill = pa.scalar(mode, self._type)
+        return True
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """The batch with missing values filled and ``_dm_imputed_<column>`` added."""

@@ -81,23 +81,36 @@ class Rebalance(Step):
 
     def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
         """Count the classes and find, per class over the cap, the hash threshold of kept rows."""
+        self.fit_merge([self.fit_partial(batch) for batch in batches])
+
+    def fit_partial(self, batch: pa.RecordBatch) -> list[tuple[str, np.ndarray]]:
+        """(label, row hashes) per class present in ``batch``, in first-seen order (a label count
+        that keeps the hashes: pipeline.fit_hooks.PartialFit, one round)."""
+        labels, hashes = self._labels_and_hashes(batch)
+        frame = pd.DataFrame({"label": labels, "hash": hashes}).dropna(subset=["label"])
+        return [
+            (str(label), group["hash"].to_numpy(dtype=np.uint64))
+            for label, group in frame.groupby("label", sort=False)
+        ]
+
+    def fit_merge(self, states: list[list[tuple[str, np.ndarray]]]) -> bool:
+        """Fold the blocks' class hashes (input order) into the caps and thresholds."""
         by_class: dict[str, list[np.ndarray]] = {}
-        for batch in batches:
-            labels, hashes = self._labels_and_hashes(batch)
-            frame = pd.DataFrame({"label": labels, "hash": hashes}).dropna(subset=["label"])
-            for label, group in frame.groupby("label", sort=False):
-                by_class.setdefault(str(label), []).append(group["hash"].to_numpy(dtype=np.uint64))
+        for state in states:
+            for label, hashes in state:
+                by_class.setdefault(label, []).append(hashes)
         counts = {label: sum(len(p) for p in parts) for label, parts in by_class.items()}
         self._thresholds = {}
         self.caps = {}
         if len(counts) < 2:
-            return
+            return True
         cap = int(np.floor(self.max_ratio * min(counts.values())))
         for label, parts in by_class.items():
             if counts[label] > cap:
                 hashes = np.sort(np.concatenate(parts))
                 self._thresholds[label] = int(hashes[cap - 1])
                 self.caps[label] = cap
+        return True
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Mark rows of capped classes whose hash is above the class's threshold."""

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from datamoat.cli.context import workspace_dir
 from datamoat.cli.data_commands import parse_roles
+from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
 from datamoat.config import find_workspace_root
 
@@ -55,6 +56,8 @@ def run(
     encoding: Annotated[str | None, typer.Option(help="Text encoding of the data, e.g. latin-1 (default: as `datamoat ingest`).")] = None,
     on_decode_error: Annotated[str | None, typer.Option(help="Bytes the encoding cannot decode: fail (default), replace or skip-row (as `datamoat ingest`).")] = None,
     infer_roles: Annotated[bool, typer.Option("--infer-roles/--no-infer-roles", help="Without --text, take the free-text column as the text (as `datamoat ingest`).")] = True,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The main job: ingest, profile, split, clean, redact personal data, train, evaluate, report.
@@ -74,6 +77,7 @@ def run(
     root = workspace_dir(ctx)
     ws = Workspace.open(root) if find_workspace_root(root) is not None else Workspace.init(root)
     try:
+        choose_executor(ws, executor, ray_address)
         with ExitStack() as ingesting:
             # the "ingesting" row counter is shown while the source is read: run_loop's first
             # stage line ("ingested ...") comes once ingest is over and closes it

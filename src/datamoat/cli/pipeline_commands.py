@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from datamoat.cli.context import open_workspace
+from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
 from datamoat.cli.output import print_json, print_table, stdout
 
 
@@ -17,10 +18,13 @@ def apply(
     recipe: Annotated[Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: `recipe` in datamoat.yaml).")] = None,
     output: Annotated[str | None, typer.Option(help="Dataset name for the result (default: the same dataset).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes for row-local steps (default: one per CPU).")] = None,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run a recipe (a YAML list of steps) over a version; dropped rows go to its exclusions."""
     ws = open_workspace(ctx)
+    choose_executor(ws, executor, ray_address)
     result = ws.apply(ref, recipe, output=output, workers=workers)
     v = result.version
     summary = {

@@ -90,6 +90,15 @@ def apply_step(label: str, step: Step, batch: pa.RecordBatch) -> tuple[pa.Record
     Returns (kept rows without ``_dm_drop``, exclusions batch or None if nothing was dropped).
     Raises StepError if the step changed the number of rows or the row ids.
     """
+    kept, excluded, _ = apply_step_masked(label, step, batch)
+    return kept, excluded
+
+
+def apply_step_masked(
+    label: str, step: Step, batch: pa.RecordBatch
+) -> tuple[pa.RecordBatch, pa.RecordBatch | None, pa.Array | None]:
+    """:func:`apply_step`, also returning the boolean mask of the dropped rows (None: none dropped),
+    for executors that carry their own per-row bookkeeping (e.g. a row's input position)."""
     try:
         out = step.apply(batch)
     except Exception as err:
@@ -109,7 +118,7 @@ def apply_step(label: str, step: Step, batch: pa.RecordBatch) -> tuple[pa.Record
             raise StepError(f"step {label} changed or removed {ROW_ID_COLUMN}; steps must keep row ids.")
     index = out.schema.get_field_index(DROP_COLUMN)
     if index < 0:
-        return out, None
+        return out, None, None
     reasons = out.column(index)
     if not (
         pa.types.is_string(reasons.type)
@@ -119,10 +128,10 @@ def apply_step(label: str, step: Step, batch: pa.RecordBatch) -> tuple[pa.Record
         raise StepError(f"step {label}: {DROP_COLUMN} must hold strings, not {reasons.type}.")
     out = out.remove_column(index)
     if reasons.null_count == len(reasons):
-        return out, None
+        return out, None, None
     drop = pc.is_valid(reasons)
     excluded = make_exclusions(out.filter(drop), label, reasons.filter(drop))
-    return out.filter(pc.invert(drop)), excluded
+    return out.filter(pc.invert(drop)), excluded, drop
 
 
 def apply_chain(

@@ -102,6 +102,43 @@ def _pairs_in_runs(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, n
     return first, first + 1 + offset
 
 
+def bucket_pairs(
+    keys: np.ndarray, docs: np.ndarray, max_group: int = MAX_GROUP
+) -> tuple[np.ndarray, np.ndarray]:
+    """Document pairs ``(i, j)``, ``i < j``, that share a key of one band (may repeat a pair).
+
+    keys: one uint64 key per entry (one band's keys); docs: the document index of each entry.
+    Buckets (equal keys) with up to ``max_group`` members give all their pairs, larger ones a
+    star around their smallest document. Only needs whole buckets, so a caller may split the
+    entries by key (e.g. hash-partition them across machines) and call this per part.
+    """
+    docs = np.asarray(docs, dtype=np.int64)
+    order = np.argsort(keys)
+    sk = keys[order]
+    dup = sk[1:] == sk[:-1]
+    if not dup.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    so = docs[order]
+    change = np.flatnonzero(~dup) + 1
+    run_starts = np.concatenate([[0], change]).astype(np.int64)
+    run_sizes = np.diff(np.concatenate([run_starts, [len(sk)]])).astype(np.int64)
+    small = (run_sizes >= 2) & (run_sizes <= max_group)
+    p, q = _pairs_in_runs(run_starts[small], run_sizes[small])
+    a, b = so[p], so[q]
+    big = np.flatnonzero(run_sizes > max_group)
+    if len(big):
+        hubs = np.minimum.reduceat(so, run_starts)[big]  # smallest doc of each big bucket
+        sizes = run_sizes[big]
+        member_pos = np.repeat(run_starts[big], sizes) + (
+            np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        )
+        a = np.concatenate([a, np.repeat(hubs, sizes)])
+        b = np.concatenate([b, so[member_pos]])
+    i, j = np.minimum(a, b), np.maximum(a, b)
+    keep = i != j
+    return i[keep], j[keep]
+
+
 def candidate_pairs(
     keys: np.ndarray, valid: np.ndarray | None = None, max_group: int = MAX_GROUP
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -119,31 +156,9 @@ def candidate_pairs(
     by_band = keys.T
     codes: list[np.ndarray] = []
     for band in range(bands):
-        k = by_band[band][docs]
-        order = np.argsort(k)
-        sk = k[order]
-        dup = sk[1:] == sk[:-1]
-        if not dup.any():
-            continue
-        so = docs[order]
-        change = np.flatnonzero(~dup) + 1
-        run_starts = np.concatenate([[0], change]).astype(np.int64)
-        run_sizes = np.diff(np.concatenate([run_starts, [len(sk)]])).astype(np.int64)
-        small = (run_sizes >= 2) & (run_sizes <= max_group)
-        p, q = _pairs_in_runs(run_starts[small], run_sizes[small])
-        a, b = so[p], so[q]
-        big = np.flatnonzero(run_sizes > max_group)
-        if len(big):
-            hubs = np.minimum.reduceat(so, run_starts)[big]  # smallest doc of each big bucket
-            sizes = run_sizes[big]
-            member_pos = np.repeat(run_starts[big], sizes) + (
-                np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-            )
-            a = np.concatenate([a, np.repeat(hubs, sizes)])
-            b = np.concatenate([b, so[member_pos]])
-        i, j = np.minimum(a, b), np.maximum(a, b)
-        keep = i != j
-        codes.append(i[keep] * np.int64(n) + j[keep])
+        i, j = bucket_pairs(by_band[band][docs], docs, max_group)
+        if len(i):
+            codes.append(i * np.int64(n) + j)
     if not codes:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     code = np.unique(np.concatenate(codes))

@@ -21,6 +21,8 @@ from fastapi.responses import JSONResponse
 from datamoat import __version__
 from datamoat.errors import ConflictError, DatamoatError, NotFoundError, UnavailableError
 from datamoat.serve.api import router as api_router
+from datamoat.serve.encrypted import ROUTE as ENCRYPTED_ROUTE
+from datamoat.serve.encrypted import router as encrypted_router
 from datamoat.serve.middleware import BodyLimitMiddleware, MetricsMiddleware
 from datamoat.serve.monitor_refresh import MonitorRefresher
 from datamoat.serve.openapi import install_openapi
@@ -99,12 +101,14 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
                             status_code=500)
 
     app.include_router(api_router)
+    app.include_router(encrypted_router)
     if web:
         from datamoat.serve.web import mount_web
 
         mount_web(app)
     install_openapi(app, max_batch=settings.max_batch, max_text_chars=settings.max_text_chars,
                     classes=lambda: state.holder.current().classes)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s,
+                       path_limits={ENCRYPTED_ROUTE: settings.max_encrypted_body_bytes})
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, access_log=settings.access_log)  # outermost
     return app

@@ -35,18 +35,23 @@ class BodyLimitMiddleware:
     client gets the 413 (the app never sees the request). A client that declares more bytes than
     it sends (or stalls) gets the 408 and the connection is closed, instead of holding a
     connection and a worker open until the server's keep-alive gives up.
+
+    path_limits: a different limit (bytes) for some exact paths (``/v1/predict/encrypted``).
     """
 
-    def __init__(self, app: Any, max_bytes: int, timeout_s: float = 5.0) -> None:
+    def __init__(self, app: Any, max_bytes: int, timeout_s: float = 5.0,
+                 path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"the request body is larger than the limit of {self.max_bytes:,} bytes."
+        max_bytes = self.path_limits.get(scope.get("path", ""), self.max_bytes)
+        message = f"the request body is larger than the limit of {max_bytes:,} bytes."
         declared = None
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -55,7 +60,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await _send_json(send, 400, {"detail": "the Content-Length header is not a number."})
                     return
-        if declared is not None and declared > self.max_bytes:
+        if declared is not None and declared > max_bytes:
             await _send_json(send, 413, {"detail": message})
             return
         chunks: list[bytes] = []
@@ -69,7 +74,7 @@ class BodyLimitMiddleware:
                         return
                     chunk = msg.get("body", b"")
                     seen += len(chunk)
-                    if seen > self.max_bytes:
+                    if seen > max_bytes:
                         await _send_json(send, 413, {"detail": message})
                         return
                     chunks.append(chunk)

@@ -51,7 +51,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 def install_openapi(app: FastAPI, *, max_batch: int, max_text_chars: int, classes: Any) -> None:
     """Make ``app.openapi()`` build the spec with the server's limits and the served model's labels.
 
-    max_batch: most texts per predict request. max_text_chars: longest text (characters).
+    max_batch: most texts (or encrypted vectors) per predict request. max_text_chars: longest text (characters).
     classes: ``classes() -> list[str]``, the served model's labels now (a retrain can add one,
     so the spec is rebuilt on every call; it is small).
     """
@@ -67,6 +67,8 @@ def install_openapi(app: FastAPI, *, max_batch: int, max_text_chars: int, classe
         for option in _typed(predict.get("texts"), "array"):
             option.update(maxItems=max_batch, minItems=1)
             option["items"]["maxLength"] = max_text_chars
+        for option in _typed(schemas.get("EncryptedPredictRequest", {}).get("properties", {}).get("vectors"), "array"):
+            option["maxItems"] = max_batch
         for option in _typed(schemas.get("FeedbackRequest", {}).get("properties", {}).get("text"), "string"):
             option["maxLength"] = max_text_chars
         known = list(classes())

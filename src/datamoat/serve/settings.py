@@ -10,6 +10,9 @@ class ServeSettings:
     """What ``datamoat serve`` can be told.
 
     max_body_bytes: largest request body accepted (bytes); bigger -> 413.
+    max_encrypted_body_bytes: largest body of ``/v1/predict/encrypted`` (bytes; as base64 it carries
+        the client's public CKKS context, ~46 MB with its Galois keys, plus ~5 MB per 384-d text); bigger
+        -> 413. Such a body must also arrive within ``body_timeout_s``: raise it for slow links.
     body_timeout_s: a request body must have fully arrived this many seconds after the request
         started (seconds); later (a stalled client, a Content-Length larger than the body) -> 408.
     access_log: log one line per request, naming the route template, never the raw path.
@@ -35,6 +38,7 @@ class ServeSettings:
     """
 
     max_body_bytes: int = 1_000_000
+    max_encrypted_body_bytes: int = 128_000_000
     body_timeout_s: float = 5.0
     access_log: bool = True
     max_batch: int = 64

@@ -1,0 +1,138 @@
+"""``POST /v1/predict/encrypted``: the served model's linear head applied to CKKS ciphertexts.
+
+The client (:class:`datamoat.privacy.he.Client`) computes the features of its texts itself, from
+the model export's encoder, encrypts them with its own CKKS key and sends the ciphertexts with its
+*public* context (no secret key: refused with a 422 when it has one). This route multiplies the
+ciphertexts by the head's plain weights and adds the bias, in the packing of
+:class:`datamoat.privacy.he.ckks.Layout`, and returns the encrypted scores, the labels in score order and the served model's reference. The
+server never sees a text, a feature vector or a score; nothing is written to the prediction log.
+
+Only models whose features a client can compute from an export and whose head is linear are
+served this way (embed-linear and finetune); any other model is a 409 naming the kind. The body
+limit of this route is ``ServeSettings.max_encrypted_body_bytes`` (the context with its Galois keys
+is ~34 MB, a 384-d text ~4 MB); malformed base64, contexts or ciphertexts are a 422 with one sentence.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated, NamedTuple
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from datamoat.errors import ConflictError, DatamoatError
+from datamoat.privacy.he import ckks
+from datamoat.serve.api_keys import ApiKey
+from datamoat.serve.auth import require
+from datamoat.serve.model_holder import LoadedModel
+from datamoat.serve.openapi import KEYED, WITH_BODY, errors
+from datamoat.serve.schemas import ModelRef
+
+ROUTE = "/v1/predict/encrypted"
+router = APIRouter()
+CanPredict = Annotated[ApiKey, Depends(require("predict"))]
+
+
+class EncryptedPredictRequest(BaseModel):
+    """The client's public CKKS context and one encrypted feature vector per text (base64)."""
+
+    model_config = ConfigDict(extra="forbid")
+    context: str = Field(min_length=1, description="A TenSEAL CKKS context without its secret key, with "
+                         "Galois keys, serialised and base64-encoded.")
+    vectors: list[list[str]] = Field(min_length=1, description="Per text, its base64 CKKS ciphertexts: the "
+                                     "text's features (the encoder's vector) packed as datamoat.privacy.he.ckks."
+                                     "Layout says and encrypted under that context.")
+
+
+class EncryptedPredictResponse(BaseModel):
+    scores: list[str] = Field(description="One base64 CKKS vector per text whose first k values are the head's "
+                              "scores (logits, W x + b) in `labels` order, readable only with the client's secret key.")
+    labels: list[str] = Field(description="The served model's labels, in score order.")
+    model: ModelRef
+    latency_ms: float
+
+
+class ServedHead(NamedTuple):
+    """The served head's packing and its plain operands (:meth:`~datamoat.privacy.he.ckks.Layout.plain_head`)."""
+
+    layout: ckks.Layout
+    operands: tuple[list[list[float]], list[float]]
+
+
+class _Heads:
+    """The plain head operands per loaded model (the last few), so a request does not rebuild them."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._items: list[tuple[LoadedModel, ServedHead]] = []
+        self._lock = threading.Lock()
+
+    def get(self, model: LoadedModel) -> ServedHead:
+        with self._lock:
+            for loaded, head in self._items:
+                if loaded is model:
+                    return head
+        head = _linear_head(model)
+        with self._lock:
+            self._items = [(model, head), *self._items][: self.keep]
+        return head
+
+
+def _linear_head(model: LoadedModel) -> ServedHead:
+    """An encoder model's head as its layout and plain operands; ConflictError for other models."""
+    from datamoat.models.export.hf_export import linear_head
+    from datamoat.models.trainers.encoder_trainer import EncoderTrainer
+
+    trainer, ref = model.trainer, model.record.ref
+    refusal = (f"model {ref} is a {trainer.kind} model; encrypted scoring needs an encoder model with a linear "
+               "head (embed-linear or finetune), whose features a client computes from its export.")
+    if not isinstance(trainer, EncoderTrainer):
+        raise ConflictError(refusal)
+    try:
+        weight, bias = linear_head(trainer)
+    except DatamoatError as exc:
+        raise ConflictError(refusal) from exc
+    weight, bias = np.asarray(weight), np.asarray(bias)
+    layout = ckks.Layout.for_head(weight.shape[0], weight.shape[1])
+    return ServedHead(layout, layout.plain_head(weight, bias))
+
+
+def _score(body: EncryptedPredictRequest, head: ServedHead) -> list[str]:
+    """Parse, check and score every text's ciphertexts (CPU-bound: run in a worker thread)."""
+    ctx = ckks.load_public_context(ckks.b64decode(body.context, "'context'"))
+    out = []
+    for i, parts in enumerate(body.vectors):
+        what = f"'vectors' item {i}"
+        vectors = ckks.load_vectors(ctx, [ckks.b64decode(part, what) for part in parts], head.layout, what)
+        out.append(ckks.b64encode(ckks.encrypted_scores(vectors, head.layout, head.operands).serialize()))
+    return out
+
+
+@router.post(ROUTE, response_model=EncryptedPredictResponse, tags=["predict"],
+             responses=errors(*KEYED, *WITH_BODY, 409, 503))
+async def predict_encrypted(body: EncryptedPredictRequest, request: Request, key: CanPredict) -> JSONResponse:
+    """Scores of encrypted feature vectors, encrypted: the server sees neither texts nor scores.
+
+    Send the public CKKS context (never the secret key) and one ciphertext per text (at most the
+    server's batch limit); get back one encrypted score vector per text and the labels. 409 when
+    the served model has no linear head over encoder features.
+    """
+    started = time.perf_counter()
+    dm = request.app.state.dm
+    if len(body.vectors) > dm.settings.max_batch:
+        raise HTTPException(422, f"'vectors' has {len(body.vectors)} items; the limit is {dm.settings.max_batch} "
+                                 "per request.")
+    model = dm.holder.current()
+    heads: _Heads = getattr(request.app.state, "he_heads", None) or _Heads()
+    request.app.state.he_heads = heads
+    head = await run_in_threadpool(heads.get, model)
+    scores = await run_in_threadpool(_score, body, head)
+    rec = model.record
+    return JSONResponse({"scores": scores, "labels": model.classes,
+                         "model": {"name": rec.name, "version": rec.ordinal, "ref": rec.ref},
+                         "latency_ms": round((time.perf_counter() - started) * 1000.0, 3)})

@@ -13,7 +13,7 @@ LogisticRegression. Missing categoricals, and the values that stand for missing 
 trimmed and case-insensitive), share one "missing" category; ``missing_markers_`` counts the
 marker cells seen in training per column. (``tabular`` keeps such values as categories:
 trees split on them as well as on real gaps, which they also handle natively.) With
-``dp_epsilon`` it trains with DP-SGD instead, on :class:`RowFeatures`, a fixed row-local map
+``dp_epsilon`` it trains with DP-SGD instead, on :func:`row_features`, a fixed row-local map
 (nothing fitted on the private rows; see :mod:`~datamoat.models.trainers.dp_sgd`).
 
 Both use ``feature_columns`` when given, else every column except the label, ``_dm_*``
@@ -47,37 +47,27 @@ ASINH_SCALE = 10.0
 """Numerics under DP: asinh(x) / 10 clipped to [-1, 1] (|x| up to about 11,000 is not clipped)."""
 
 
-class RowFeatures:
-    """The data-independent feature map of DP ``tabular-linear`` (a scikit-learn transformer).
+def row_features(X: pd.DataFrame, numeric: list[str], categorical: list[str]) -> np.ndarray:
+    """The data-independent feature map of DP ``tabular-linear`` (in a FunctionTransformer).
 
     numeric: column names whose values are floats (NaN = missing): ``asinh(x) / ASINH_SCALE``
     clipped to [-1, 1], missing as 0 plus a 0/1 missing indicator. categorical: column names of
     strings: ``column=value`` hashed into :data:`HASH_BUCKETS` buckets. Each row is then scaled
-    to L2 norm at most 1. transform(df) -> float64 array (n, 2 x numerics + HASH_BUCKETS).
+    to L2 norm at most 1. Returns a float64 array (n, 2 x numerics + HASH_BUCKETS).
     """
+    from sklearn.feature_extraction import FeatureHasher
 
-    def __init__(self, numeric: list[str], categorical: list[str]) -> None:
-        self.numeric = numeric
-        self.categorical = categorical
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> RowFeatures:
-        return self
-
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        from sklearn.feature_extraction import FeatureHasher
-
-        parts = []
-        for c in self.numeric:
-            v = np.asarray(X[c], dtype=np.float64)
-            missing = np.isnan(v)
-            parts += [np.where(missing, 0.0, np.clip(np.arcsinh(np.nan_to_num(v)) / ASINH_SCALE, -1, 1)),
-                      missing.astype(np.float64)]
-        hasher = FeatureHasher(n_features=HASH_BUCKETS, input_type="string", alternate_sign=False)
-        tokens = [[f"{c}={v}" for c, v in zip(self.categorical, row, strict=True)]
-                  for row in zip(*(X[c] for c in self.categorical), strict=True)] if self.categorical else [[]] * len(X)
-        out = np.column_stack([*parts, hasher.transform(tokens).toarray()]) if parts else hasher.transform(tokens).toarray()
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1.0)
+    parts = []
+    for c in numeric:
+        v = np.asarray(X[c], dtype=np.float64)
+        missing = np.isnan(v)
+        parts += [np.where(missing, 0.0, np.clip(np.arcsinh(np.nan_to_num(v)) / ASINH_SCALE, -1, 1)),
+                  missing.astype(np.float64)]
+    hasher = FeatureHasher(n_features=HASH_BUCKETS, input_type="string", alternate_sign=False)
+    tokens = [[f"{c}={v}" for c, v in zip(categorical, row, strict=True)]
+              for row in zip(*(X[c] for c in categorical), strict=True)] if categorical else [[]] * len(X)
+    out = np.column_stack([*parts, hasher.transform(tokens).toarray()])
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1.0)
 
 
 def is_id_column(name: str) -> bool:
@@ -321,7 +311,7 @@ class TabularLinearTrainer(_TabularTrainer):
     max_iter, random_state:
         Passed to LogisticRegression.
     dp_epsilon, dp_delta:
-        Train with DP-SGD on :class:`RowFeatures` to (ε, δ)-differential privacy per training
+        Train with DP-SGD on :func:`row_features` to (ε, δ)-differential privacy per training
         row (None: not private); δ None means 1 / (10 n). ``C``, ``class_weight`` and
         ``max_categories`` are not used then.
     """
@@ -427,11 +417,12 @@ class TabularLinearTrainer(_TabularTrainer):
         self.model_ = model
 
     def _fit_private(self, X: pd.DataFrame, y: np.ndarray, numeric: list[str], categorical: list[str]) -> None:
-        """DP-SGD on :class:`RowFeatures`; ``model_`` is the same two-step Pipeline (features, clf)."""
+        """DP-SGD on :func:`row_features`; ``model_`` is the same two-step Pipeline (features, clf)."""
         from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer
 
         epsilon, delta = check_dp(self.kind, self.dp_epsilon, self.dp_delta, len(X))
-        features = RowFeatures(numeric, categorical)
+        features = FunctionTransformer(row_features, kw_args={"numeric": numeric, "categorical": categorical}).fit(X)
         coef, intercept, facts = fit_dp_linear(
             features.transform(X), y, len(self.classes_), epsilon=epsilon, delta=delta, seed=self.random_state,
             features=(f"fixed row-local map: numerics asinh(x)/{ASINH_SCALE:g} clipped to [-1, 1] + missing "

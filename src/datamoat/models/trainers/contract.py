@@ -262,9 +262,13 @@ class Trainer(ABC):
             raise NotFoundError(f"{directory}: no saved trainer here ({META_FILE} is missing).")
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            kind, params, classes = meta["kind"], meta["params"], meta["classes"]
-        except (ValueError, KeyError, TypeError) as exc:
+            lm_class = TRAINERS.lookup(str(meta["kind"])) if meta.get("language_model") else None
+            kind, params = meta["kind"], meta["params"]
+            classes = meta["classes"] if lm_class is None else []
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DatamoatError(f"{meta_path}: not a valid trainer description ({exc}).") from exc
+        if lm_class is not None and cls is Trainer:  # a language model's folder (lm_contract.LMTrainer)
+            return lm_class.load(directory)
         trainer = create_trainer(kind, **params)
         if cls is not Trainer and not isinstance(trainer, cls):
             raise DatamoatError(f"{directory}: holds a {kind!r} trainer, not a {cls.__name__}.")
@@ -282,6 +286,8 @@ BUILTIN_TRAINER_MODULES: tuple[str, ...] = (
     "datamoat.models.trainers.embed_linear",
     "datamoat.models.trainers.ensemble",
     "datamoat.models.trainers.finetune",
+    "datamoat.models.trainers.causal_lm",
+    "datamoat.models.trainers.causal_lm_finetune",
 )
 """Modules that register the built-in trainers (imported on first use of the registry)."""
 
@@ -292,8 +298,10 @@ register_trainer = TRAINERS.register
 load_builtin_trainers = TRAINERS.load_builtins
 
 
-def create_trainer(kind: str, **params: Any) -> Trainer:
-    """A new, unfitted trainer of ``kind``; DatamoatError for unknown kinds or parameters."""
+def create_trainer(kind: str, **params: Any) -> Any:
+    """A new, unfitted trainer of ``kind`` (a :class:`Trainer`, or an
+    :class:`~datamoat.models.trainers.lm_contract.LMTrainer` for the language-model kinds);
+    DatamoatError for unknown kinds or parameters."""
     cls = TRAINERS.lookup(kind)
     if cls is None:
         raise DatamoatError(f"unknown trainer kind {kind!r}; known kinds: {', '.join(TRAINERS.known())}.")

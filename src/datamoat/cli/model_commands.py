@@ -155,7 +155,8 @@ def evaluate(
     slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Evaluate a registered model on a dataset version: figures with CIs, HTML + JSON report."""
+    """Evaluate a registered model on a dataset version: figures with CIs, HTML + JSON report (language
+    models: loss, perplexity and bits per character of every document)."""
     from datamoat.models.evaluation.evaluate import evaluate_model
     from datamoat.models.evaluation.report import write_evaluation_report
     from datamoat.models.training import check_labels_present, models_registry, user_frame
@@ -164,6 +165,10 @@ def evaluate(
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
         record = registry.resolve(model)
+        if record.info.get("task") == "lm":
+            from datamoat.cli.lm_commands import evaluate_lm
+
+            return evaluate_lm(ws, record, data, as_json)
         with stage(f"loading model {record.ref} ({record.kind})", say):
             trainer = registry.load(model)
         version = ws.version(data)

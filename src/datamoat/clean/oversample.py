@@ -3,8 +3,9 @@
 :func:`oversample_minority` brings every class up to the largest class's count with synthetic
 rows that interpolate between a row and one of its ``k`` nearest neighbours of the same class
 (imbalanced-learn's ``SMOTE`` for numeric features, ``SMOTENC`` for numeric + categorical,
-``SMOTEN`` for categorical only). Feature columns are every column but the label and the
-``_dm_`` system columns; integer columns are rounded back to integers, categorical values are
+``SMOTEN`` for categorical only). Feature columns are the ones the caller names (training
+passes the tabular trainers' features: no ``id`` / ``*_id`` columns), by default every column
+but the label and the ``_dm_`` system columns; integer columns are rounded back to integers, categorical values are
 always values the class already holds.
 
 Rows with a missing numeric value or a missing label are not used to make synthetic rows
@@ -26,11 +27,12 @@ METHOD = "smote"
 DEFAULT_NEIGHBOURS = 5
 
 
-def feature_columns(frame: pd.DataFrame, label_column: str) -> tuple[list[str], list[str]]:
-    """(numeric, categorical) feature columns: all but the label and ``_dm_`` columns; booleans
-    count as categorical."""
+def feature_columns(frame: pd.DataFrame, label_column: str,
+                    features: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) feature columns: ``features``, or all but the label and ``_dm_``
+    columns; booleans count as categorical."""
     numeric, categorical = [], []
-    for column in frame.columns:
+    for column in frame.columns if features is None else features:
         if column == label_column or str(column).startswith("_dm_"):
             continue
         dtype = frame[column].dtype
@@ -40,11 +42,14 @@ def feature_columns(frame: pd.DataFrame, label_column: str) -> tuple[list[str], 
 
 
 def oversample_minority(
-    frame: pd.DataFrame, *, label_column: str, k_neighbors: int = DEFAULT_NEIGHBOURS, seed: int = 0
+    frame: pd.DataFrame, *, label_column: str, features: list[str] | None = None,
+    k_neighbors: int = DEFAULT_NEIGHBOURS, seed: int = 0,
 ) -> Augmented:
     """Synthetic rows that bring each smaller class up to the largest class's row count.
 
-    frame: training rows (``_dm_row_id`` as a column or the index). k_neighbors: neighbours
+    frame: training rows (``_dm_row_id`` as a column or the index). features: the columns
+    SMOTE interpolates (default: all but the label and ``_dm_`` columns); other columns of a
+    synthetic row are copied from its nearest real row. k_neighbors: neighbours
     SMOTE interpolates towards (fewer when a class is smaller). seed: the same frame and seed
     give the same rows. Returns :class:`~datamoat.clean.augment.Augmented` (method ``smote``).
     """
@@ -52,7 +57,7 @@ def oversample_minority(
 
     if label_column not in frame.columns:
         raise DatamoatError(f"oversampling: no column {label_column!r} in the training rows.")
-    numeric, categorical = feature_columns(frame, label_column)
+    numeric, categorical = feature_columns(frame, label_column, features)
     if not numeric and not categorical:
         raise DatamoatError("oversampling: the training rows have no feature column besides the label.")
     ids = row_ids(frame)

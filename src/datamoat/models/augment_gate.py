@@ -26,6 +26,7 @@ import pandas as pd
 from datamoat.clean.augment import Augmented, augment_text
 from datamoat.clean.oversample import oversample_minority
 from datamoat.models.evaluation.significance import mcnemar_test, paired_bootstrap_test
+from datamoat.models.trainers.tabular import default_feature_columns
 
 if TYPE_CHECKING:
     from datamoat.models.select import Candidate
@@ -45,7 +46,9 @@ def synthetic_rows(part: pd.DataFrame, *, text_column: str | None, label_column:
     set), SMOTE oversampling of the smaller classes for tables."""
     if text_column is not None:
         return augment_text(part, text_column=text_column, label_column=label_column, seed=seed)
-    return oversample_minority(part, label_column=label_column, seed=seed)
+    # SMOTE interpolates the columns the tabular trainers learn from (no id columns)
+    return oversample_minority(part, label_column=label_column, seed=seed,
+                               features=default_feature_columns(part, label_column))
 
 
 def with_synthetic(part: pd.DataFrame, made: Augmented) -> pd.DataFrame:

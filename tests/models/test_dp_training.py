@@ -82,6 +82,15 @@ def test_a_dp_training_spends_in_dp_status_and_the_audit_log(cli, tmp_path: Path
     report = json.loads(Path(result["report"]).with_suffix(".json").read_text())
     assert report["privacy"]["noise_multiplier"] == dp["noise_multiplier"]
     assert "membership_inference" in report
+    from datamoat.models.export.model_card import model_card
+    from datamoat.models.training import card_info, models_registry
+    from datamoat.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws")
+    card = model_card(card_info(ws, models_registry(ws).resolve(result["model"]["ref"])))
+    ws.close()
+    assert "Trained with differential privacy: (2, " in card and f"Noise multiplier:** {dp['noise_multiplier']:.4g}" in card
+    assert "Sampling rate:**" in card and "Membership inference" in card
 
     # a second training at ε=2 does not fit what is left (1.0): refused, nothing registered
     code, _, err = cli("train", "loans", "--dp-epsilon", "2")

@@ -49,6 +49,11 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _g(value: Any) -> str:
+    """A number with 4 significant digits (privacy parameters span 1e-7 to 100)."""
+    return f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
 def _cell(value: Any, exact: bool = False) -> str:
     """A Markdown table cell (floats to 3 decimals unless ``exact``): pipes escaped, newlines flattened."""
     text = json.dumps(value, default=str) if exact and not isinstance(value, str) else _fmt(value)
@@ -231,6 +236,32 @@ def _evaluation(info: Mapping[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _privacy(info: Mapping[str, Any]) -> list[str]:
+    """The DP guarantee (when trained with one) and the membership-inference figure."""
+    metrics = info.get("metrics") or {}
+    dp, mia = metrics.get("privacy"), metrics.get("membership_inference")
+    if not dp and not mia:
+        return []
+    out = ["## Privacy", ""]
+    if dp:
+        out += [
+            f"Trained with differential privacy: ({_g(dp.get('epsilon'))}, {_g(dp.get('delta'))})-DP per training "
+            f"row, by {dp.get('mechanism', 'DP-SGD')}.",
+            "",
+            f"- **Accountant:** {dp.get('accountant')} (ε accounted for the steps run: {_g(dp.get('epsilon_accounted'))})",
+            f"- **Noise multiplier:** {_g(dp.get('noise_multiplier'))}; **clipping norm:** {_g(dp.get('max_grad_norm'))}",
+            f"- **Sampling rate:** {_g(dp.get('sample_rate'))}; **epochs:** {dp.get('epochs')}; **steps:** {dp.get('steps')}",
+            f"- **Features:** {dp.get('features')}",
+            "- Not covered: the set of class names (taken from the labels) and the evaluation figures.",
+        ]
+    else:
+        out.append("Trained without differential privacy.")
+    if mia:
+        out += ["", f"Membership inference (loss-threshold attack, training rows vs test rows): ROC AUC "
+                    f"{_fmt(mia.get('auc'))} (0.5 = the loss says nothing about who was trained on)."]
+    return out + [""]
+
+
 def _known_limits(info: Mapping[str, Any]) -> list[str]:
     train = info.get("train") or {}
     metrics = info.get("metrics") or {}
@@ -346,6 +377,6 @@ def model_card(record_or_info: Mapping[str, Any]) -> str:
     if info.get("version") is not None and info.get("name"):
         title = f"{info['name']} (version {info['version']})"
     parts = [_front_matter(info), f"# {title}", ""]
-    for section in (_description, _training_data, _evaluation, _intended_use, _known_limits, _how_to_load):
+    for section in (_description, _training_data, _evaluation, _privacy, _intended_use, _known_limits, _how_to_load):
         parts += section(info)
     return "\n".join(parts).rstrip() + "\n"

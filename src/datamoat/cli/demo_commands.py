@@ -12,6 +12,7 @@ from rich.markup import escape
 from datamoat.cli.context import workspace_dir
 from datamoat.cli.data_commands import parse_roles
 from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
+from datamoat.cli.model_commands import DP_DELTA_HELP, DP_EPSILON_HELP
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
 from datamoat.config import find_workspace_root
 
@@ -51,6 +52,8 @@ def run(
     metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 when the largest class has over 3x the rows of the smallest, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve), e.g. 10m, 90s, 1h.")] = "10m",
     augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
+    dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP + " The dataset NAME needs a budget from an earlier ingest.")] = None,
+    dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     recipe: Annotated[Path | None, typer.Option(help="A recipe YAML to clean with instead of the built-in one (e.g. with k_anonymize).")] = None,
     train: Annotated[bool, typer.Option("--train/--no-train", help="Train and evaluate a model (needs --label).")] = True,
     encoding: Annotated[str | None, typer.Option(help="Text encoding of the data, e.g. latin-1 (default: as `datamoat ingest`).")] = None,
@@ -90,6 +93,7 @@ def run(
             result = run_loop(ws, path, text=text, label=label, id_column=id_column, name=name,
                               roles=parse_roles(role or []) or None, task=task, test=test, model=model,
                               metric=metric, budget=deadline, recipe=recipe, pii=pii, train=train, augment=augment,
+                              dp_epsilon=dp_epsilon, dp_delta=dp_delta,
                               progress=say if not as_json else None,
                               ingest_progress=progress,
                               ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error,
@@ -117,7 +121,7 @@ def _print_run(result: RunResult, pii: str) -> None:
     stdout.print(f"quality report: {result.report}", highlight=False)
     r = result.train
     if r is not None:
-        from datamoat.cli.model_commands import fmt_ci, print_augmentation, print_candidates
+        from datamoat.cli.model_commands import fmt_ci, print_augmentation, print_candidates, print_privacy
 
         print_candidates(r.selection)
         print_augmentation(r.selection)
@@ -129,6 +133,7 @@ def _print_run(result: RunResult, pii: str) -> None:
         if base:
             stdout.print(f"       always answering {escape(repr(base['label']))} would score accuracy "
                          f"{base['accuracy']:.4f}, macro F1 {base['macro_f1']:.4f}", highlight=False)
+        print_privacy(r.evaluation)
         stdout.print(escape(result.test_treatment), highlight=False)
         stdout.print(f"model report: {r.report}", highlight=False)
     text_model = r is not None and r.record.info.get("task") == "text"

@@ -136,6 +136,8 @@ def run_loop(
     progress: Callable[[str], None] | None = None,
     ingest_progress: Any = None,
     augment: str = "off",
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
 ) -> RunResult:
     """Run the main job on ``source`` (a CSV/JSON/Parquet file or a folder of text files).
 
@@ -151,10 +153,16 @@ def run_loop(
     ingest_options: extra keyword arguments for :meth:`Workspace.ingest`. progress: called
     with one line per stage. augment: ``auto`` tries synthetic training rows as a selection
     candidate, kept only when it passes the flywheel's significance test
-    (:mod:`datamoat.models.augment_gate`); ``off`` (default) never. Raises DatamoatError (one
-    sentence) and rolls back what it made.
+    (:mod:`datamoat.models.augment_gate`); ``off`` (default) never. dp_epsilon / dp_delta: train
+    with differential privacy, spending from the budget of dataset ``name`` (set it after a first
+    ingest: ``datamoat dp budget``), as :func:`~datamoat.models.training.train_model`. Raises
+    DatamoatError (one sentence) and rolls back what it made.
     """
     check_run_args(task=task, text=text, label=label, train=train, pii=pii)
+    if dp_epsilon is not None:
+        from datamoat.models.dp_spend import check_dp_request
+
+        check_dp_request(model, dp_epsilon, dp_delta)
     from datamoat.models.augment_gate import AUGMENT_MODES
 
     if augment not in AUGMENT_MODES:
@@ -166,7 +174,7 @@ def run_loop(
         return _run(ws, source, at, text=text, label=label, id_column=id_column, name=name, roles=roles,
                     task=task, test=test, model=model, metric=metric, deadline=deadline, recipe=recipe, pii=pii, train=train,
                     ingest_options=dict(ingest_options or {}), say=progress or (lambda _msg: None),
-                    ingest_progress=ingest_progress, augment=augment)
+                    ingest_progress=ingest_progress, augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta)
 
 
 def _run(
@@ -191,6 +199,8 @@ def _run(
     say: Callable[[str], None],
     ingest_progress: Any,
     augment: str,
+    dp_epsilon: float | None = None,
+    dp_delta: float | None = None,
 ) -> RunResult:
     from datamoat.clean.default_recipe import default_clean_recipe, training_clean_recipe
     from datamoat.quality.profile import profile_version
@@ -266,7 +276,7 @@ def _run(
         t = time.perf_counter()
         result = train_model(ws, final.ref, model=model, name=dataset, budget=deadline, test=test_final.ref, metric=metric,
                              task=None if task == "auto" else task, progress=say, test_treatment=treatment,
-                             label_cleaning=recipe is None, augment=augment)
+                             label_cleaning=recipe is None, augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta)
         timings.update(result.timings_s)
         timings["train_total"] = time.perf_counter() - t
     timings["total"] = deadline.used()

@@ -53,14 +53,14 @@ def test_uk_postcode_in_a_sentence_is_part_of_the_address(accurate: PiiEngine) -
 
 
 def test_pattern_types_win_on_overlap_and_address_fragments_merge() -> None:
-    text = "write to laura.kim@example.org or 9 Pine Street,\nSpringfield"
+    text = "write to laura.kim@example.org or 9 Pine Street,\nSpringfield IL 62704"
     at, street, town = text.index("laura"), text.index("9 Pine"), text.index("Springfield")
     email = Finding("EMAIL", at, at + len("laura.kim@example.org"), 0.9, "email_regex")
     tagged = [("PERSON", at, at + len("laura.kim"), 0.8), ("STREET_ADDRESS", street, street + len("9 Pine Street"), 0.7),
               ("STREET_ADDRESS", town, len(text), 0.6)]
     out = merge_findings(text, [email], tagged)
     assert [(f.entity_type, f.value(text)) for f in sorted(out, key=lambda f: f.start)] == [
-        ("EMAIL", "laura.kim@example.org"), ("STREET_ADDRESS", "9 Pine Street,\nSpringfield")]
+        ("EMAIL", "laura.kim@example.org"), ("STREET_ADDRESS", "9 Pine Street,\nSpringfield IL 62704")]
 
 
 def test_a_recognizer_name_the_tagger_reads_as_an_organisation_is_dropped() -> None:

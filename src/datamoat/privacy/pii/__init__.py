@@ -2,7 +2,10 @@
 
 * :class:`PiiEngine` (detect.py) finds :class:`Finding` spans of the types in
   :data:`ENTITY_TYPES` with regexes + validators (Luhn, IBAN checksum, libphonenumber,
-  ``ipaddress``), a name gazetteer from Faker's locale lists and context words. No model.
+  ``ipaddress``), a name gazetteer from Faker's locale lists and context words (mode
+  ``fast``), plus in mode ``accurate`` (the default) a CRF token tagger for names and addresses
+  (tagger.py; trained by train_tagger.py on tagger_synth.py's synthetic text, shipped as
+  ``data/pii_tagger.crfsuite``), joined by merge.py's rule.
 * operators.py rewrites a text: redact ``[EMAIL]``, mask ``**** **** **** 4242``, keyed hash,
   keyed pseudonyms ``<PERSON_3f2a9c1b07de>`` (same value -> same token), reversible
   pseudonyms backed by :class:`PiiVault` (vault.py; AES-GCM in the catalog, every reveal audited).

@@ -15,7 +15,14 @@ The rule, in order:
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled, and spans
    that overlap or are separated only by spaces, line breaks, commas or semicolons are merged
    into one (a street line, a postcode line and a city line become one address).
-4. The tagger's other types (LOCATION, ORGANIZATION, DATE_TIME, NRP) are used for rule 2 only;
+4. **Plausibility.** A tagger PERSON span written all in lower case is kept only when each of
+   its words is a first or last name in the recognizers' gazetteer: lower-case names are
+   found (``kevin barnes``), lower-case words at the end of a sentence are not. A tagger
+   STREET_ADDRESS span must hold a digit or a street-type word (``Road``, ``utca``, ``rue``).
+   A one-word tagger PERSON span that is not a plain first or last name there (an unknown
+   word, a common word, a product or month name) needs a score of at
+   least :data:`UNKNOWN_WORD_SCORE` (``Safari`` after ``Chrome and`` is not a person).
+5. The tagger's other types (LOCATION, ORGANIZATION, DATE_TIME, NRP) are used for rule 2 only;
    they are not reported.
 
 The caller then resolves what still overlaps (``detect.resolve_overlaps``: a name inside an
@@ -33,7 +40,10 @@ from datamoat.privacy.pii.tagger import TaggedSpan
 CONTEXT_TYPES = frozenset({"PERSON", "STREET_ADDRESS"})
 """The types the tagger reports; every other type comes only from the recognizers."""
 TAGGER = "pii_tagger"
+UNKNOWN_WORD_SCORE = 0.75
+"""Rule 4: the least score of a one-word tagger name that is not in the name lists."""
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
+_WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
 
 
@@ -66,6 +76,26 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start + lead, start + lead + len(core)
 
 
+def _plausible(kind: str, value: str, score: float) -> bool:
+    """Rule 4 of the module docstring."""
+    if kind == "PERSON":
+        from datamoat.privacy.pii.recognizers.names import gazetteer
+
+        g = gazetteer()
+        kinds = [g.kinds.get(w.casefold()) for w in _WORD.findall(value)]
+        if value.islower():
+            return bool(kinds) and all(k in ("first", "last", "weak") for k in kinds)
+        if len(kinds) == 1 and kinds[0] not in ("first", "last"):
+            return score >= UNKNOWN_WORD_SCORE
+        return True
+    if kind == "STREET_ADDRESS" and not any(ch.isdigit() for ch in value):
+        from datamoat.privacy.pii.recognizers.address import street_words
+
+        streets = street_words()
+        return any(w.lower() in streets for w in _WORD.findall(value))
+    return True
+
+
 def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedSpan]) -> list[Finding]:
     """The recognizers' ``found`` and the tagger's ``tagged`` spans of ``text`` joined by the
     rule in the module docstring (may still overlap; unsorted)."""
@@ -73,6 +103,8 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     blocks = [(f.start, f.end) for f in pattern]
     pieces: list[tuple[str, int, int, float]] = []
     for kind, start, end, score in tagged:
+        if not _plausible(kind, text[start:end], score):
+            continue
         cut = _cut(start, end, blocks)
         if sum(e - s for s, e in cut) * 2 < end - start:
             continue  # mostly a pattern value (two phone numbers read as an address): no leftovers

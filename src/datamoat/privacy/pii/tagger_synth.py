@@ -371,12 +371,20 @@ class SynthWriter:
             sep = rng.choice((": ", ":", " - ", ": "))
             return "\n".join(f"{k}{sep}{v}" for k, v in fields)
         if rng.random() < 0.2:  # nothing personal at all
-            parts = [rng.choice(FILLER) for _ in range(rng.randint(1, 4))]
+            parts = [self.filler() for _ in range(rng.randint(1, 4))]
         else:
             parts = [rng.choice(TEMPLATES) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
             for _ in range(rng.choice((0, 1, 1, 2, 3))):
-                parts.insert(rng.randint(0, len(parts)), rng.choice(FILLER))
+                parts.insert(rng.randint(0, len(parts)), self.filler())
         return rng.choice((" ", " ", " ", "\n", "\n\n")).join(parts)
+
+    def filler(self) -> str:
+        """A sentence with no personal data: a hand-written one, or Faker's English lorem
+        (common English words, mostly lower case: the tagger must not read them as names)."""
+        if self.rng.random() < 0.5:
+            return self.rng.choice(FILLER)
+        sentence = self.faker("en_US").sentence(nb_words=self.rng.randint(4, 14))
+        return sentence.lower() if self.rng.random() < 0.3 else sentence
 
     def text(self) -> tuple[str, Spans]:
         """One labelled text: ``(text, [(type, start, end), ...])``."""

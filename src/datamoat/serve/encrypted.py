@@ -65,9 +65,10 @@ class ServedHead(NamedTuple):
 
 
 class _Heads:
-    """The plain head operands per loaded model (the last few), so a request does not rebuild them."""
+    """The plain head operands of the last ``keep`` loaded models, so a request does not rebuild them
+    (one by default: an older model is let go after a hot swap)."""
 
-    def __init__(self, keep: int = 4) -> None:
+    def __init__(self, keep: int = 1) -> None:
         self.keep = keep
         self._items: list[tuple[LoadedModel, ServedHead]] = []
         self._lock = threading.Lock()

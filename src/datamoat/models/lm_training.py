@@ -1,0 +1,240 @@
+"""Train a language model on a dataset version's text: hold out -> (canaries) -> train ->
+evaluate -> register -> report. The library call behind ``run --task lm`` and ``train --task lm``.
+
+:func:`train_lm` takes the documents (one row of the text column = one document) of a training
+version and, optionally, a test version (the caller's document- or block-level split; without
+one, the test documents are held out here the same way as validation, see
+:func:`hold_out`). It trains ``causal-lm`` (from scratch, sized to the budget) or
+``causal-lm-finetune`` (``params={"checkpoint": FOLDER, "lora": True}``), measures bits per
+character, perplexity, the per-document loss distribution and sample generations on the test
+documents, runs the canary memorisation check when asked, registers the model with lineage to
+its data versions and writes the HTML + JSON report.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from datamoat.budget import Deadline
+from datamoat.errors import DatamoatError
+from datamoat.models.evaluation.lm_canaries import (
+    DEFAULT_CANDIDATES,
+    Canary,
+    canary_exposure,
+    canary_summary,
+    insert_canaries,
+    make_canaries,
+)
+from datamoat.models.evaluation.lm_metrics import lm_evaluation
+from datamoat.models.evaluation.lm_report import write_lm_report
+from datamoat.models.registry import ModelRecord
+from datamoat.models.trainers.contract import create_trainer
+from datamoat.models.trainers.lm_contract import LMTrainer
+from datamoat.models.training import models_registry, user_frame
+
+if TYPE_CHECKING:
+    from datamoat.workspace import Workspace
+
+LM_KINDS = ("causal-lm", "causal-lm-finetune")
+HOLDOUT_SHARE = 0.1
+"""Share of the training documents held out for validation (and for test without a test version)."""
+MIN_SPLIT_DOCS = 10
+"""With fewer documents than this, the held-out text is the last share of each document's
+lines (a contiguous block), not whole documents."""
+
+
+@dataclass
+class LMTrainResult:
+    """What :func:`train_lm` made: the registered record, the fitted trainer, the test
+    evaluation, the canary check (empty without canaries), the report path and the refs."""
+
+    record: ModelRecord
+    trainer: LMTrainer
+    evaluation: dict[str, Any]
+    canaries: dict[str, Any]
+    report: Path
+    train_ref: str
+    test_ref: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def headline(self) -> dict[str, Any]:
+        """The figures a command prints."""
+        ev = self.evaluation
+        out = {k: ev.get(k) for k in ("documents", "chars", "tokens", "loss", "perplexity", "bits_per_char")}
+        if self.canaries:
+            out["canaries"] = self.canaries["summary"]
+        return out
+
+
+def hold_out(docs: Sequence[str], share: float, seed: int) -> tuple[list[str], list[str], str]:
+    """(kept, held out, how): a seeded random ``share`` of the documents when there are at least
+    :data:`MIN_SPLIT_DOCS`, else the last ``share`` of each document's lines (a contiguous
+    block, so held-out text is never seen in training)."""
+    docs = list(docs)
+    if len(docs) >= MIN_SPLIT_DOCS:
+        n = max(1, int(round(share * len(docs))))
+        held = set(np.random.default_rng(seed).permutation(len(docs))[:n].tolist())
+        return ([d for i, d in enumerate(docs) if i not in held], [d for i, d in enumerate(docs) if i in held],
+                f"{n} of {len(docs)} documents chosen at random (seed {seed})")
+    kept, out = [], []
+    for doc in docs:
+        lines = doc.splitlines(keepends=True)
+        if len(lines) >= 2:
+            cut = max(1, min(len(lines) - 1, int(round(len(lines) * (1 - share)))))
+            kept.append("".join(lines[:cut]))
+            out.append("".join(lines[cut:]))
+        else:
+            cut = int(len(doc) * (1 - share))
+            kept.append(doc[:cut])
+            out.append(doc[cut:])
+    return kept, out, f"the last {share:.0%} of each of the {len(docs)} document(s), as a contiguous block"
+
+
+def version_documents(ws: Workspace, ref: str, text_column: str | None) -> tuple[Any, list[str], str]:
+    """(version, documents, text column) of dataset version ``ref``; DatamoatError without text."""
+    version = ws.version(ref)
+    column = text_column or version.roles.get("text")
+    if not column:
+        raise DatamoatError(f"{version.ref} has no text column; ingest it with --text COLUMN or give text_column.")
+    df = user_frame(version)
+    if column not in df.columns:
+        raise DatamoatError(f"{version.ref} has no column {column!r}; its columns are: {', '.join(map(str, df.columns))}.")
+    docs = [t for t in df[column].tolist() if isinstance(t, str) and t.strip()]
+    if not docs:
+        raise DatamoatError(f"{version.ref}: text column {column!r} is empty in all {len(df)} rows; there is no text to learn from.")
+    return version, docs, column
+
+
+def train_lm(
+    ws: Workspace,
+    train: str,
+    *,
+    test: str | None = None,
+    text_column: str | None = None,
+    kind: str = "causal-lm",
+    name: str | None = None,
+    budget: str | float | Deadline = "10m",
+    params: dict[str, Any] | None = None,
+    canaries: int | Sequence[Canary] = 0,
+    canary_repeats: int = 4,
+    canary_candidates: int = DEFAULT_CANDIDATES,
+    pii_redaction: bool | None = None,
+    samples: int = 3,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> LMTrainResult:
+    """Train, evaluate, register and report a language model on version ``train``'s documents.
+
+    train / test: dataset version refs (``corpus-train@latest``); each non-blank row of the text
+    column is one document. Without ``test``, :data:`HOLDOUT_SHARE` of the training documents
+    is held out as the test set (:func:`hold_out`, recorded in the model's info). Validation for
+    early stopping is always held out of the training documents the same way, never taken from
+    the test documents. text_column: default the version's text role. kind: ``causal-lm`` or
+    ``causal-lm-finetune``; params: the trainer's parameters (``max_seconds`` is set from the
+    budget). budget: e.g. ``"10m"`` or the caller's :class:`~datamoat.budget.Deadline`;
+    training ends early enough to leave :func:`_reserve` seconds for evaluation and the report.
+
+    canaries: an int K makes K random canaries (:func:`~datamoat.models.evaluation.lm_canaries.make_canaries`)
+    and inserts each ``canary_repeats`` times into a copy of the training documents here; a
+    list of :class:`Canary` means the caller already inserted them (e.g. before its PII
+    redaction, which may have removed them) and only the check runs. Either way as many
+    never-inserted control canaries are scored too; canary_candidates: random secrets scored per
+    canary to estimate its exposure (its resolution: at most log2(candidates + 1) bits). pii_redaction: whether the caller redacted
+    the training text (reported as given: on / off / not stated).
+
+    Returns an :class:`LMTrainResult`; the model is registered under ``name`` (default: the
+    training version's dataset name) as ``champion`` when it is the name's first, else
+    ``challenger``. Raises DatamoatError (nothing registered) for an empty corpus, one shorter
+    than a context window, or a checkpoint that is not a causal LM.
+    """
+    say = progress or (lambda _m: None)
+    if kind not in LM_KINDS:
+        raise DatamoatError(f"language-model kind {kind!r} is not known; use {' or '.join(LM_KINDS)}.")
+    deadline = Deadline.parse(budget)
+    train_v, docs, column = version_documents(ws, train, text_column)
+    if test is not None:
+        test_v, test_docs, _ = version_documents(ws, test, column)
+        test_how = f"test documents: {test_v.ref} as given"
+    else:
+        test_v = None
+        docs, test_docs, how = hold_out(docs, HOLDOUT_SHARE, seed)
+        test_how = f"test documents held out of {train_v.ref}: {how}"
+    fit_docs, valid_docs, valid_how = hold_out(docs, HOLDOUT_SHARE, seed + 1)
+    say(f"train {train_v.ref}: {len(fit_docs):,} document(s); validation: {valid_how}; {test_how}")
+
+    inserted: list[Canary] = []
+    if isinstance(canaries, int):
+        inserted = make_canaries(canaries, seed)
+        fit_docs = insert_canaries(fit_docs, inserted, canary_repeats, seed) if inserted else fit_docs
+    else:
+        inserted = list(canaries)
+    controls = make_canaries(len(inserted), seed + 1_000_003) if inserted else []
+
+    reserve = _reserve(deadline, sum(len(d) for d in test_docs), len(inserted) + len(controls))
+    trainer_params = {**(params or {}), "random_state": seed}
+    trainer_params["max_seconds"] = round(max(deadline.left() - reserve, 1.0), 1)
+    trainer = create_trainer(kind, **trainer_params)
+    trainer.fit(fit_docs, valid_docs, progress=say)
+
+    say(f"evaluating on {len(test_docs):,} test document(s) ({sum(len(d) for d in test_docs):,} characters)")
+    evaluation = lm_evaluation(trainer, test_docs, samples=samples, seed=seed)
+    check: dict[str, Any] = {}
+    if inserted:
+        say(f"memorisation check: {len(inserted)} canaries and {len(controls)} controls")
+        rows = (canary_exposure(trainer, inserted, candidates=canary_candidates, seed=seed, inserted=True)
+                + canary_exposure(trainer, controls, candidates=canary_candidates, seed=seed, inserted=False))
+        check = {"rows": rows, "summary": canary_summary(rows, pii_redaction),
+                 "repeats": canary_repeats if isinstance(canaries, int) else None}
+
+    registry = models_registry(ws)
+    model_name = name or train_v.dataset
+    has_champion = any("champion" in m.aliases for m in registry.list(model_name))
+    report_ = getattr(trainer, "report_", {})
+    info = {
+        "task": "lm", "text_column": column, "train_ref": train_v.ref, "test_ref": test_v.ref if test_v else None,
+        "train_hash": train_v.hash, "test_treatment": test_how, "validation": valid_how,
+        "train_documents": len(fit_docs), "tokenizer": report_.get("tokenizer"),
+        "size": {k: v for k, v in (report_.get("size") or {}).items() if k != "candidates"},
+        "training": report_.get("training"), "canaries": check.get("summary"), "budget": deadline.summary(),
+    }
+    metrics = {k: evaluation[k] for k in ("documents", "chars", "tokens", "loss", "perplexity", "nats_per_char",
+                                          "bits_per_char")}
+    if check:
+        metrics["canaries"] = check["summary"]
+    reports = ws.state / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    pending = reports / f".lm-{model_name}-{uuid.uuid4().hex[:8]}.html"
+    write_lm_report(evaluation, pending, title=f"Language model {model_name} ({kind}) on "
+                    f"{test_v.ref if test_v else 'held-out documents of ' + train_v.ref}",
+                    model={"name": model_name, "kind": kind}, canaries=check or None,
+                    extra={k: info[k] for k in ("train_ref", "test_treatment", "validation", "tokenizer", "size",
+                                                "training", "budget")})
+    try:
+        record = registry.register(trainer, model_name, train_version_id=train_v.record.id,
+                                   test_version_id=test_v.record.id if test_v else None, metrics=metrics, info=info,
+                                   aliases=["challenger" if has_champion else "champion"])
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        pending.with_suffix(".json").unlink(missing_ok=True)
+        raise
+    final = reports / f"model-{record.name}-{record.ordinal}.html"
+    os.replace(pending.with_suffix(".json"), final.with_suffix(".json"))
+    os.replace(pending, final)
+    return LMTrainResult(record=record, trainer=trainer, evaluation=evaluation, canaries=check, report=final,
+                         train_ref=train_v.ref, test_ref=test_v.ref if test_v else f"{train_v.ref} (held out)",
+                         facts=info)
+
+
+def _reserve(deadline: Deadline, test_chars: int, canaries: int) -> float:
+    """Seconds kept from training for evaluation, the canary check and the report: 10% of the
+    budget, at least 10 s, at most 120 s, plus about 1 s per canary and per 100,000 test characters."""
+    base = min(max(10.0, 0.1 * deadline.budget_s), 120.0)
+    return base + canaries * 1.0 + math.ceil(test_chars / 100_000)

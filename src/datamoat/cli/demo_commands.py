@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,7 @@ from rich.markup import escape
 from datamoat.cli.context import workspace_dir
 from datamoat.cli.data_commands import parse_roles
 from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
+from datamoat.cli.lm_output import LM_TASK_HELP
 from datamoat.cli.model_commands import DP_DELTA_HELP, DP_EPSILON_HELP
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
 from datamoat.config import find_workspace_root
@@ -47,7 +48,8 @@ def run(
     role: Annotated[list[str] | None, typer.Option(help="Any other role as ROLE=COLUMN, repeatable (e.g. timestamp=created_at).")] = None,
     pii: Annotated[str, typer.Option(help="What to do with personal data in the text: redact, mask, pseudonymize, or keep.")] = "redact",
     test: Annotated[str | None, typer.Option(help="A test file with the same columns (default: a held-out, leakage-free split).")] = None,
-    task: Annotated[str, typer.Option(help="auto (text when --text is given), text or tabular.")] = "auto",
+    task: Annotated[str, typer.Option(help="auto (text when --text is given), text, tabular or " + LM_TASK_HELP + ".")] = "auto",
+    canaries: Annotated[int, typer.Option(help="--task lm: memorisation canaries put into the training text before PII redaction and checked after training (0: none).")] = 4,
     model: Annotated[str, typer.Option(help="auto or a trainer kind (tfidf-linear, embed-linear, finetune, ensemble, tabular, tabular-linear).")] = "auto",
     metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 when the largest class has over 3x the rows of the smallest, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve), e.g. 10m, 90s, 1h.")] = "10m",
@@ -81,6 +83,12 @@ def run(
     ws = Workspace.open(root) if find_workspace_root(root) is not None else Workspace.init(root)
     try:
         choose_executor(ws, executor, ray_address)
+        if task == "lm":
+            _run_lm(ws, path, text=text, name=name, model=model, budget=deadline, pii=pii, canaries=canaries,
+                    ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error}.items()
+                                    if v is not None}, others={"--label": label, "--test": test, "--recipe": recipe,
+                                                               "--id": id_column, "--role": role}, as_json=as_json)
+            return
         with ExitStack() as ingesting:
             # the "ingesting" row counter is shown while the source is read: run_loop's first
             # stage line ("ingested ...") comes once ingest is over and closes it
@@ -105,6 +113,23 @@ def run(
         print_json(result.to_dict())
         return
     _print_run(result, pii)
+
+
+def _run_lm(ws: Any, path: str, *, others: dict[str, Any], as_json: bool, **kwargs: Any) -> None:
+    """``run --task lm``: :func:`datamoat.flywheel.lm_run.run_lm`, printed."""
+    from datamoat.cli.lm_output import print_lm_run
+    from datamoat.errors import DatamoatError
+    from datamoat.flywheel.lm_run import run_lm
+
+    given = [k for k, v in others.items() if v]
+    if given:
+        raise DatamoatError(f"{given[0]} does not apply to --task lm (a language model has no labels and holds its test text out itself).")
+    result = run_lm(ws, path, progress=None if as_json else (lambda m: stdout.print(f"  {escape(m)}", highlight=False)),
+                    **kwargs)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    print_lm_run(result)
 
 
 def _print_run(result: RunResult, pii: str) -> None:

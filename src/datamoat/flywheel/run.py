@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from datamoat.models.training import TrainResult
     from datamoat.workspace import Workspace
 
-TASKS = ("auto", "text", "tabular")
+TASKS = ("auto", "text", "tabular", "lm")
 PII_MODES = ("redact", "mask", "pseudonymize", "keep")
 SERVING_TRANSFORMS = ("normalize_text", "strip_whitespace", "lowercase")
 """Recipe steps that are row-local, deterministic and drop nothing: the test rows get these
@@ -101,10 +101,10 @@ class RunResult:
 def check_run_args(*, task: str, text: str | None, label: str | None, train: bool, pii: str) -> None:
     """DatamoatError with one sentence for arguments that cannot work (before anything is written)."""
     if task not in TASKS:
-        raise DatamoatError(f"--task {task!r} is not known; use auto, text or tabular.")
+        raise DatamoatError(f"--task {task!r} is not known; use auto, text, tabular or lm.")
     if task == "text" and not text:
         raise DatamoatError("--task text needs --text COLUMN.")
-    if train and not label:
+    if train and not label and task != "lm":
         raise DatamoatError("training needs --label COLUMN (or pass --no-train to only profile and clean).")
     if pii not in PII_MODES:
         raise DatamoatError(f"--pii {pii!r} is not known; use {', '.join(PII_MODES)}.")
@@ -142,7 +142,9 @@ def run_loop(
     """Run the main job on ``source`` (a CSV/JSON/Parquet file or a folder of text files).
 
     text / label / id_column / roles: column roles (``roles`` maps role -> column). task:
-    ``auto`` (text when ``text`` is given), ``text`` or ``tabular``. test: a test file with the
+    ``auto`` (text when ``text`` is given), ``text``, ``tabular`` or ``lm`` (a language model:
+    :func:`datamoat.flywheel.lm_run.run_lm` does the job and its LmRunResult is returned;
+    ``text``, ``name``, ``model``, ``budget``, ``pii`` and ``ingest_options`` apply). test: a test file with the
     same columns (default: a held-out, leakage-free split of ``source`` taken before cleaning).
     model: ``auto`` or a trainer kind (the model is registered under the dataset's name).
     metric: the selection metric, ``auto`` (macro F1 on imbalanced labels, else accuracy),
@@ -159,6 +161,11 @@ def run_loop(
     DatamoatError (one sentence) and rolls back what it made.
     """
     check_run_args(task=task, text=text, label=label, train=train, pii=pii)
+    if task == "lm":  # a language model: its own data path and trainer
+        from datamoat.flywheel.lm_run import run_lm
+
+        return run_lm(ws, source, name=name, text=text, model=model, budget=budget, pii=pii,  # type: ignore[return-value]
+                      ingest_options=dict(ingest_options or {}), progress=progress)
     if dp_epsilon is not None:
         from datamoat.models.dp_spend import check_dp_request
 

@@ -1,0 +1,108 @@
+"""The main job for a language model: corpus -> clean -> redact -> split -> train -> evaluate.
+
+:func:`run_lm` is what ``datamoat run PATH --task lm`` and ``datamoat train NAME --task lm``
+call: :func:`datamoat.flywheel.lm_corpus.prepare_corpus` makes the cleaned corpus and its
+``NAME-train`` and ``NAME-test`` versions (whole documents, or the contiguous tail of one long
+text, PII redacted unless ``pii`` is ``keep``), with ``canaries`` memorisation canaries put into
+the training split *before* the redaction, so a canary that looks like personal data (a phone
+number) is removed as a real one would be; then :func:`datamoat.models.lm_training.train_lm`
+trains, scores the test text (loss, perplexity, bits per character), runs the canary check
+(exposure and greedy extraction, with "PII redaction on / off" next to it), registers the
+model and writes its report. Validation for early stopping is held out of the training split
+by ``train_lm``. One :class:`~datamoat.budget.Deadline` covers the whole call; a failure rolls
+back every version and the model it registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datamoat.budget import Deadline
+from datamoat.catalog.rollback import undo_on_failure
+from datamoat.data.dataset_name import name_from_path
+from datamoat.errors import DatamoatError
+from datamoat.flywheel.lm_corpus import LM_SPLITS, CorpusResult, prepare_corpus
+
+if TYPE_CHECKING:
+    from datamoat.models.lm_training import LMTrainResult
+    from datamoat.workspace import Workspace
+
+LM_MODELS = ("auto", "causal-lm", "causal-lm-finetune")
+DEFAULT_CANARIES = 4
+"""Canaries a run inserts by default (one of each format of the canary check)."""
+PII_OFF = "keep"
+
+
+@dataclass
+class LmRunResult:
+    """What :func:`run_lm` made: the corpus versions and the trained model."""
+
+    corpus: CorpusResult
+    train: LMTrainResult
+    budget: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``datamoat run --task lm --json`` prints."""
+        r = self.train
+        return {
+            "task": "lm", **self.corpus.to_dict(),
+            "model": {"kind": r.record.kind, "id": r.record.id, "ref": r.record.ref, "aliases": r.record.aliases},
+            "test": r.headline(), "canaries": (r.canaries or {}).get("summary"), "model_report": str(r.report),
+            "budget": self.budget,
+        }
+
+
+def run_lm(
+    ws: Workspace,
+    source: str | Path | None = None,
+    *,
+    data: str | None = None,
+    name: str | None = None,
+    text: str | None = None,
+    model: str = "auto",
+    params: dict[str, Any] | None = None,
+    budget: str | float | Deadline = "10m",
+    pii: str = "redact",
+    canaries: int = DEFAULT_CANARIES,
+    canary_repeats: int = 4,
+    test_size: float = 0.1,
+    seed: int = 0,
+    ingest_options: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LmRunResult:
+    """Prepare a corpus and train a language model on it (see the module docstring).
+
+    source: a text file, a folder of documents or a table file (``text`` names its column);
+    data: an existing version with a text role instead. name: the dataset and model name.
+    model: ``auto`` (``causal-lm``, from scratch) or ``causal-lm-finetune`` (``params`` gives
+    its ``checkpoint`` folder and ``lora``). budget: the whole call's time. pii: a
+    ``pii_redact`` mode (``redact`` ...) or ``keep`` for none. canaries: how many canaries to
+    insert for the memorisation check (0: none). test_size: the held-out test share.
+    Raises DatamoatError (one sentence) and rolls back what it made.
+    """
+    if model not in LM_MODELS:
+        raise DatamoatError(f"--model {model!r} is not a language model; use {', '.join(LM_MODELS)}.")
+    if isinstance(canaries, bool) or not isinstance(canaries, int) or canaries < 0:
+        raise DatamoatError(f"canaries={canaries!r} must be a whole number >= 0.")
+    deadline = Deadline.parse(budget)
+    from datamoat.models.evaluation.lm_canaries import make_canaries
+    from datamoat.models.lm_training import train_lm
+
+    dataset = name or (name_from_path(str(source)) if source is not None else str(data).split("@")[0])
+    touched = [dataset, *(f"{dataset}-{s}" for s in LM_SPLITS)]
+    inserted = make_canaries(canaries, seed)
+    with undo_on_failure(ws.catalog, touched, str(source or data)):
+        corpus = prepare_corpus(
+            ws, source, data=data, name=dataset, text=text, pii=False if pii == PII_OFF else pii, valid_size=0.0,
+            test_size=test_size, seed=seed, canaries=[c.text for c in inserted], canary_repeats=canary_repeats,
+            ingest_options=ingest_options, progress=progress,
+        )
+        result = train_lm(
+            ws, corpus.versions["train"], test=corpus.versions.get("test"), kind="causal-lm" if model == "auto" else model,
+            name=dataset, budget=deadline, params=params, canaries=inserted, canary_repeats=canary_repeats,
+            pii_redaction=pii != PII_OFF, seed=seed, progress=progress,
+        )
+    return LmRunResult(corpus=corpus, train=result, budget=deadline.summary())

@@ -52,6 +52,13 @@ def test_train_lm_registers_the_model_with_its_report_and_canary_check(tmp_path:
     assert code == 0
     assert json.loads(out)["evaluation"]["bits_per_char"] == pytest.approx(record.metrics["bits_per_char"], rel=1e-6)
 
+    from transformers import AutoModelForCausalLM
+
+    code, _, _ = cli("export-model", "corpus", str(tmp_path / "export"))
+    card = (tmp_path / "export" / "README.md").read_text(encoding="utf-8")
+    assert code == 0 and "| bits per character | " in card and "PII redaction of the training text: **off**" in card
+    assert type(AutoModelForCausalLM.from_pretrained(tmp_path / "export")).__name__ == "GPT2LMHeadModel"
+
 
 def test_train_lm_without_text_or_with_a_non_causal_checkpoint_registers_nothing(tmp_path: Path) -> None:
     from transformers import BertConfig, BertModel

@@ -23,6 +23,10 @@ the folder is the datamoat model folder (:meth:`Trainer.save`: ``trainer.json`` 
 ``model.joblib``) plus README.md and a ``config.json`` that only names the labels. Load it with
 :meth:`datamoat.models.trainers.contract.Trainer.load` (a pickle: only from a trusted source).
 
+Language models (``causal-lm``, ``causal-lm-finetune``) are written as they are saved: a
+transformers causal-LM folder (``AutoModelForCausalLM`` / ``AutoTokenizer`` load it) plus
+``trainer.json`` and the model card of :mod:`datamoat.models.export.lm_card`.
+
 Writes are atomic: the folder is built in a hidden sibling and renamed into place.
 """
 
@@ -61,6 +65,7 @@ def export_hugging_face(
     ``overwrite`` is true.
     """
     trainer._check_fitted()
+    language_model = bool(getattr(trainer, "is_language_model", False))
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise DatamoatError(f"export target {out_dir} is a file, not a folder.")
@@ -70,6 +75,14 @@ def export_hugging_face(
     staging = out_dir.parent / f".{out_dir.name}.tmp-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
+        if language_model:  # already a transformers causal-LM folder (lm_contract.LMTrainer.save)
+            from datamoat.models.export.lm_card import lm_model_card
+
+            trainer.save(staging)
+            (staging / CARD_FILE).write_text(lm_model_card({**(card_info or {}), "kind": trainer.kind,
+                                                            "params": trainer.params()}), encoding="utf-8")
+            _move_into_place(staging, out_dir)
+            return out_dir
         if isinstance(trainer, EncoderTrainer):
             fmt = "transformers"
             _write_encoder_export(trainer, staging)

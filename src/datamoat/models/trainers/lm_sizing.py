@@ -62,8 +62,12 @@ REFERENCE_TOKENS = 2048
 """Tokens per timed step."""
 TOKENS_PER_STEP = {"cpu": 4096, "cuda": 32768}
 """Tokens per training step (batch x context) by device: enough to keep the matrix kernels busy."""
-TOKENS_PER_PARAM = 3.0
-"""A size is chosen only if it sees at least this many training tokens per block weight in the budget."""
+TOKENS_PER_PARAM = 0.5
+"""A size is chosen only if it sees at least this many training tokens per block weight in the budget.
+Low, because in minutes of CPU a larger model learns more per token than a smaller one sees in
+extra tokens: on tiny Shakespeare in the same 3 minutes (busy 2-core machine), 4 layers x 128
+(0.79 M block weights) after 0.45 M tokens reached 2.23 nats/char, 2 layers x 64 (0.1 M) after
+0.95 M tokens 2.40."""
 PARAMS_PER_TOKEN = 10.0
 """... and has at most this many block weights per token of training text."""
 
@@ -73,7 +77,7 @@ def batch_size(size: Size, device: str) -> int:
     return max(4, TOKENS_PER_STEP.get(device.split(":")[0], 4096) // size.context)
 
 
-def measure_flops(vocab: int, device: str, steps: int = 2) -> float:
+def measure_flops(vocab: int, device: str, steps: int = 1) -> float:
     """Training FLOP/s of the :data:`REFERENCE` size on random tokens (one untimed warm-up step,
     then the fastest of ``steps`` timed ones: a momentary spike of load is not the machine). On
     CPU this is measured with all cores and with one thread (see
@@ -121,8 +125,11 @@ def _measure(vocab: int, device: str, steps: int) -> float:
 def choose_size(train_tokens: int, vocab: int, seconds: float, flops_per_s: float) -> tuple[Size, dict[str, Any]]:
     """The size to train and the reasons: the largest of :data:`LADDER` that sees at least
     :data:`TOKENS_PER_PARAM` tokens per block weight in ``seconds`` at ``flops_per_s`` and has at
-    most :data:`PARAMS_PER_TOKEN` block weights per training token (the smallest when none does)."""
-    chosen = LADDER[0]
+    most :data:`PARAMS_PER_TOKEN` block weights per training token; when none does, 4 layers x 128
+    (2 x 64 when the corpus is too small even for that)."""
+    # the floor is 4 layers x 128 whatever the time (it learnt faster than 2 x 64 even at half the
+    # tokens: TOKENS_PER_PARAM's note); the 2 x 64 size is for corpora too small for it
+    chosen = LADDER[1] if LADDER[1].block_params() <= PARAMS_PER_TOKEN * train_tokens else LADDER[0]
     rows = []
     for size in LADDER:
         tokens = seconds * flops_per_s / size.flops_per_token(vocab)
@@ -133,9 +140,11 @@ def choose_size(train_tokens: int, vocab: int, seconds: float, flops_per_s: floa
         if enough_time and enough_data:
             chosen = size
     est_tokens = int(seconds * flops_per_s / chosen.flops_per_token(vocab))
+    floor = chosen in LADDER[:2] and not next(r for r in rows if r["width"] == chosen.width)["fits_time"]
+    rule = "the smallest size for this corpus (no larger one fits the rule: at least" if floor else "the largest size that sees at least"
     why = (f"model: {chosen.layers} layers x {chosen.width} wide, {chosen.heads} heads, context {chosen.context} "
-           f"({chosen.params(vocab):,} weights): the largest size that sees at least {TOKENS_PER_PARAM:g} training "
+           f"({chosen.params(vocab):,} weights): {rule} {TOKENS_PER_PARAM:g} training "
            f"tokens per weight in {seconds:.0f} s at the measured {flops_per_s / 1e9:.1f} GFLOP/s (about "
            f"{est_tokens:,} tokens, {est_tokens / max(train_tokens, 1):.1f} passes over the {train_tokens:,} "
-           f"training tokens) and has at most {PARAMS_PER_TOKEN:g} weights per training token")
+           f"training tokens) and has at most {PARAMS_PER_TOKEN:g} weights per training token" + (")" if floor else ""))
     return chosen, {"reason": why, "flops_per_s": float(np.round(flops_per_s, -6)), "candidates": rows}

@@ -90,7 +90,22 @@ def test_encrypted_labels_equal_plain_labels(served, client) -> None:
     for row, pred in zip(probs, plain.json()["predictions"], strict=True):
         assert max(row) == pytest.approx(pred["score"], abs=1e-4)  # CKKS noise is ~1e-6 on the logits
     assert answer.model["ref"] == "tickets@1"
-    assert answer.request_bytes > 30_000_000  # the public context with its Galois keys travels along
+    assert answer.request_bytes > 30_000_000  # the public context with its Galois keys travels once
+    again = client.score(TEXTS[:2])
+    assert again.predicted == answer.predicted[:2]
+    assert again.request_bytes < 2_000_000  # then only its id (and ~430 KB of base64 ciphertext per text)
+
+
+def test_a_context_the_server_does_not_keep_is_404_and_the_client_sends_it_again(served) -> None:
+    from datamoat.privacy.he import Client
+
+    r = httpx.post(served.url + ROUTE, json={"context_id": "ab" * 32, "vectors": [["AAAA"]]},
+                   headers=auth(served.key))
+    assert r.status_code == 404 and "send 'context' again" in r.json()["detail"]
+    fresh = Client(served.export, url=served.url, api_key=served.key)
+    fresh._context_sent = True  # as if sent before and since dropped by the server
+    answer = fresh.score(["card blocked again"])
+    assert answer.request_bytes > 30_000_000 and fresh._context_sent
 
 
 def test_the_route_needs_a_key(served) -> None:
@@ -123,6 +138,7 @@ def test_malformed_inputs_are_422_never_500(served, client) -> None:
                       ([good[0], good[0]], "has 2 ciphertexts")):
         assert says in _refused(served, {"context": client._public, "vectors": [bad]}, 422)
     assert _refused(served, {"context": "AAAA", "vectors": []}, 422)
+    assert "not both" in _refused(served, {"context": "AAAA", "context_id": "ab" * 32, "vectors": [good]}, 422)
     assert "limit is 8" in _refused(served, {"context": "AAAA", "vectors": [good] * 9}, 422)
 
 

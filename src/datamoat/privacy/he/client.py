@@ -12,12 +12,14 @@ applies to plain requests, encrypts it with CKKS under a secret key that never l
 process, posts the ciphertexts (packed as :class:`~datamoat.privacy.he.ckks.Layout` says for the
 export's class count and vector length) and the public context to ``POST /v1/predict/encrypted``,
 and decrypts the returned scores (the served head's ``W x + b``). The server sees neither the text
-nor the scores; it learns how many texts were sent and when. Each request carries the ~34 MB
-public context, so texts go in batches of ``batch_size`` (~4 MB of ciphertexts per 384-d text).
+nor the scores; it learns how many texts were sent and when. The ~34 MB public context is sent
+with the first request only; later ones name it by its sha256 (and send it again if the server
+has dropped it). Texts go in batches of ``batch_size`` (~4 MB of ciphertexts per 384-d text).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,7 +90,10 @@ class Client:
 
             self._pii = PiiEngine()
         self.context = private_context()
-        self._public = b64encode(public_context_bytes(self.context))
+        public = public_context_bytes(self.context)
+        self._public = b64encode(public)
+        self.context_id = hashlib.sha256(public).hexdigest()
+        self._context_sent = False
 
     def encrypt(self, vectors: np.ndarray) -> list[list[str]]:
         """Per row of ``vectors`` (n, d), its packed base64 CKKS ciphertexts (``layout.ciphertexts`` each)."""
@@ -126,11 +131,12 @@ class Client:
     def _post(self, texts: list[str]) -> EncryptedAnswer:
         import httpx
 
-        body = {"context": self._public, "vectors": self.encrypt(self.vectors(texts))}
+        vectors = self.encrypt(self.vectors(texts))
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        request = httpx.Request("POST", self.url + ROUTE, json=body, headers=headers)
         with httpx.Client(timeout=self.timeout_s) as http:
-            response = http.send(request)
+            request, response = self._send(http, vectors, headers, by_id=self._context_sent)
+            if response.status_code == 404 and self._context_sent:  # the server dropped our context
+                request, response = self._send(http, vectors, headers, by_id=False)
         if response.status_code != 200:
             try:
                 detail = response.json().get("detail", response.text)
@@ -138,6 +144,7 @@ class Client:
                 detail = response.text
             raise DatamoatError(f"{self.url}{ROUTE} answered {response.status_code}: {detail}")
         answer = response.json()
+        self._context_sent = True
         labels = [str(c) for c in answer["labels"]]
         if labels != self.features.labels:
             raise DatamoatError(f"the served model {answer.get('model', {}).get('ref')} has other labels than the "
@@ -145,6 +152,11 @@ class Client:
         return EncryptedAnswer(labels=labels, scores=self.decrypt(answer["scores"]),
                                model=answer.get("model", {}), request_bytes=len(request.content),
                                response_bytes=len(response.content))
+
+    def _send(self, http: Any, vectors: list[list[str]], headers: dict[str, str], *, by_id: bool) -> tuple[Any, Any]:
+        body = {"context_id": self.context_id} if by_id else {"context": self._public}
+        request = http.build_request("POST", self.url + ROUTE, json={**body, "vectors": vectors}, headers=headers)
+        return request, http.send(request)
 
     def predict(self, texts: str | list[str]) -> list[str]:
         """The label of each text, as plain ``/v1/predict`` gives it."""

@@ -176,3 +176,21 @@ def test_bad_input_is_one_sentence_and_writes_nothing(checkpoint: Path, tmp_path
         create_trainer("causal-lm-finetune", checkpoint=str(tmp_path / "missing")).fit(corpus(5))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "bert", "bert-config"])
     assert sorted(p.name for p in bert.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_tokenizers_round_trip_and_are_chosen_by_corpus_size(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from datamoat.models.trainers.lm_data import encode_documents
+    from datamoat.models.trainers.lm_tokenizer import CHAR_MAX_CHARS, choose_tokenizer_kind, train_tokenizer
+
+    assert choose_tokenizer_kind(CHAR_MAX_CHARS)[0] == "char" and choose_tokenizer_kind(CHAR_MAX_CHARS + 1)[0] == "bpe"
+    docs = corpus(30)
+    text = "the cat — naïve 🙂\nsat"
+    bpe = train_tokenizer(docs, "bpe")
+    assert bpe.decode(bpe(text)["input_ids"]) == text  # byte-level: nothing is unknown
+    char = train_tokenizer(docs, "char")
+    fast = encode_documents(char, [text])[0].tolist()  # the numpy lookup of character tokenizers
+    assert fast == char(text, add_special_tokens=False)["input_ids"] and char.unk_token_id in fast
+    char.save_pretrained(tmp_path / "tok")
+    assert AutoTokenizer.from_pretrained(tmp_path / "tok")("the cat")["input_ids"] == char("the cat")["input_ids"]

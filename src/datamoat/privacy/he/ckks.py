@@ -15,7 +15,7 @@ log2(C) rotations), which leaves score r in slot r; then adds the plain bias. Fo
 k = 77 that is 12 ciphertexts (~320 KB each) per text, 13 plain products and 5 rotations on the
 server (~0.13 s), and one ~130 KB ciphertext of scores back, instead of the ~384 rotations
 (several seconds) of TenSEAL's diagonal vector-matrix product. The public context with its
-Galois keys is ~34 MB and travels with every request.
+Galois keys is ~34 MB; a client sends it once and the server keeps it by its sha256.
 
 Everything that parses bytes from a client (:func:`load_public_context`, :func:`load_vectors`)
 raises :class:`~datamoat.errors.DatamoatError` with one sentence for anything malformed, so a server

@@ -21,7 +21,7 @@ pytest.importorskip("ray")
 from conftest import RAY_TEST_KEY  # noqa: E402
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles  # noqa: E402
-from datamoat.errors import UnavailableError  # noqa: E402
+from datamoat.errors import StepError, UnavailableError  # noqa: E402
 from datamoat.pipeline import LocalExecutor, Recipe, Step  # noqa: E402
 from datamoat.pipeline.apply import apply_recipe  # noqa: E402
 from datamoat.pipeline.executor_ray import RayExecutor  # noqa: E402
@@ -241,6 +241,31 @@ def kill_recipe(tmp_path: Path, always: bool) -> Recipe:
     kill = KillWorker(marker=str(tmp_path / "killed"), driver_pid=os.getpid(), always=always)
     return Recipe([*Recipe.from_list([{"step": "strip_whitespace"}]).steps, kill,
                    *Recipe.from_list([{"step": "exact_dedup"}]).steps])
+
+
+class FailOnWorker(Step):
+    """Raises a StepError when applied outside the driver (binding probes it in the driver)."""
+
+    name = "fail_on_worker"
+    kind = "row"
+
+    def __init__(self, *, driver_pid: int) -> None:
+        self.driver_pid = driver_pid
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if os.getpid() != self.driver_pid:
+            raise StepError("step 'fail_on_worker': row r00001 has no usable text.")
+        return batch
+
+
+def test_a_step_error_on_a_worker_reaches_the_caller_as_itself(ray_session):
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    recipe = Recipe([FailOnWorker(driver_pid=os.getpid())])
+    with pytest.raises(StepError, match=r"^step 'fail_on_worker': row r00001 has no usable text\.$"):
+        with RayExecutor(workers=2).run(recipe, ROLES, lambda: source(TABLE, 300)) as run:
+            run.drain()
 
 
 def test_a_worker_killed_once_is_retried_and_the_version_is_right(ray_session, workspace, tmp_path):

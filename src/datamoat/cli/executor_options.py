@@ -13,8 +13,8 @@ ExecutorOpt = Annotated[
     str | None,
     typer.Option(
         "--executor",
-        help="What runs the recipe: local (a process pool on this machine) or ray (pip install "
-        "'datamoat[scale]'). Default: executor in datamoat.yaml, else local.",
+        help="What runs the recipe: local (a process pool on this machine) or ray (needs the scale "
+        "extra of datamoat). Default: executor in datamoat.yaml, else local.",
     ),
 ]
 RayAddressOpt = Annotated[

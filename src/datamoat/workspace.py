@@ -27,7 +27,7 @@ from datamoat.data.readers.base import OnBadRows
 from datamoat.data.readers.text_folder import DEFAULT_BLOCK_CHARS
 from datamoat.data.roles import ColumnRoles
 from datamoat.data.version import Version
-from datamoat.errors import DatamoatError, InputError, WorkspaceError
+from datamoat.errors import DatamoatError, WorkspaceError
 from datamoat.pipeline.apply import ApplyResult, apply_recipe
 from datamoat.pipeline.executor_choice import EXECUTOR_NAMES, make_executor
 from datamoat.pipeline.recipe import Recipe
@@ -62,7 +62,7 @@ class Workspace:
         ``ray_address``, then ``$RAY_ADDRESS``, then a local Ray)."""
         if name is not None:
             if name not in EXECUTOR_NAMES:
-                raise InputError(f"unknown executor {name!r}; the executors are: {', '.join(EXECUTOR_NAMES)}.")
+                raise DatamoatError(f"unknown executor {name!r}; the executors are: {', '.join(EXECUTOR_NAMES)}.")
             self.executor = name
         if address is not None:
             self.ray_address = address

@@ -28,5 +28,5 @@ RayAddressOpt = Annotated[
 
 
 def choose_executor(ws: Workspace, executor: str | None, ray_address: str | None) -> None:
-    """Apply the options to the workspace (InputError for an unknown executor)."""
+    """Apply the options to the workspace (DatamoatError for an unknown executor)."""
     ws.use_executor(executor, ray_address)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datamoat.errors import InputError
+from datamoat.errors import DatamoatError
 from datamoat.pipeline.executor import Executor
 from datamoat.pipeline.executor_local import LocalExecutor
 
@@ -28,7 +28,7 @@ def make_executor(
     workers: worker processes (local) or parallel tasks (ray); None: one per CPU.
     address: with ``ray``, the cluster to join (None: ``$RAY_ADDRESS``, else a local Ray).
     scratch_dir: where the local executor spills between global steps.
-    Raises InputError for an unknown name.
+    Raises DatamoatError for an unknown name.
     """
     if name == "local":
         return LocalExecutor(workers=workers, scratch_dir=scratch_dir)
@@ -36,4 +36,4 @@ def make_executor(
         from datamoat.pipeline.executor_ray import RayExecutor
 
         return RayExecutor(workers=workers, address=address)
-    raise InputError(f"unknown executor {name!r}; the executors are: {', '.join(EXECUTOR_NAMES)}.")
+    raise DatamoatError(f"unknown executor {name!r}; the executors are: {', '.join(EXECUTOR_NAMES)}.")

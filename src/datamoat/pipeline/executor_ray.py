@@ -628,8 +628,12 @@ def _datamoat_cause(err: BaseException) -> DatamoatError | None:
         from datamoat import errors
 
         cls = getattr(errors, found[-1][0], None)
+        message = found[-1][1].strip()
         if isinstance(cls, type) and issubclass(cls, DatamoatError):
-            return cls(found[-1][1].strip())
+            try:
+                return cls(message)
+            except TypeError:  # a class with more fields (InputError): the sentence is all we have
+                return DatamoatError(message)
     return None
 
 

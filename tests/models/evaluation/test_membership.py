@@ -30,11 +30,11 @@ def test_auc_on_constructed_losses() -> None:
 
 
 def test_a_memorising_model_is_found_out() -> None:
-    # labels are pure noise: whatever a model learns about the training rows is memorisation
+    # every text has its own words and the labels are coin flips: what the model learns is memorisation
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400), "label": rng.choice(["x", "y"], 400)})
+    df = pd.DataFrame({"text": [f"ticket w{i}a w{i}b w{i}c" for i in range(300)], "label": rng.choice(["x", "y"], 300)})
     train, test = df.iloc[:200], df.iloc[200:]
-    trees = create_trainer("tabular", max_iter=200, min_samples_leaf=1, early_stopping=False).fit(train)
-    out = membership_inference(trees, train, test, seed=0)
-    assert out["auc"] > 0.8 and out["train_rows"] == 200 and out["test_rows"] == 200
+    model = create_trainer("tfidf-linear", model="logreg", C=100.0, min_df=1).fit(train)
+    out = membership_inference(model, train, test, seed=0)
+    assert out["auc"] > 0.8 and out["train_rows"] == 200 and out["test_rows"] == 100
     assert out["train_loss_mean"] < out["test_loss_mean"]

@@ -22,8 +22,10 @@ How a run goes (the plan is :mod:`datamoat.pipeline.plan`'s, as for
     block in parallel, hash-partitioned by key so each bucket lands in one partition,
     candidate pairs per partition in parallel, the shingles of the rows in a pair fetched,
     the pairs verified in parallel in chunks, connected components on the driver;
-  - any other global step (label issues, k-anonymity, split): ``fit`` on the driver over
-    the blocks, streamed from the object store in input order.
+  - :class:`~datamoat.pipeline.fit_hooks.JoblibFit` steps (label issues: its cross-validation
+    folds): ``fit`` on the driver with joblib's Ray backend, so the folds run as Ray tasks;
+  - any other global step (k-anonymity, split): ``fit`` on the driver over the blocks,
+    streamed from the object store in input order.
 
 * The last segment's blocks stream to the driver in input order (``preserve_order``); the
   caller (:func:`~datamoat.pipeline.apply.apply_recipe`) writes them through the one version
@@ -57,7 +59,7 @@ import pyarrow.compute as pc
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import DatamoatError, UnavailableError
 from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
-from datamoat.pipeline.fit_hooks import ClusterFit, PartialFit
+from datamoat.pipeline.fit_hooks import ClusterFit, JoblibFit, PartialFit
 from datamoat.pipeline.plan import (
     LabelledStep,
     Segment,
@@ -336,8 +338,25 @@ class RayExecutor:
                 states = ray.get([partial.remote(shipped, b, schema) for b in blocks])
                 if step.fit_merge([s for s in states if s is not None]):
                     return "partial"
+        if isinstance(step, JoblibFit) and isinstance(step.n_jobs, int):
+            return self._fit_joblib(step, blocks, schema, workers)
         step.fit(_DriverBatches(blocks, schema))
         return "driver"
+
+    def _fit_joblib(self, step: JoblibFit, blocks: list[Any], schema: pa.Schema, workers: int) -> str:
+        """``fit`` on the driver with its joblib work (e.g. cross-validation folds) as Ray tasks."""
+        import joblib
+        from ray.util.joblib import register_ray
+
+        register_ray()
+        given = step.n_jobs
+        step.n_jobs = max(given, workers)
+        try:
+            with joblib.parallel_backend("ray"):
+                step.fit(_DriverBatches(blocks, schema))
+        finally:
+            step.n_jobs = given
+        return "driver, joblib on ray"
 
     def _fit_cluster(self, step: ClusterFit, blocks: list[Any], schema: pa.Schema, rows: int, workers: int) -> None:
         """Near-dedup style fit: entries -> hash partitions -> pairs -> payload -> verify -> clusters."""

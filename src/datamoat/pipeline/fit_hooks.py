@@ -24,6 +24,13 @@ reduction on the driver. Whatever route is taken, the fitted step must be the sa
     ``cluster_payload`` extracts what verification needs of the rows in some pair,
     ``cluster_verify`` checks a chunk of pairs (in parallel), and ``cluster_set`` takes the
     verified pairs and does the connected components on the driver.
+
+:class:`JoblibFit` (a fit that parallelises through joblib)
+    A step with an ``n_jobs`` parameter whose ``fit`` spreads independent work (e.g. the folds
+    of a cross-validated model) over joblib workers, with a result that does not depend on
+    ``n_jobs``. A distributed executor fits it on the driver under joblib's backend for its
+    cluster with ``n_jobs`` raised to the cluster's workers for the fit only (the parameter,
+    as recorded in the recipe, is put back).
 """
 
 from __future__ import annotations
@@ -79,4 +86,15 @@ class ClusterFit(Protocol):
     def cluster_set(self, ids: pa.Array, i: np.ndarray, j: np.ndarray) -> None:
         """Fit from the verified pairs: ``ids`` are the row ids of the payload rows (stream
         order), ``i`` / ``j`` index into them."""
+        ...
+
+
+@runtime_checkable
+class JoblibFit(Protocol):
+    """A global step whose fit parallelises through joblib with ``n_jobs`` (see the module docstring)."""
+
+    n_jobs: int
+
+    def fit(self, batches: Any) -> None:
+        """Fit on the whole input; the result must not depend on ``n_jobs``."""
         ...

@@ -111,3 +111,17 @@ def test_dp_finetune_runs_through_opacus(tiny_bert: Path, tmp_path: Path) -> Non
     assert not np.allclose(before[dense], after[next(k for k in after if k.endswith("attention.self.query.weight"))])
     loaded = Trainer.load(t.save(tmp_path / "m"))
     assert loaded.dp_ == t.dp_
+
+
+def test_dp_embed_linear_noise_follows_epsilon(tiny_bert: Path, tmp_path: Path) -> None:
+    topics = {"billing": ["refund", "invoice"], "shipping": ["parcel", "courier"]}
+    train = framed_texts(topics, ["my {} please", "about the {}"], seed=0, per_class=20)
+    params = {"encoder": str(tiny_bert), "text_column": "body", "label_column": "intent", "max_length": 16}
+    low = create_trainer("embed-linear", dp_epsilon=1.0, **params).fit(train)
+    high = create_trainer("embed-linear", dp_epsilon=8.0, dp_delta=1e-3, **params).fit(train)
+    assert low.dp_["noise_multiplier"] > high.dp_["noise_multiplier"] > 0
+    assert high.dp_["delta"] == 1e-3 and low.dp_["delta"] == pytest.approx(default_delta(len(train)))
+    assert "L2-normalised" in high.dp_["features"]
+    loaded = Trainer.load(high.save(tmp_path / "m"))
+    assert loaded.dp_ == high.dp_
+    np.testing.assert_allclose(loaded.predict_proba(train), high.predict_proba(train), atol=1e-9)

@@ -28,6 +28,9 @@ from datamoat.privacy.dp_ledger import check_epsilon_delta, check_remaining, rea
 
 STATISTIC = "dp_training"
 """What a training's spend is recorded as (``dp_releases.statistic``)."""
+RECORDED = ("model", "kind", "train_ref", "accountant", "noise_multiplier", "max_grad_norm", "sample_rate", "epochs",
+            "steps")
+"""The facts of a training kept with its spend and audit event (the model's info holds all of them)."""
 
 
 AUTO_REASON = ("with --dp-epsilon, auto trains {kind} without a search: selection scores candidates on the "
@@ -114,13 +117,14 @@ def spend_for_training(conn: sa.Connection, version_id: int, version_ref: str, e
     """Spend (ε, δ) from every paying budget and audit ``dp_training``, inside the caller's transaction.
 
     conn: the registration's write transaction. details: the training's facts (model ref, DP
-    settings), stored with each spend and in the audit event. Returns one ``{"dataset",
+    settings); their :data:`RECORDED` keys are stored with each spend and in the audit event. Returns one ``{"dataset",
     "spend_id", "epsilon_remaining", "delta_remaining"}`` per paying dataset. Raises
     DatamoatError (one sentence) before writing when a budget is missing or short.
     """
     found, names = payers(conn, version_id)
     if not found:
         raise _no_budget(names)
+    details = {k: details[k] for k in RECORDED if k in details}
     out = []
     for payer in found:
         spent = spend(conn, payer.version_id, epsilon, delta, statistic=STATISTIC, column=label_column,

@@ -32,11 +32,6 @@ from datamoat.models.trainers.lm_tokenizer import TOKENIZER_KINDS, choose_tokeni
 
 VALIDATIONS_PER_RUN = 20
 """With ``eval_every=None`` the validation loss is measured about this many times per run."""
-FINAL_EVAL_SHARE = 1 / 3
-"""Scoring a token costs about a third of training on it (forward only): the final validation
-pass is reserved from ``max_seconds`` at this rate."""
-FINAL_EVAL_SHARE_UNTIMED = 0.05
-"""With a given size nothing is timed: 5% of ``max_seconds`` is kept for the final validation."""
 
 
 @register_trainer
@@ -55,9 +50,10 @@ class CausalLMTrainer(LMTrainer):
     layers, heads, width, context:
         The size; None (all four) chooses it by measured throughput. Give all four or none.
     learning_rate:
-        Peak AdamW rate (None: 2e-3 up to 256 wide, else 1e-3).
+        Peak AdamW rate (None: 2e-3 up to 256 wide with 2,048+ tokens a step, else 1e-3).
     batch_size:
-        Windows per step (None: about 4,096 tokens a step on CPU, 32,768 on a GPU).
+        Windows per step (None: about 4,096 tokens a step on CPU, 32,768 on a GPU, fewer when the
+        budget allows under ``lm_sizing.MIN_STEPS`` steps).
     dropout:
         Dropout of the blocks and embeddings.
     eval_every:
@@ -141,7 +137,6 @@ class CausalLMTrainer(LMTrainer):
         vocab = len(tokenizer)
         stream = token_stream(encode_documents(tokenizer, train), eos)
         valid_ids = encode_documents(tokenizer, valid) if valid is not None else None
-        valid_tokens = sum(len(v) + 1 for v in valid_ids) if valid_ids is not None else 0
 
         if given is None:  # sized by the measured speed of this machine now
             budget = float(self.max_seconds) if self.max_seconds is not None else 600.0
@@ -152,18 +147,19 @@ class CausalLMTrainer(LMTrainer):
             flops, size, sizing = None, given, {"reason": "model: size given by the caller", "flops_per_s": None}
         say(sizing["reason"])
         check_stream(stream, size.context, "the training corpus")
-        lr = self.learning_rate or (2e-3 if size.width <= 256 else 1e-3)
-        bs = self.batch_size or batch_size(size, device)
+        tokens_in_budget = None
+        if flops and self.max_seconds is not None:
+            tokens_in_budget = max(self.max_seconds - (time.perf_counter() - started), 1.0) * flops / size.flops_per_token(vocab)
+        bs = self.batch_size or batch_size(size, device, tokens_in_budget)
+        lr = self.learning_rate or (2e-3 if size.width <= 256 and bs * size.context >= 2048 else 1e-3)
         step_s = size.flops_per_token(vocab) * bs * size.context / flops if flops else None
         train_s = None
-        if self.max_seconds is not None:
-            final_eval = (valid_tokens * size.flops_per_token(vocab) * FINAL_EVAL_SHARE / flops if flops
-                          else FINAL_EVAL_SHARE_UNTIMED * self.max_seconds)
-            train_s = self.max_seconds - (time.perf_counter() - started) - final_eval
+        if self.max_seconds is not None:  # the loop keeps back the time of the final validation pass
+            train_s = self.max_seconds - (time.perf_counter() - started)
             if train_s <= 2 * (step_s or 0.0) or train_s <= 0:
                 raise DatamoatError(
                     f"trainer {self.kind!r}: max_seconds={self.max_seconds:g} leaves no time to train "
-                    f"(the final validation needs about {final_eval:.0f} s)."
+                    f"({time.perf_counter() - started:.0f} s went to the tokenizer and timing)."
                 )
         planned = int(train_s / step_s) if train_s is not None and step_s else int(self.max_steps or 2000)
         if self.max_steps is not None:
@@ -173,7 +169,7 @@ class CausalLMTrainer(LMTrainer):
             learning_rate=lr, warmup_steps=max(1, min(100, planned // 20)),
             max_steps=int(self.max_steps) if self.max_steps is not None else 10**9, max_seconds=train_s,
             batch_size=bs, context=size.context, eval_every=eval_every, patience=self.patience,
-            seed=self.random_state,
+            seed=self.random_state, reserve_final_eval=valid is not None,
         )
         from datamoat.models.trainers.causal_lm_model import new_model
 

@@ -171,6 +171,7 @@ class CausalLMFinetuneTrainer(LMTrainer):
             learning_rate=lr, warmup_steps=max(1, min(100, (self.max_steps or 1000) // 20)), max_steps=max_steps,
             max_seconds=train_s, batch_size=bs, context=ctx, eval_every=int(self.eval_every),
             patience=self.patience, seed=self.random_state, weight_decay=0.0 if self.lora else 0.01,
+            reserve_final_eval=valid is not None,
         )
         valid_ids = encode_documents(tokenizer, valid) if valid is not None else None
         blocks = document_blocks(valid_ids, eos, ctx) if valid_ids is not None else None

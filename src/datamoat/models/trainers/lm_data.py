@@ -83,7 +83,7 @@ def check_stream(stream: np.ndarray, context: int, what: str) -> None:
     if len(stream) < context + 1:
         raise DatamoatError(
             f"{what} is {len(stream):,} tokens long (document separators included), shorter than one "
-            f"context window of {context + 1:,} tokens; give more text or a smaller context_length."
+            f"context window of {context + 1:,} tokens; give more text or a smaller context."
         )
 
 

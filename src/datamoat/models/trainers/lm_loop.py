@@ -35,7 +35,9 @@ class LoopSettings:
     can end training; ``max_seconds`` None: no time limit); batch_size, context: windows per step
     and tokens per window; eval_every: steps between validations; eval_blocks: validation blocks
     scored each time (a fixed random sample); patience: validations without a better loss before
-    stopping (None: never); seed: the window order.
+    stopping (None: never); seed: the window order; reserve_final_eval: end training early enough
+    to score every validation block within ``max_seconds`` (the time is estimated from the timed
+    validation passes, doubled: a busy machine is slower at one moment than the next).
     """
 
     learning_rate: float = 1e-3
@@ -51,6 +53,7 @@ class LoopSettings:
     eval_blocks: int = 64
     patience: int | None = 5
     seed: int = 0
+    reserve_final_eval: bool = False
 
 
 @dataclass
@@ -163,8 +166,11 @@ def score_blocks(model: Any, blocks: Blocks, device: str, batch_size: int = 32) 
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(blocks.inputs), batch_size):
-            x = torch.as_tensor(blocks.inputs[start : start + batch_size], device=device)
-            y = torch.as_tensor(blocks.targets[start : start + batch_size], device=device)
+            # trailing padding changes no earlier logit (causal attention): cut it off
+            targets = blocks.targets[start : start + batch_size]
+            width = int((targets != IGNORE).any(axis=0).nonzero()[0].max(initial=0)) + 1
+            x = torch.as_tensor(blocks.inputs[start : start + batch_size, :width], device=device)
+            y = torch.as_tensor(targets[:, :width], device=device)
             per_block = block_losses(model, x, y).sum(dim=1).double().cpu().numpy()
             owners = blocks.doc[start : start + batch_size]
             np.add.at(nats, owners, per_block)
@@ -203,6 +209,8 @@ def train_loop(
         sample = valid.take(np.sort(pick))
     result = LoopResult()
     best_loss, best_state, bad = math.inf, None, 0
+    block_s = 0.0  # seconds per validation block, from the last timed validation pass
+    n_valid = len(valid.inputs) if valid is not None else 0
     run_loss, run_steps = 0.0, 0
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
@@ -227,10 +235,14 @@ def train_loop(
         run_steps += 1
         result.tokens += x.size
         elapsed = time.perf_counter() - started
-        out_of_time = s.max_seconds is not None and elapsed >= s.max_seconds
+        reserve = 2.0 * block_s * n_valid if s.reserve_final_eval else 0.0
+        out_of_time = s.max_seconds is not None and elapsed + reserve >= s.max_seconds
         done = step >= s.max_steps or out_of_time
         if step % s.eval_every == 0 or done:
+            eval_started = time.perf_counter()
             valid_loss = mean_loss(model, sample, device) if sample is not None else None
+            if sample is not None:
+                block_s = (time.perf_counter() - eval_started) / max(1, len(sample.inputs))
             model.train()
             result.history.append({
                 "step": step, "tokens": result.tokens, "train_loss": run_loss / run_steps,

@@ -280,7 +280,7 @@ def test_tfidf_linear_records_its_fallback_from_the_svm(fitted: dict[str, Traine
 
 def test_unknown_kind_param_and_bad_values_raise() -> None:
     with pytest.raises(
-        DatamoatError, match="unknown trainer kind .nope.; known kinds: embed-linear, ensemble, finetune, tabular, tabular-linear"
+        DatamoatError, match="unknown trainer kind .nope.; known kinds: causal-lm, causal-lm-finetune, embed-linear, ensemble, finetune, tabular, tabular-linear"
     ):
         create_trainer("nope")
     with pytest.raises(DatamoatError, match="no parameter.*'depth'.*learning_rate"):

@@ -145,7 +145,8 @@ def train_lm(
     canaries: an int K makes K random canaries (:func:`~datamoat.models.evaluation.lm_canaries.make_canaries`)
     and inserts each ``canary_repeats`` times into a copy of the training documents here; a
     list of :class:`Canary` means the caller already inserted them (e.g. before its PII
-    redaction, which may have removed them) and only the check runs. Either way as many
+    redaction, which may have removed them) and only the check runs (``canary_repeats`` is then
+    the caller's count, reported as given). Either way as many
     never-inserted control canaries are scored too; canary_candidates: random secrets scored per
     canary to estimate its exposure (its resolution: at most log2(candidates + 1) bits). pii_redaction: whether the caller redacted
     the training text (reported as given: on / off / not stated).
@@ -192,7 +193,7 @@ def train_lm(
         rows = (canary_exposure(trainer, inserted, candidates=canary_candidates, seed=seed, inserted=True)
                 + canary_exposure(trainer, controls, candidates=canary_candidates, seed=seed, inserted=False))
         check = {"rows": rows, "summary": canary_summary(rows, pii_redaction),
-                 "repeats": canary_repeats if isinstance(canaries, int) else None}
+                 "repeats": canary_repeats, "inserted_here": isinstance(canaries, int)}
 
     registry = models_registry(ws)
     model_name = name or train_v.dataset

@@ -70,6 +70,7 @@ def third_party_to_log(workspace: Path) -> Iterator[Path]:
     handler = _LazyFileHandler(path)
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    _hf_quiet()
     saved = []
     for name in NOISY_LOGGERS:
         logger = logging.getLogger(name)
@@ -78,7 +79,8 @@ def third_party_to_log(workspace: Path) -> Iterator[Path]:
         logger.propagate = False
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
-    _hf_quiet()
+        elif logger.level > logging.WARNING:  # e.g. transformers at "error": its warnings reach the file
+            logger.setLevel(logging.WARNING)
     logging.captureWarnings(True)
     try:
         yield path
@@ -92,12 +94,14 @@ def third_party_to_log(workspace: Path) -> Iterator[Path]:
 
 
 def _hf_quiet() -> None:
-    """Switch off transformers' progress bars and advisories when it is already imported (its
-    environment variables are read at import time only); for the rest of the process."""
+    """When transformers is already imported (its environment variables are read at import time
+    only): remove its own stderr handler and switch its progress bars off, for the rest of the
+    process; its records then reach the log file only."""
     import sys
 
     if "transformers" in sys.modules:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_default_handler()
         hf_logging.disable_progress_bar()

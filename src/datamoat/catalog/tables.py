@@ -176,10 +176,13 @@ predictions = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("pii_count", sa.Integer, nullable=False),
     sa.Column("client", sa.String(200), nullable=False),
+    sa.Column("output", sa.Text, nullable=True),
     sa.Index("ix_predictions_model_time", "model_name", "created_at"),
 )
 """Every served prediction: the model version, top scores, latency, sha256 of the raw input and
-the input text only after PII redaction (NULL when text logging is off)."""
+the input text only after PII redaction (NULL when text logging is off). A language model's
+generation: ``text`` is the prompt, ``output`` the generated text (both redacted), ``label``
+``generated``."""
 
 feedback_records = sa.Table(
     "feedback_records",
@@ -216,9 +219,11 @@ feedback_responses = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("continuation", sa.Text, nullable=True),
     sa.UniqueConstraint("record_id", "user", name="uq_feedback_responses_record_user"),
 )
-"""Human responses to a record: a label and/or a vote (up | down), status draft | submitted | discarded."""
+"""Human responses to a record: a label and/or a vote (up | down), status draft | submitted | discarded;
+for a generation, a vote and/or a corrected ``continuation`` of its prompt (redacted)."""
 
 flywheel_decisions = sa.Table(
     "flywheel_decisions",

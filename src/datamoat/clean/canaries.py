@@ -16,7 +16,7 @@ text, and do not serve a model trained on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +27,30 @@ from datamoat.pipeline.step import as_text, bad_param, check_int, require_row_id
 from datamoat.pipeline.text_step import TextColumnStep
 
 CANARIES_COLUMN = "_dm_canaries"
+
+
+def place_lines(docs: Sequence[str], texts: Sequence[str], repeats: int, seed: int) -> tuple[list[str], list[int]]:
+    """(a copy of ``docs`` with each of ``texts`` inserted ``repeats`` times, canary lines per
+    document). Each copy goes to a seeded random document, as a line of its own at a seeded
+    random line boundary of it (at the end when it has no line break). ``docs`` is not changed;
+    the same docs, texts, repeats and seed give the same result. The one placement of canaries:
+    the ``insert_canaries`` step and the model side's
+    :func:`~datamoat.models.evaluation.lm_canaries.insert_canaries` both call it."""
+    out = list(docs)
+    counts = [0] * len(out)
+    if not out:
+        return out, counts
+    rng = np.random.default_rng(seed)
+    for canary in texts:
+        for _ in range(repeats):
+            d = int(rng.integers(len(out)))
+            doc = out[d]
+            cuts = [i + 1 for i, ch in enumerate(doc) if ch == "\n"]
+            at = cuts[int(rng.integers(len(cuts)))] if cuts else len(doc)
+            line = canary + "\n" if at < len(doc) else ("\n" if doc and not doc.endswith("\n") else "") + canary
+            out[d] = doc[:at] + line + doc[at:]
+            counts[d] += 1
+    return out, counts
 
 
 @register
@@ -68,18 +92,8 @@ class InsertCanaries(TextColumnStep):
         if not rows or not self.texts:
             return
         order = sorted(rows)
-        rng = np.random.default_rng(self.seed)
-        counts: dict[str, int] = {}
-        for canary in self.texts:
-            for _ in range(self.repeats):
-                rid = order[int(rng.integers(len(order)))]
-                doc = rows[rid]
-                cuts = [i + 1 for i, ch in enumerate(doc) if ch == "\n"]
-                at = cuts[int(rng.integers(len(cuts)))] if cuts else len(doc)
-                line = canary + "\n" if at < len(doc) else ("\n" if doc and not doc.endswith("\n") else "") + canary
-                rows[rid] = doc[:at] + line + doc[at:]
-                counts[rid] = counts.get(rid, 0) + 1
-        self._new = {rid: (rows[rid], n) for rid, n in counts.items()}
+        placed, counts = place_lines([rows[rid] for rid in order], self.texts, self.repeats, self.seed)
+        self._new = {order[i]: (placed[i], n) for i, n in enumerate(counts) if n}
 
     def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """The chosen rows' texts with their canaries; ``_dm_canaries`` per row."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from datamoat.clean.canaries import place_lines
 from datamoat.errors import DatamoatError
 
 FORMATS: tuple[tuple[str, int], ...] = (
@@ -73,22 +74,13 @@ def make_canaries(k: int, seed: int = 0) -> list[Canary]:
 
 def insert_canaries(docs: Sequence[str], canaries: Sequence[Canary], repeats: int = 4, seed: int = 0) -> list[str]:
     """A copy of ``docs`` with each canary inserted ``repeats`` times, each time as a line of its
-    own at a random line boundary of a random document (seeded). ``docs`` is not changed."""
+    own at a random line boundary of a random document (seeded; the placement of the
+    ``insert_canaries`` step, :func:`datamoat.clean.canaries.place_lines`). ``docs`` is not changed."""
     if not isinstance(repeats, int) or repeats < 1:
         raise DatamoatError(f"canary repeats={repeats!r} must be a whole number >= 1.")
-    out = list(docs)
-    if not out:
+    if not docs:
         raise DatamoatError("there are no training documents to insert canaries into.")
-    rng = np.random.default_rng(seed)
-    for canary in canaries:
-        for _ in range(repeats):
-            d = int(rng.integers(len(out)))
-            doc = out[d]
-            cuts = [i + 1 for i, ch in enumerate(doc) if ch == "\n"]
-            at = int(cuts[int(rng.integers(len(cuts)))]) if cuts else len(doc)
-            line = canary.text + "\n" if at < len(doc) else ("\n" if doc and not doc.endswith("\n") else "") + canary.text
-            out[d] = doc[:at] + line + doc[at:]
-    return out
+    return place_lines(docs, [c.text for c in canaries], repeats, seed)[0]
 
 
 def canary_exposure(

@@ -105,9 +105,9 @@ def prepare_corpus(
     """
     if (source is None) == (data is None):
         raise DatamoatError("give either a corpus path or an existing dataset version (--data NAME@VER), not both.")
-    from datamoat.split.assign import _fractions
+    from datamoat.split.assign import split_fractions
 
-    _fractions(test_size, valid_size)  # bad shares fail before anything is written
+    split_fractions(test_size, valid_size)  # bad shares fail before anything is written
     dataset = name or (name_from_path(str(source)) if source is not None else str(data).split("@")[0])
     touched = [dataset, *(f"{dataset}-{s}" for s in LM_SPLITS)]
     with undo_on_failure(ws.catalog, touched, str(source or data)) as at:

@@ -286,7 +286,12 @@ def _assign_free(
     return out
 
 
-def _fractions(test_size: float, valid_size: float) -> np.ndarray:
+def split_fractions(test_size: float, valid_size: float) -> np.ndarray:
+    """``[train, valid, test]`` shares (float64, sum 1) from the test and validation shares.
+
+    DatamoatError (one sentence) when a share is outside [0, 1) or the two leave nothing to
+    train on; callers check their shares with it before writing anything.
+    """
     for name, value in (("test_size", test_size), ("valid_size", valid_size)):
         if not 0.0 <= float(value) < 1.0:
             raise DatamoatError(f"split: {name} must be in [0, 1), got {value!r}.")
@@ -309,7 +314,7 @@ def split_indices(
     near_dup_threshold: float | None = DEFAULT_NEAR_DUP_THRESHOLD,
 ) -> np.ndarray:
     """Like :func:`split_table`, as an int8 numpy array (0 = train, 1 = valid, 2 = test)."""
-    fractions = _fractions(test_size, valid_size)
+    fractions = split_fractions(test_size, valid_size)
     n = table.num_rows
     if n == 0:
         return np.empty(0, dtype=np.int8)

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from datamoat.data.corpus import DOCUMENT_COLUMN, ORDER_COLUMNS
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import DatamoatError
-from datamoat.split.assign import DEFAULT_NEAR_DUP_THRESHOLD, _fractions, split_indices
+from datamoat.split.assign import DEFAULT_NEAR_DUP_THRESHOLD, split_fractions, split_indices
 
 
 def order_column(table: pa.Table, order: str | None = None) -> str | None:
@@ -62,7 +62,7 @@ def lm_split_indices(
     else the split is by document). near_dup_threshold: Jaccard at which two documents stay on
     one side (by document only; None: exact duplicates only).
     """
-    fractions = _fractions(test_size, valid_size)
+    fractions = split_fractions(test_size, valid_size)
     if table.num_rows == 0:
         return np.empty(0, dtype=np.int8)
     column = order_column(table, order)

@@ -34,6 +34,14 @@ Keys (all optional):
 ``ray_address``
     The Ray cluster to join with ``executor: ray`` (``host:6379`` or ``ray://host:10001``);
     ``RAY_ADDRESS`` and ``--ray-address`` win over it. Unset: a local Ray with this machine's CPUs.
+``objects_url``
+    Where dataset versions are stored for every machine: ``s3://bucket/prefix``,
+    ``gs://bucket/prefix`` or a folder all nodes mount. Unset: ``.datamoat/objects`` only. With it,
+    ``.datamoat/objects`` is this machine's cache (see :mod:`datamoat.data.object_store`).
+    ``DATAMOAT_OBJECTS_URL`` wins over it. Credentials only from the environment.
+``objects_endpoint``
+    An S3-compatible server's URL (MinIO, Ceph: ``http://minio:9000``); ``AWS_ENDPOINT_URL_S3`` /
+    ``AWS_ENDPOINT_URL`` win over it.
 """
 
 from __future__ import annotations
@@ -49,7 +57,8 @@ from datamoat.errors import WorkspaceError
 CONFIG_FILE = "datamoat.yaml"
 STATE_DIR = ".datamoat"
 """The workspace's state folder next to :data:`CONFIG_FILE` (catalog, objects, models, reports, logs)."""
-KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe", "pii", "executor", "ray_address")
+KNOWN_KEYS = ("version", "name", "catalog_url", "sources", "roles", "task", "recipe", "pii", "executor", "ray_address",
+              "objects_url", "objects_endpoint")
 EXECUTORS = ("local", "ray")
 """The values of ``executor`` (and ``--executor``)."""
 
@@ -68,6 +77,11 @@ name: {name}
 # SQLAlchemy URL of the catalog. Empty: the SQLite file .datamoat/catalog.db.
 # DATAMOAT_CATALOG_URL overrides it (e.g. postgresql+psycopg://user:pw@host/db for a team).
 catalog_url:
+
+# Where dataset versions are stored for every machine of a team: s3://bucket/prefix, gs://...,
+# or a folder all machines mount. Empty: .datamoat/objects. DATAMOAT_OBJECTS_URL overrides it;
+# credentials and an S3-compatible endpoint come from the environment (see README: Team setup).
+objects_url:
 
 # Named inputs for `datamoat ingest --source NAME` (paths relative to this file).
 sources: {{}}
@@ -117,6 +131,8 @@ class ProjectConfig:
     pii: dict[str, Any] = field(default_factory=dict)
     executor: str = "local"
     ray_address: str | None = None
+    objects_url: str | None = None
+    objects_endpoint: str | None = None
 
     @property
     def pii_mode(self) -> str | None:
@@ -157,6 +173,8 @@ class ProjectConfig:
             pii=data.get("pii") or {},
             executor=executor,
             ray_address=str(data["ray_address"]) if data.get("ray_address") else None,
+            objects_url=str(data["objects_url"]) if data.get("objects_url") else None,
+            objects_endpoint=str(data["objects_endpoint"]) if data.get("objects_endpoint") else None,
         )
 
     @staticmethod

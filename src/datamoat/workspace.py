@@ -23,8 +23,10 @@ from datamoat.data.dataset_name import check_dataset_name
 from datamoat.data.export import export_version
 from datamoat.data.ingest import ProgressFn, ingest
 from datamoat.data.object_store import ObjectStore
+from datamoat.data.objects_url import resolve_objects_url
 from datamoat.data.readers.base import OnBadRows
 from datamoat.data.readers.text_folder import DEFAULT_BLOCK_CHARS
+from datamoat.data.remote_objects import RemoteObjects
 from datamoat.data.roles import ColumnRoles
 from datamoat.data.version import Version
 from datamoat.errors import DatamoatError, WorkspaceError
@@ -36,6 +38,7 @@ SUBDIRS = ("objects", "models", "reports", "tmp")
 HTTP_JSON = "http_json"
 """The format of HTTP JSON API sources (fetched, paged and merged: not a file reader)."""
 CATALOG_URL_ENV = "DATAMOAT_CATALOG_URL"
+OBJECTS_URL_ENV = "DATAMOAT_OBJECTS_URL"
 
 
 class Workspace:
@@ -51,10 +54,18 @@ class Workspace:
             f"sqlite:///{self.state / 'catalog.db'}"
         )
         self.catalog = Catalog(self.catalog_url, self.state / "catalog.lock")
-        self.store = ObjectStore(self.state)
+        self.objects_url = os.environ.get(OBJECTS_URL_ENV) or config.objects_url
+        self.store = ObjectStore(self.state, self._remote_objects())
         self.store.remove_stale_staging()  # what killed ingests and runs left in tmp/
         self.executor = config.executor
         self.ray_address = config.ray_address
+
+    def _remote_objects(self) -> RemoteObjects | None:
+        """The shared object store named by ``objects_url`` (None: the local folder only)."""
+        if not self.objects_url:
+            return None
+        where = OBJECTS_URL_ENV if os.environ.get(OBJECTS_URL_ENV) else f"{self.config.path} (objects_url)"
+        return RemoteObjects(resolve_objects_url(self.objects_url, self.root, self.config.objects_endpoint, where))
 
     def use_executor(self, name: str | None = None, address: str | None = None) -> None:
         """Run this workspace's recipes with executor ``name`` (``local`` or ``ray``; None keeps

@@ -12,6 +12,16 @@ A version is written into a staging directory, fsynced, and renamed into place i
 ``os.rename`` — atomic on POSIX — before the catalog row that makes it visible is inserted.
 A process killed half-way leaves only a staging (or run spill) directory, which the next
 process to open the workspace or stage a version removes once the owner pid is gone.
+
+With a remote ``objects_url`` (S3, GCS, a shared mount: :mod:`datamoat.data.remote_objects`) the
+remote store is the one every machine shares and ``objects/`` is this machine's cache of it.
+:meth:`ObjectStore.commit` uploads the staged version (data files, then the manifest as the
+commit marker) *before* renaming it into the cache, so when the catalog row is inserted the
+version is readable from every node, and a failed upload leaves the workspace as before.
+:meth:`ObjectStore.local_dir` fetches a version missing from the cache (another machine wrote
+it) into a staging directory and renames it into place the same way. A cache is used rather than
+reading shards remotely because every reader stays a local-file reader (DuckDB's profile and diff
+queries included) and a version, being immutable, never goes stale in it.
 """
 
 from __future__ import annotations
@@ -24,8 +34,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-MANIFEST = "manifest.json"
-EXCLUSIONS = "exclusions.parquet"
+from datamoat.data.remote_objects import EXCLUSIONS, MANIFEST, RemoteObjects
+
+__all__ = ["EXCLUSIONS", "MANIFEST", "ObjectStore", "fsync_dir"]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -70,17 +81,32 @@ class ObjectStore:
     """Immutable, content-addressed version directories.
 
     root: the workspace's ``.datamoat`` directory.
+    remote: the shared store (``objects_url``); None: ``objects/`` is the store itself.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, remote: RemoteObjects | None = None) -> None:
+        self.remote = remote
         self.objects = root / "objects"
         self.tmp = root / "tmp"
         self.objects.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(parents=True, exist_ok=True)
 
     def path_for(self, content_hash: str) -> Path:
-        """Directory of the version with this content hash (it may not exist)."""
+        """Local directory of the version with this content hash (it may not exist yet)."""
         return self.objects / content_hash[:2] / content_hash
+
+    def local_dir(self, content_hash: str) -> Path:
+        """Local directory of the version, fetched from the remote store first when this machine
+        has no copy yet. Raises UnavailableError when the remote store cannot give it."""
+        final = self.path_for(content_hash)
+        if self.remote is None or (final / MANIFEST).is_file():
+            return final
+        staging = self.new_staging_dir()
+        try:
+            self.remote.download(content_hash, staging)
+            return self._publish(staging, content_hash)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def exists(self, content_hash: str) -> bool:
         """True if a complete version directory with this hash is in the store."""
@@ -113,7 +139,8 @@ class ObjectStore:
 
         If the store already holds this hash (same content written before, maybe by another
         process at the same moment), the staging directory is discarded and the existing one
-        is returned.
+        is returned. With a remote store the version is uploaded first (unless already there):
+        an upload that fails raises UnavailableError and publishes nothing.
         """
         manifest_path = staging / MANIFEST
         with open(manifest_path, "w", encoding="utf-8") as f:
@@ -125,6 +152,12 @@ class ObjectStore:
                 with open(file, "rb") as fh:
                     os.fsync(fh.fileno())
         fsync_dir(staging)
+        if self.remote is not None and not self.remote.has(content_hash):
+            self.remote.upload(staging, content_hash)
+        return self._publish(staging, content_hash)
+
+    def _publish(self, staging: Path, content_hash: str) -> Path:
+        """Rename a complete staging directory (manifest included) into ``objects/``."""
         final = self.path_for(content_hash)
         if self.exists(content_hash):
             shutil.rmtree(staging, ignore_errors=True)
@@ -142,6 +175,6 @@ class ObjectStore:
         return final
 
     def read_manifest(self, content_hash: str) -> dict[str, Any]:
-        """The content-level manifest of a stored version."""
-        with open(self.path_for(content_hash) / MANIFEST, encoding="utf-8") as f:
+        """The content-level manifest of a stored version (fetched into the cache if need be)."""
+        with open(self.local_dir(content_hash) / MANIFEST, encoding="utf-8") as f:
             return json.load(f)

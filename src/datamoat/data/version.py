@@ -31,7 +31,11 @@ class Version:
     def __init__(self, record: VersionRecord, store: ObjectStore) -> None:
         self.record = record
         self._store = store
-        self.path = store.path_for(record.content_hash)
+
+    @cached_property
+    def path(self) -> Path:
+        """The version's local folder (with a remote ``objects_url``, fetched on first use)."""
+        return self._store.local_dir(self.record.content_hash)
 
     # ------------------------------------------------------------ identity
     @property

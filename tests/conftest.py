@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DATAMOAT_NETGUARD_LOG"] = str(log)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD_DIR), os.environ.get("PYTHONPATH")]))
     os.environ.pop("DATAMOAT_CATALOG_URL", None)
+    os.environ.pop("DATAMOAT_OBJECTS_URL", None)
     os.environ.pop("DATAMOAT_WORKSPACE", None)
     spec = importlib.util.spec_from_file_location("datamoat_netguard", NETGUARD_DIR / "sitecustomize.py")
     assert spec and spec.loader

@@ -116,6 +116,12 @@ class FinetuneTrainer(EncoderTrainer):
         Seed of the weights of the head, the dropout and the batch order.
     device:
         ``None`` (cuda when torch sees a GPU, else cpu), ``"cpu"`` or ``"cuda"``.
+    workers:
+        Data-parallel worker processes (:mod:`~datamoat.models.trainers.finetune_ddp`): 1 trains
+        in this process; N > 1 launches N processes with ``torch.multiprocessing`` on this
+        machine (``cores // N`` torch threads each), or, inside a
+        :func:`~datamoat.models.trainers.ray_scope.ray_scope` (the Ray executor), N Ray Train
+        workers. ``batch_size`` stays the rows of one step over all workers. Not with DP.
     dp_epsilon, dp_delta:
         Train with DP-SGD to (ε, δ)-differential privacy per training row (None: not private);
         δ None means 1 / (10 n). ``valid``, ``patience``, ``warmup_ratio`` and ``class_weight``
@@ -153,6 +159,7 @@ class FinetuneTrainer(EncoderTrainer):
         device: str | None = None,
         dp_epsilon: float | None = None,
         dp_delta: float | None = None,
+        workers: int = 1,
     ) -> None:
         self.text_column = text_column
         self.label_column = label_column
@@ -172,11 +179,12 @@ class FinetuneTrainer(EncoderTrainer):
         self.device = device
         self.dp_epsilon = dp_epsilon
         self.dp_delta = dp_delta
+        self.workers = workers
 
     # ----------------------------------------------------------------- validation
     def _validate(self) -> None:
         check_choice(self.kind, "class_weight", self.class_weight, CLASS_WEIGHTS)
-        for name in ("max_length", "epochs", "batch_size"):
+        for name in ("max_length", "epochs", "batch_size", "workers"):
             check_positive(self.kind, name, getattr(self, name), integer=True)
         for name in ("learning_rate", "max_grad_norm"):
             check_positive(self.kind, name, getattr(self, name))
@@ -191,6 +199,9 @@ class FinetuneTrainer(EncoderTrainer):
                 raise DatamoatError(f"trainer {self.kind!r}: {name}={value!r} must be {bound}.")
         if not isinstance(self.random_state, int) or isinstance(self.random_state, bool):
             raise DatamoatError(f"trainer {self.kind!r}: random_state={self.random_state!r} must be an integer.")
+        if self.workers > 1 and self.dp_epsilon is not None:
+            raise DatamoatError(f"trainer {self.kind!r}: workers={self.workers} with dp_epsilon is not supported "
+                                "(DP-SGD runs in one process); use workers=1.")
 
     # ----------------------------------------------------------------- training
     def _fit(
@@ -212,6 +223,9 @@ class FinetuneTrainer(EncoderTrainer):
             self._keep(net)
             return
         valid_texts = self._texts(valid, "validation data") if valid is not None else None
+        if self.workers > 1:
+            self._fit_data_parallel(texts, y, valid_texts, y_valid, started)
+            return
         torch = require_torch()
         from transformers import get_linear_schedule_with_warmup
 
@@ -301,6 +315,41 @@ class FinetuneTrainer(EncoderTrainer):
             if deadline is not None and time.perf_counter() >= deadline:
                 return loss_sum / rows, steps, True
         return loss_sum / max(rows, 1), steps, False
+
+    def _fit_data_parallel(self, texts: list[str], y: np.ndarray, valid_texts: list[str] | None,
+                           y_valid: np.ndarray | None, started: float) -> None:
+        """Train on ``self.workers`` processes (finetune_ddp): Ray Train inside a Ray scope, else
+        torch.multiprocessing on this machine; worker 0's folder becomes ``encoder_``."""
+        from datamoat.models.trainers.finetune_ddp import DDPJob, fit_multiprocess, fit_on_ray
+        from datamoat.models.trainers.ray_scope import current_ray_scope
+
+        weights = None
+        if self.class_weight == "balanced":
+            counts = np.bincount(y, minlength=len(self.classes_)).astype(np.float64)
+            weights = (len(y) / (len(self.classes_) * np.clip(counts, 1, None))).tolist()
+        left = None if self.max_seconds is None else max(float(self.max_seconds) - (time.perf_counter() - started), 1.0)
+        job = DDPJob(encoder=str(self.encoder), texts=list(texts), labels=np.asarray(y), valid_texts=valid_texts,
+                     valid_labels=None if y_valid is None else np.asarray(y_valid), n_classes=len(self.classes_),
+                     class_weights=weights, max_length=self.max_length, epochs=self.epochs,
+                     learning_rate=self.learning_rate, batch_size=self.batch_size, warmup_ratio=self.warmup_ratio,
+                     weight_decay=self.weight_decay, max_grad_norm=self.max_grad_norm, patience=self.patience,
+                     dropout=self.dropout, random_state=self.random_state, device=check_device(self.device),
+                     max_seconds=left)
+        folder = Path(tempfile.mkdtemp(prefix="datamoat-finetune-"))
+        try:
+            scope = current_ray_scope()
+            if scope is not None:
+                result = fit_on_ray(job, self.workers, folder / "result", scope.address)
+            else:
+                result = fit_multiprocess(job, self.workers, folder / "result")
+            encoder = TextEncoder(result.folder, max_length=self.max_length, normalize=False, device=job.device)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        # The folder lives as long as the TextEncoder that reads it (and at most until exit).
+        weakref.finalize(encoder, shutil.rmtree, str(folder), True)
+        self.encoder_, self.model_ = encoder, result.head
+        self.history_, self.best_epoch_, self.stop_reason_ = result.history, result.best_epoch, result.stop_reason
 
     def _keep(self, net: FinetuneNetwork) -> None:
         """Write the trained encoder to a temporary folder (encoder_) and the head to model_."""

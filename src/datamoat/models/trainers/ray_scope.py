@@ -1,0 +1,52 @@
+"""Whether the model work of the moment runs on Ray: a scope the caller opens.
+
+The caller that knows the workspace's executor (``models.training.train_model`` with
+``executor: ray`` / ``--executor ray``) opens :func:`ray_scope`; inside it, encoder trainers
+embed texts with a pool of Ray actors (:mod:`~datamoat.models.trainers.encoder_pool`) and
+``finetune`` with ``workers`` > 1 trains with Ray Train. Outside it everything runs in this
+process (or, for ``finetune``'s workers, in processes of this machine). A scope rather than a
+trainer parameter: model selection creates many trainers, and none of them saves where it ran.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RayScope:
+    """An open scope: the cluster's address (None: ``$RAY_ADDRESS`` or a local Ray), the number
+    of encoder actors (None: one per CPU of the cluster), and the actor pools opened inside."""
+
+    address: str | None
+    actors: int | None
+    pools: dict[str, Any] = field(default_factory=dict)
+
+
+_current: RayScope | None = None
+_lock = threading.Lock()
+
+
+@contextmanager
+def ray_scope(address: str | None = None, actors: int | None = None) -> Iterator[RayScope]:
+    """Run model work on Ray until the block ends; the encoder actors it started are stopped then."""
+    global _current
+    with _lock:
+        outer, scope = _current, RayScope(address, actors)
+        _current = scope
+    try:
+        yield scope
+    finally:
+        with _lock:
+            _current = outer
+        for pool in scope.pools.values():
+            pool.close()
+
+
+def current_ray_scope() -> RayScope | None:
+    """The open scope, or None when model work runs locally."""
+    return _current

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -202,6 +203,7 @@ def train_model(
     augment: str = "off",
     dp_epsilon: float | None = None,
     dp_delta: float | None = None,
+    workers: int = 1,
 ) -> TrainResult:
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
@@ -231,7 +233,16 @@ def train_model(
     (ε, δ) is spent from the budgets of ``ref``'s dataset and its ancestors'
     (:mod:`datamoat.models.dp_spend`) in the registration's transaction; a training the budget
     cannot pay is refused before it starts.
+    workers: data-parallel worker processes of ``model="finetune"`` (1: this process). With the
+    workspace's executor ``ray`` the whole call runs in a
+    :func:`~datamoat.models.trainers.ray_scope.ray_scope`: encoders embed on a pool of Ray actors
+    and finetune's workers are Ray Train workers; else they are processes of this machine.
     """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise DatamoatError(f"workers={workers!r} must be an integer >= 1.")
+    if workers > 1 and model != "finetune":
+        raise DatamoatError(f"workers={workers} applies to model 'finetune' only (data-parallel fine-tuning); "
+                            f"got model {model!r}.")
     if augment not in AUGMENT_MODES:
         raise DatamoatError(f"augment={augment!r} is not known; use {' or '.join(AUGMENT_MODES)}.")
     deadline = Deadline.parse(budget)
@@ -246,12 +257,15 @@ def train_model(
                               dp_delta if dp_delta is not None else default_delta(version.num_rows))
     # a failed training leaves no -train/-test split or label-cleaned version behind
     touched = [version.dataset, *(f"{version.dataset}-{s}" for s in ("train", "test"))]
-    with undo_on_failure(ws.catalog, touched, version.ref):
+    from datamoat.models.trainers.ray_scope import ray_scope
+
+    on_ray = ray_scope(ws.ray_address) if ws.executor == "ray" else contextlib.nullcontext()
+    with undo_on_failure(ws.catalog, touched, version.ref), on_ray:
         return _train_model(ws, version, model=model, name=name, deadline=deadline, metric=metric, test=test,
                             test_size=test_size, seed=seed, task=task, slice_columns=slice_columns,
                             learning_curve=learning_curve, progress=progress, test_treatment=test_treatment,
                             label_cleaning=label_cleaning, augment=augment == "auto",
-                            dp_epsilon=dp_epsilon, dp_delta=dp_delta)
+                            dp_epsilon=dp_epsilon, dp_delta=dp_delta, workers=workers)
 
 
 def _train_model(
@@ -274,6 +288,7 @@ def _train_model(
     augment: bool = False,
     dp_epsilon: float | None = None,
     dp_delta: float | None = None,
+    workers: int = 1,
 ) -> TrainResult:
     """:func:`train_model`'s body (the caller rolls back what it registered when it fails)."""
     say = progress or (lambda _msg: None)
@@ -369,6 +384,7 @@ def _train_model(
         if model == "finetune":
             # the deadline bounds fine-tuning, less the reserve for evaluation and registration
             params["max_seconds"] = round(max(deadline.left() - reserve, 1.0), 1)
+            params["workers"] = workers
         if dp_epsilon is not None:
             params.update(dp_epsilon=dp_epsilon, dp_delta=dp_delta)
         trainer = create_trainer(model, **params)

@@ -42,14 +42,14 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Credentials and endpoint in the environment (only there), and one shared SQLite catalog."""
+def s3_env(s3_endpoint: str, catalog_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Credentials and endpoint in the environment (only there), and one catalog (a SQLite file,
+    then a PostgreSQL database) every workspace of the test shares; returns its URL."""
     for key, value in {"AWS_ACCESS_KEY_ID": "team", "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_ENDPOINT_URL": s3_endpoint,
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(key, value)
-    catalog = tmp_path / "shared-catalog.db"
-    monkeypatch.setenv("DATAMOAT_CATALOG_URL", f"sqlite:///{catalog}")
-    return catalog
+    monkeypatch.setenv("DATAMOAT_CATALOG_URL", catalog_url)
+    return catalog_url
 
 
 def workspace_at(path: Path, objects_url: str) -> Workspace:
@@ -74,7 +74,7 @@ def rehash(version: Version, scratch: Path) -> str:
         return writer.finish(roles=version.roles.to_dict()).content_hash
 
 
-def test_second_workspace_reads_the_same_versions_and_exclusions_from_s3(s3_env: Path, tmp_path: Path) -> None:
+def test_second_workspace_reads_the_same_versions_and_exclusions_from_s3(s3_env: str, tmp_path: Path) -> None:
     url = f"s3://{BUCKET}/tests/share"
     (tmp_path / "t.csv").write_text(ROWS, encoding="utf-8")
     with workspace_at(tmp_path / "alice", url) as alice:
@@ -92,13 +92,14 @@ def test_second_workspace_reads_the_same_versions_and_exclusions_from_s3(s3_env:
                                                                 "part-00000.parquet"]
         # bob's output is uploaded before its catalog row: alice (cache cold for it) reads it too
         lower = bob.apply(theirs.ref, [{"step": "lowercase"}], output="t_lower").version
+        recorded = json.dumps([v.manifest() for v in (*bob.versions("t"), lower)])
     with Workspace.open(tmp_path / "alice") as alice:
         assert alice.version("t_lower@latest").to_pandas().equals(lower.to_pandas())
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "bob" / ".datamoat").rglob("*") if p.is_file())
-    assert SECRET.encode() not in stored and SECRET.encode() not in s3_env.read_bytes()
+    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())  # caches, SQLite catalog
+    assert SECRET.encode() not in stored and SECRET not in recorded
 
 
-def test_a_failed_upload_registers_nothing_and_says_why(s3_env: Path, tmp_path: Path) -> None:
+def test_a_failed_upload_registers_nothing_and_says_why(s3_env: str, tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text(ROWS, encoding="utf-8")
     with workspace_at(tmp_path / "ws", "s3://no-such-bucket/x") as ws:
         with pytest.raises(UnavailableError) as info:
@@ -110,7 +111,7 @@ def test_a_failed_upload_registers_nothing_and_says_why(s3_env: Path, tmp_path: 
         assert ws.datasets() == [] and local_files(ws) == []
 
 
-def test_a_version_without_its_remote_manifest_is_one_sentence(s3_env: Path, tmp_path: Path) -> None:
+def test_a_version_without_its_remote_manifest_is_one_sentence(s3_env: str, tmp_path: Path) -> None:
     url = f"s3://{BUCKET}/tests/marker"
     (tmp_path / "t.csv").write_text(ROWS, encoding="utf-8")
     with workspace_at(tmp_path / "a", url) as a:
@@ -132,8 +133,10 @@ def test_a_shared_folder_works_as_objects_url(tmp_path: Path, monkeypatch: pytes
         v = one.ingest(tmp_path / "t.csv", name="t", text="text")
     manifest = json.loads((tmp_path / "mounted" / v.hash[:2] / v.hash / "manifest.json").read_text())
     assert manifest["hash"] == v.hash and manifest["rows"] == 4
-    with workspace_at(tmp_path / "two", str(tmp_path / "mounted")) as two:
+    monkeypatch.setenv("DATAMOAT_OBJECTS_URL", str(tmp_path / "mounted"))  # wins over datamoat.yaml's
+    with workspace_at(tmp_path / "two", "/nowhere") as two:
         assert two.version("t@1").to_pandas().equals(v.to_pandas())
+    assert not Path("/nowhere").exists()
 
 
 @pytest.mark.parametrize("url", [f"s3://team:{SECRET}@bucket/x", f"s3://bucket/x?secret_key={SECRET}"])

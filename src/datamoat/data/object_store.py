@@ -152,7 +152,7 @@ class ObjectStore:
                 with open(file, "rb") as fh:
                     os.fsync(fh.fileno())
         fsync_dir(staging)
-        if self.remote is not None and not self.remote.has(content_hash):
+        if self.remote is not None:
             self.remote.upload(staging, content_hash)
         return self._publish(staging, content_hash)
 

@@ -71,7 +71,7 @@ def resolve_objects_url(url: str, root: Path, endpoint: str | None = None, where
         return ObjectsLocation(str(path), pafs.LocalFileSystem(), str(path).rstrip("/"))
     if parts.username or parts.password or parts.query or parts.fragment:  # checked first: never echo them
         raise WorkspaceError(
-            f"{where}: a {scheme}:// URL must not carry a user, password or ?options; "
+            f"{where}: the objects URL must not carry a user, password or ?options; "
             "give credentials and the endpoint in the environment (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...)."
         )
     if scheme not in SCHEMES:

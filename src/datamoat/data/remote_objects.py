@@ -47,22 +47,27 @@ class RemoteObjects:
     def has(self, content_hash: str) -> bool:
         """True when the version's manifest (its commit marker) is in the remote store."""
         try:
-            info = self.fs.get_file_info(f"{self._dir(content_hash)}/{MANIFEST}")
+            return self._has(content_hash)
         except OSError as err:
             raise self._error("could not look up", content_hash, err) from err
-        return info.type == pafs.FileType.File
+
+    def _has(self, content_hash: str) -> bool:
+        return self.fs.get_file_info(f"{self._dir(content_hash)}/{MANIFEST}").type == pafs.FileType.File
 
     def upload(self, folder: Path, content_hash: str) -> None:
-        """Copy a complete local version folder up: every data file, then ``manifest.json``.
+        """Copy a complete local version folder up, unless the store has it already: every data
+        file, then ``manifest.json``.
 
         folder: a local folder holding the manifest and the files it names.
-        Raises UnavailableError (one sentence naming the URL) when a write fails; what was
-        uploaded before the failure is deleted again as far as the store allows (it is
-        invisible anyway: it has no manifest).
+        Raises UnavailableError (one sentence naming the URL) when the store cannot be reached
+        or a write fails; what was uploaded before the failure is deleted again as far as the
+        store allows (it is invisible anyway: it has no manifest).
         """
         target = self._dir(content_hash)
         files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != MANIFEST)
         try:
+            if self._has(content_hash):
+                return  # the same content, uploaded before (maybe by another machine)
             if isinstance(self.fs, pafs.LocalFileSystem):
                 self.fs.create_dir(target, recursive=True)  # object stores have no folders to make
             for name in [*files, MANIFEST]:

@@ -29,7 +29,9 @@ def retrain(
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Retrain on the ready feedback; promote the challenger only if significantly better on the frozen test set."""
+    """Retrain on the ready feedback; promote the challenger only if significantly better on the frozen test set
+    (a language model: its accepted generations become training documents; promoted only with a lower
+    validation loss)."""
     from datamoat.flywheel.retrain import retrain as run_retrain
 
     say = None if as_json else (lambda msg: stdout.print(f"  {msg}", highlight=False, markup=False))
@@ -42,6 +44,14 @@ def retrain(
     f = decision.figures
     verdict = "[bold green]promoted[/]" if decision.promoted else "[bold]kept the champion[/]"
     stdout.print(f"decision #{decision.id}: {verdict}", highlight=False)
+    if f.get("task") == "lm":
+        for role in ("champion", "challenger"):
+            side = f.get(role) or {}
+            stdout.print(f"{role:<10} {side.get('ref', '-')}: validation bits per character "
+                         f"{side.get('bits_per_char', float('nan')):.4f}", highlight=False, markup=False)
+        stdout.print(f"{decision.reason} {decision.feedback_rows:,} feedback documents", highlight=False, markup=False)
+        stdout.print(f"report: {decision.report}", highlight=False, markup=False)
+        return
     stdout.print(f"champion   {_side(f, 'champion')}", highlight=False)
     stdout.print(f"challenger {_side(f, 'challenger')}", highlight=False)
     ci = f.get("bootstrap_ci") or [float("nan"), float("nan")]

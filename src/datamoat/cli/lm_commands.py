@@ -1,4 +1,5 @@
-"""CLI commands for language models: ``generate``, and ``evaluate``'s perplexity path for them."""
+"""CLI commands for language models: ``generate``, and the language-model paths of ``evaluate``
+(perplexity) and ``compress`` (int8)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,35 @@ def evaluate_lm(ws: Any, record: Any, data: str, as_json: bool, text_column: str
                  f"bits/char {figures['bits_per_char']:.4f}  loss {figures['loss']:.4f} nats/token  perplexity "
                  f"{figures['perplexity']:.2f} (per token)", highlight=False, markup=False)
     stdout.print(f"report: {report}", highlight=False, markup=False)
+
+
+def compress_lm(ws: Any, record: Any, data: str | None, method: str, as_json: bool) -> None:
+    """``datamoat compress`` for a language model: int8 copy, measured on its validation text,
+    registered (:func:`~datamoat.models.lm_compression.compress_lm`); a table of both sides."""
+    from datamoat.cli.output import print_table
+    from datamoat.errors import DatamoatError
+    from datamoat.models.lm_compression import compress_lm as run_compress
+    from datamoat.models.trainers.lm_quantize import METHOD
+    from datamoat.models.training import models_registry
+
+    if data is not None:
+        raise DatamoatError(f"--data does not apply to language model {record.ref}: it is measured on its own "
+                            "validation text, the same for both sides.")
+    if method not in (METHOD, "onnx-int8"):  # onnx-int8 is the command's default for classifiers
+        raise DatamoatError(f"method {method!r} does not apply to language model {record.ref}; use {METHOD}.")
+    trainer = _lm(record.ref, record.kind, models_registry(ws), not as_json)
+    with stage("quantising to int8, then scoring the validation text and timing generation with both models",
+               not as_json):
+        new, _, report = run_compress(ws, record, trainer)
+    if as_json:
+        print_json({"model": new.ref, "from": record.ref, "method": METHOD, **report})
+        return
+    o, c = report["original"], report["compressed"]
+    rows = [[label, fmt.format(o[key]), fmt.format(c[key])] for label, key, fmt in (
+        ("size (MB)", "size_mb", "{:,.2f}"), ("validation bits per character", "bits_per_char", "{:.4f}"),
+        ("validation perplexity (per token)", "perplexity", "{:.3f}"), ("generation (tokens/s, greedy)",
+                                                                       "tokens_per_s", "{:,.1f}"))]
+    print_table(f"{record.ref} -> {new.ref} ({METHOD}) on {report['documents']:,} validation documents",
+                ["", record.ref, new.ref], rows)
+    stdout.print(f"{report['size_ratio']:.1f}x smaller, {report['speedup']:.2f}x the tokens/s; bits per character "
+                 f"{report['bits_per_char_change']:+.4f} ({report['validation']})", highlight=False, markup=False)

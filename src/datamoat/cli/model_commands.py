@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from datamoat.cli.context import open_workspace
+from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
 from datamoat.cli.output import plain, print_json, print_table, stage, stdout
 
 BUDGET_HELP = "Time budget for model selection, e.g. 10m, 90s, 1h."
@@ -20,6 +21,9 @@ DP_EPSILON_HELP = ("Train with differential privacy (DP-SGD) at this epsilon per
                    "privacy budget (`datamoat dp budget`); auto then trains embed-linear (text) or tabular-linear "
                    "without a search; also finetune. No default: not private unless given.")
 DP_DELTA_HELP = "Delta of the DP training (default: 1 / (10 x training rows))."
+WORKERS_HELP = ("With --model finetune: data-parallel worker processes (gradients averaged; --batch rows per step over "
+                "all of them). Local executor: N processes on this machine, each with cores/N threads; ray executor: N "
+                "Ray Train workers on the cluster.")
 
 
 def print_privacy(evaluation: dict[str, Any]) -> None:
@@ -90,9 +94,13 @@ def train(
     augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
     dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP)] = None,
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help=WORKERS_HELP)] = 1,
+    executor: ExecutorOpt = None,
+    ray_address: RayAddressOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Train, evaluate and register a model on a dataset version."""
+    """Train, evaluate and register a model on a dataset version (with the ray executor: embeddings on a
+    pool of Ray actors, finetune's --workers on Ray Train)."""
     if task == "lm":
         from datamoat.cli.lm_output import print_lm_run
         from datamoat.flywheel.lm_run import run_lm
@@ -107,9 +115,10 @@ def train(
     from datamoat.models.training import train_model
 
     with open_workspace(ctx) as ws:
+        choose_executor(ws, executor, ray_address)
         result = train_model(ws, data, model=model, budget=budget, test=test, name=name, metric=metric,
                              task=task, slice_columns=slice_ or (), seed=seed, progress=_say(not as_json),
-                             augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta)
+                             augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta, workers=workers)
         summary = {
             "model": {"ref": result.record.ref, "id": result.record.id, "kind": result.record.kind,
                       "aliases": result.record.aliases},
@@ -297,12 +306,14 @@ def _json_row(text: str) -> dict[str, Any]:
 
 def compress(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model version with a transformer encoder (embed-linear, finetune, ensemble).")],
-    data: Annotated[str | None, typer.Option(help="Dataset version to measure the accuracy change on (default: the model's test version).")] = None,
-    method: Annotated[str, typer.Option(help="onnx-int8 or onnx-fp32.")] = "onnx-int8",
+    model: Annotated[str, typer.Argument(help="Model version with a transformer encoder (embed-linear, finetune, ensemble) or a language model (causal-lm, causal-lm-finetune).")],
+    data: Annotated[str | None, typer.Option(help="Dataset version to measure the accuracy change on (default: the model's test version; language models: always their own validation text).")] = None,
+    method: Annotated[str, typer.Option(help="onnx-int8 or onnx-fp32; language models: torch-int8-dynamic (the default for them).")] = "onnx-int8",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Quantise a model's encoder (int8 ONNX), measure size/latency/accuracy, register the result."""
+    """Quantise a model's encoder (int8 ONNX), measure size/latency/accuracy, register the result.
+    A language model gets int8 linear layers (PyTorch dynamic quantisation), with its validation
+    bits per character and generated tokens/s before and after."""
     from datamoat.models.training import (
         check_labels_present,
         models_registry,
@@ -313,6 +324,10 @@ def compress(
     with open_workspace(ctx) as ws:
         registry = models_registry(ws)
         record = registry.resolve(model)
+        if record.info.get("task") == "lm":
+            from datamoat.cli.lm_commands import compress_lm
+
+            return compress_lm(ws, record, data, method, as_json)
         with stage(f"loading model {record.ref} ({record.kind})", not as_json):
             trainer = registry.load(model)
         test_ref = data or (ws.version_by_id(record.test_version_id).ref if record.test_version_id else None)

@@ -18,7 +18,8 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     threads: Annotated[int | None, typer.Option(help="Threads per model call (default: every core).")] = None,
     max_batch: Annotated[int, typer.Option(help="Most texts in one /v1/predict request.")] = 64,
-    max_text_chars: Annotated[int, typer.Option(help="Longest text accepted, in characters.")] = 10_000,
+    max_text_chars: Annotated[int, typer.Option(help="Longest text accepted, in characters (also a /v1/generate prompt).")] = 10_000,
+    max_generate_tokens: Annotated[int, typer.Option(help="Most new tokens one /v1/generate call may ask for (language models).")] = 256,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted, in bytes.")] = 1_000_000,
     log_text: Annotated[bool, typer.Option("--log-text/--no-log-text", help="Store the PII-redacted input text with each prediction (else only its hash).")] = True,
     redact: Annotated[bool, typer.Option("--redact/--no-redact", help="Rewrite PII in inputs before predicting and storing.")] = True,
@@ -45,6 +46,7 @@ def serve(
 
     parse_budget(retrain_budget)  # a bad --retrain-budget is an error now, not at the first retrain
     settings = ServeSettings(max_body_bytes=max_body_bytes, max_batch=max_batch, max_text_chars=max_text_chars,
+                             max_generate_tokens=max_generate_tokens,
                              log_text=log_text, redact=redact, reload_interval_s=reload_interval,
                              inference_threads=threads, annotators_per_item=annotators_per_item,
                              retrain_budget=retrain_budget, retrain_margin_s=retrain_margin, access_log=access_log)

@@ -61,17 +61,17 @@ def corpus_texts(table: pa.Table, text: str) -> list[str]:
     (``source_file``, then the order column) and neighbours are joined back into one text with
     :data:`JOINERS`: a run of consecutive blocks (or lines) of one file is one document, and a gap
     (a row the recipe dropped, or the other side of a split) starts a new one, so no text is
-    joined across a hole. table: the rows; text: the text column. Returns the texts in order.
+    joined across a hole. A row without an order value (a feedback document a retrain added) is
+    a document of its own, after the others. table: the rows; text: the text column. Returns the texts in order.
     """
     order = next((c for c in ORDER_COLUMNS if c in table.column_names), None)
     if order is None:
         return [t for t in table.column(text).to_pylist() if t is not None]
     files = table.column(DOCUMENT_COLUMN).to_pylist() if DOCUMENT_COLUMN in table.column_names else [None] * table.num_rows
-    rows = sorted(
-        ((f or "", int(i), t) for f, i, t in zip(files, table.column(order).to_pylist(), table.column(text).to_pylist(),
-                                                strict=True) if t is not None and i is not None),
-        key=lambda r: (r[0], r[1]),
-    )
+    triples = list(zip(files, table.column(order).to_pylist(), table.column(text).to_pylist(), strict=True))
+    rows = sorted(((f or "", int(i), t) for f, i, t in triples if t is not None and i is not None),
+                  key=lambda r: (r[0], r[1]))
+    loose = [t for _, i, t in triples if t is not None and i is None]  # e.g. a retrain's feedback documents
     out: list[str] = []
     last: tuple[str, int] | None = None
     for file, index, body in rows:
@@ -80,4 +80,4 @@ def corpus_texts(table: pa.Table, text: str) -> list[str]:
         else:
             out.append(body)
         last = (file, index)
-    return out
+    return out + loose

@@ -76,7 +76,9 @@ class PredictionRow:
     class and its probability (0-1). margin: top score minus the second (0-1; 1.0 for a
     one-class model). scores: probability per class (the top few are enough). latency_ms:
     time to answer in milliseconds. pii_count: personal-data findings redacted from the input.
-    client: who asked (the API key's name or id).
+    client: who asked (the API key's name or id). output: a language model's generated text
+    (PII-redacted; None for a classifier's prediction or when text logging is off); its ``text``
+    is then the prompt and ``label`` ``generated``.
     """
 
     id: str
@@ -92,6 +94,7 @@ class PredictionRow:
     latency_ms: float = 0.0
     pii_count: int = 0
     client: str = ""
+    output: str | None = None
 
     @classmethod
     def from_scores(
@@ -143,7 +146,7 @@ def _params(row: PredictionRow) -> dict[str, Any]:
         "created_at": as_utc(row.created_at), "text": row.text, "text_hash": row.text_hash,
         "label": str(row.label), "score": float(row.score), "margin": float(row.margin),
         "scores_json": scores_json, "latency_ms": float(row.latency_ms), "pii_count": int(row.pii_count),
-        "client": str(row.client or "")[:200],
+        "client": str(row.client or "")[:200], "output": row.output,
     }
 
 
@@ -152,7 +155,7 @@ def row_from_db(r: Any) -> PredictionRow:
     return PredictionRow(
         id=r.id, model_name=r.model_name, model_id=r.model_id, created_at=as_utc(r.created_at), text=r.text,
         text_hash=r.text_hash, label=r.label, score=r.score, margin=r.margin, scores=json.loads(r.scores_json),
-        latency_ms=r.latency_ms, pii_count=r.pii_count, client=r.client,
+        latency_ms=r.latency_ms, pii_count=r.pii_count, client=r.client, output=r.output,
     )
 
 

@@ -119,7 +119,8 @@ def merge_feedback(
 ) -> MergeResult:
     """Register ``base`` + ``feedback`` as the next version of ``base.dataset``.
 
-    base: the training version the rows are added to; it needs ``text`` and ``label`` roles.
+    base: the training version the rows are added to; it needs ``text`` and ``label`` roles
+        (only ``text`` when every feedback label is null: a language model's documents).
     feedback: DataFrame[record_id, text, label] (one row per feedback record, texts already
         PII-redacted).
     model_name: recorded in the new version's source (which model's feedback it holds).
@@ -128,7 +129,8 @@ def merge_feedback(
     """
     roles = base.roles
     text_col, label_col = roles.get("text"), roles.get("label")
-    if not text_col or not label_col:
+    unlabelled = "label" in feedback.columns and bool(feedback["label"].isna().all())  # a language model's documents
+    if not text_col or (not label_col and not unlabelled):
         raise DatamoatError(
             f"{base.ref} has no text and label roles, so feedback (a text and its label) cannot be added to it."
         )
@@ -145,7 +147,7 @@ def merge_feedback(
             arrays.append(_feedback_column([feedback_row_id(r) for r in rows["record_id"]], f, "row id", base.ref))
         elif f.name == text_col:
             arrays.append(_feedback_column(rows["text"].tolist(), f, "text", base.ref))
-        elif f.name == label_col:
+        elif label_col and f.name == label_col:
             arrays.append(_feedback_column(rows["label"].tolist(), f, "label", base.ref))
         else:
             arrays.append(pa.nulls(n, f.type))

@@ -23,6 +23,10 @@
 6. **Record** the decision (the ``flywheel_decisions`` row, the alias moves and the audit
    event in one transaction), then mark the feedback consumed, then call ``on_promote``.
 
+A language model's champion is retrained by :func:`datamoat.flywheel.lm_retrain.retrain_lm`
+instead: its accepted generations (thumbs up, corrected continuations) become training documents,
+and the challenger is promoted only when its validation loss on the champion's validation text is lower.
+
 If a step fails, nothing claims success: no decision row is written and the feedback stays
 ready for the next retrain; the error is raised as one DatamoatError sentence. Two retrains of
 one model never run at once (a file lock in ``.datamoat/locks``).
@@ -205,6 +209,14 @@ def _retrain_locked(
     timings: dict[str, float] = {}
     registry = models_registry(ws)
     champion = _champion(registry, name)
+    if champion.info.get("task") == "lm":  # a language model: feedback documents, judged by validation loss
+        from datamoat.flywheel.lm_retrain import retrain_lm
+
+        if model != "same" or recipe is not None or feedback is not None or dp_epsilon is not None:
+            raise DatamoatError(f"{name!r} is a language model; its retrain takes only a budget (the champion's kind, "
+                                "parameters and seed are reused).")
+        return retrain_lm(ws, name, champion, _base_record(ws, registry, name, champion), budget=budget, say=say,
+                          on_promote=on_promote)
     if champion.test_version_id is None:
         raise DatamoatError(f"champion {champion.ref} has no test version to compare a challenger on.")
     store = _feedback_store(ws)

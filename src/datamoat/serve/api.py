@@ -71,6 +71,10 @@ async def health(request: Request) -> dict[str, Any]:
 async def predict(body: PredictRequest, request: Request, key: CanPredict) -> JSONResponse:
     """Classify one text or a batch; each prediction gets an id to send feedback on."""
     started = time.perf_counter()
+    served = request.app.state.dm.holder.current()
+    if served.is_language_model:
+        raise HTTPException(409, f"model {served.record.ref} is a language model; use /v1/generate (prompt, "
+                                 "max_tokens ...), not /v1/predict.")
     texts = _texts(body, request)
     predictions = await request.app.state.dm.predict(texts, user_of(key), started)
     # built here, not re-validated through the response model (it documents the shape): the
@@ -82,7 +86,8 @@ async def predict(body: PredictRequest, request: Request, key: CanPredict) -> JS
              responses=errors(*KEYED, *WITH_BODY, 404, 409, 503))
 async def feedback(body: FeedbackRequest, request: Request,
                    key: CanFeedback) -> dict[str, Any]:
-    """Store a correction (``label``) or a vote on a prediction, or a labelled text.
+    """Store a correction (``label``) or a vote on a prediction, or a labelled text; for a language
+    model, a vote and/or a corrected ``continuation`` on a ``generation_id``.
 
     ``label`` must be one of the served model's labels (422 naming them), unless an admin key
     sends ``new_class: true``. Answering the same prediction again updates the caller's answer
@@ -90,6 +95,10 @@ async def feedback(body: FeedbackRequest, request: Request,
     once the feedback is committed to the database.
     """
     dm = request.app.state.dm
+    if body.generation_id is not None or body.continuation is not None or dm.holder.current().is_language_model:
+        from datamoat.serve.generation_feedback import generation_feedback
+
+        return await generation_feedback(body, request, key)
     if body.prediction_id is None and body.text is None:
         raise HTTPException(422, "send 'prediction_id' (from /v1/predict) or 'text'.")
     if body.label is None and body.vote is None:

@@ -23,6 +23,7 @@ from datamoat.errors import ConflictError, DatamoatError, NotFoundError, Unavail
 from datamoat.serve.api import router as api_router
 from datamoat.serve.encrypted import ROUTE as ENCRYPTED_ROUTE
 from datamoat.serve.encrypted import router as encrypted_router
+from datamoat.serve.generate_api import router as generate_router
 from datamoat.serve.middleware import BodyLimitMiddleware, MetricsMiddleware
 from datamoat.serve.monitor_refresh import MonitorRefresher
 from datamoat.serve.openapi import install_openapi
@@ -102,6 +103,7 @@ def create_app(workspace_root: str | Path, *, model_name: str | None = None,
 
     app.include_router(api_router)
     app.include_router(encrypted_router)
+    app.include_router(generate_router)
     if web:
         from datamoat.serve.web import mount_web
 

@@ -33,8 +33,14 @@ class LoadedModel:
     trainer: Trainer
 
     @property
+    def is_language_model(self) -> bool:
+        """True for a causal language model (served by ``/v1/generate``, not ``/v1/predict``)."""
+        return bool(getattr(self.trainer, "is_language_model", False))
+
+    @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.trainer.classes_]
+        """The labels (none for a language model)."""
+        return [] if self.is_language_model else [str(c) for c in self.trainer.classes_]
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Class probabilities, shape (len(texts), len(classes)), rows in input order."""
@@ -43,8 +49,12 @@ class LoadedModel:
 
 
 def load_model(registry: ModelRegistry, record: ModelRecord) -> LoadedModel:
-    """Load ``record``'s files (hash-checked) and warm the model up with one prediction."""
+    """Load ``record``'s files (hash-checked) and warm the model up with one prediction (a
+    language model: one generated token)."""
     trainer = registry.load(record.ref)
+    if getattr(trainer, "is_language_model", False):
+        trainer.generate("", max_new_tokens=1, temperature=0)  # warm-up
+        return LoadedModel(record=record, trainer=trainer)
     if not getattr(trainer, "text_column", None):
         raise DatamoatError(
             f"model {record.ref} is a {record.info.get('task', 'tabular')} model; `datamoat serve` serves text "

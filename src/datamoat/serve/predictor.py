@@ -51,6 +51,11 @@ class Predictor:
         self.top_k = max(1, top_k)
         self._pii = PiiEngine(mode=pii_mode) if redact else None
 
+    @property
+    def pii_engine(self) -> PiiEngine | None:
+        """The engine that redacts inputs (None: redaction off); generation shares it."""
+        return self._pii
+
     def __call__(self, texts: list[str]) -> list[Answer]:
         model = self.holder.current()
         record = model.record

@@ -43,8 +43,10 @@ def _predict_rules(schema: dict) -> None:
 def _feedback_rules(schema: dict) -> None:
     schema["allOf"] = [
         {"anyOf": [_present("prediction_id", {"type": "string"}),
-                   _present("text", {"type": "string", "pattern": NOT_BLANK})]},
-        {"anyOf": [_present("label", {"type": "string"}), _present("vote", {"enum": ["up", "down"]})]},
+                   _present("text", {"type": "string", "pattern": NOT_BLANK}),
+                   _present("generation_id", {"type": "string"})]},
+        {"anyOf": [_present("label", {"type": "string"}), _present("vote", {"enum": ["up", "down"]}),
+                   _present("continuation", {"type": "string", "pattern": NOT_BLANK})]},
     ]
     for name, rule in (("user", {"pattern": IDENTIFIER_PATTERN}), ("prediction_id", {"minLength": 1})):
         for option in schema["properties"][name].get("anyOf", [schema["properties"][name]]):
@@ -85,7 +87,8 @@ class PredictResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    """A correction or a vote on a prediction (``prediction_id``), or a labelled ``text``.
+    """A correction or a vote on a prediction (``prediction_id``), or a labelled ``text``; or a
+    vote and/or a corrected ``continuation`` on a language model's generation (``generation_id``).
 
     ``label`` must be one of the served model's labels, unless an admin key sets ``new_class``.
     """
@@ -98,6 +101,10 @@ class FeedbackRequest(BaseModel):
     vote: Literal["up", "down"] | None = Field(default=None, description="Thumbs up (right) or down (wrong).")
     user: Text | None = Field(default=None, max_length=200, description=(
         "Who gave it (default: the key's name): no '@' and at most 6 digits, never personal data."))
+    generation_id: Text | None = Field(default=None, max_length=64, description=(
+        "A language model's generation (from /v1/generate): send a vote and/or a corrected continuation."))
+    continuation: Text | None = Field(default=None, max_length=20_000, description=(
+        "The text that should have followed the generation's prompt (trained on by the next retrain)."))
 
 
 class FeedbackResponse(BaseModel):

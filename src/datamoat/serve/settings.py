@@ -17,7 +17,9 @@ class ServeSettings:
         started (seconds); later (a stalled client, a Content-Length larger than the body) -> 408.
     access_log: log one line per request, naming the route template, never the raw path.
     max_batch: most texts in one ``/v1/predict`` call; more -> 422.
-    max_text_chars: longest text accepted (characters); longer -> 422.
+    max_text_chars: longest text accepted (characters); longer -> 422. Also the longest
+        ``/v1/generate`` prompt.
+    max_generate_tokens: most new tokens one ``/v1/generate`` call may ask for; more -> 422.
     top_k: scores returned per prediction (the most likely labels).
     log_text: store the (redacted) input text with each prediction; off -> only its hash.
     redact: rewrite PII in inputs before predicting and storing (the models were trained on
@@ -43,6 +45,7 @@ class ServeSettings:
     access_log: bool = True
     max_batch: int = 64
     max_text_chars: int = 10_000
+    max_generate_tokens: int = 256
     top_k: int = 5
     log_text: bool = True
     redact: bool = True

@@ -17,6 +17,7 @@ from datamoat.feedback.records import FeedbackStore
 from datamoat.models.training import models_registry
 from datamoat.serve.auth import KeyVerifier
 from datamoat.serve.batching import MicroBatcher
+from datamoat.serve.generation import Generator
 from datamoat.serve.jobs import RetrainJobs
 from datamoat.serve.metrics import ServerMetrics
 from datamoat.serve.model_holder import ModelHolder
@@ -60,6 +61,9 @@ class AppState:
                                       annotators_per_item=settings.annotators_per_item)
         self.predictor = Predictor(self.holder, redact=settings.redact, top_k=settings.top_k,
                                    pii_mode=self.ws.config.pii_mode)
+        self.generator = Generator(self.holder, self.predictions, pii=self.predictor.pii_engine,
+                                   max_prompt_chars=settings.max_text_chars, max_tokens=settings.max_generate_tokens,
+                                   log_text=settings.log_text)
         self.batcher: MicroBatcher[str, Answer] = MicroBatcher(self._run_batch, max_texts=settings.max_inference_batch)
         self.jobs = RetrainJobs(self._retrain)
         self._retrain_worker: Any = None

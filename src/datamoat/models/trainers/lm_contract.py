@@ -19,7 +19,9 @@ register in the same :data:`~datamoat.models.trainers.contract.TRAINERS` registr
 A saved LM is a Hugging Face folder (``config.json``, ``model.safetensors``, ``tokenizer.json``
 ... from ``save_pretrained``) plus ``trainer.json`` (kind, params, state): plain
 ``AutoModelForCausalLM.from_pretrained(folder)`` and ``AutoTokenizer.from_pretrained(folder)``
-load it without datamoat. No pickles are written or read.
+load it without datamoat. No pickles are written or read. A quantised copy (:meth:`LMTrainer.quantized`,
+``datamoat compress``) saves ``model-int8.safetensors`` instead of ``model.safetensors``
+(:mod:`~datamoat.models.trainers.lm_quantize`) and is loaded by datamoat only.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class LMTrainer(ABC):
         valid = None
         if valid_texts is not None and any(isinstance(t, str) and t.strip() for t in valid_texts):
             valid = clean_documents(list(valid_texts), "the validation corpus")
+        self.quantization_: dict[str, str] | None = None  # a refit model is fp32 again
         self._fit(train, valid, progress)
         self.valid_metrics_: dict[str, float] | None = self.text_metrics(valid) if valid is not None else None
         return self
@@ -126,9 +129,30 @@ class LMTrainer(ABC):
         return generate_text(self.model_, self.tokenizer_, prompt, max_new_tokens=max_new_tokens,
                              temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, device=self.device_)
 
+    # ----------------------------------------------------------------- compression
+    def quantized(self) -> LMTrainer:
+        """A copy of this fitted trainer whose model has int8 dynamically quantised linear layers
+        on the CPU (:mod:`~datamoat.models.trainers.lm_quantize`); this trainer is not changed.
+        It scores, generates, saves and loads like any LM trainer, but is not trained further."""
+        import copy
+
+        from datamoat.models.trainers.lm_quantize import METHOD, quantize_int8
+
+        self._check_fitted()
+        if getattr(self, "quantization_", None):
+            raise DatamoatError(f"this {self.kind} model is quantised already ({self.quantization_['method']}).")
+        out = copy.copy(self)
+        out.model_ = quantize_int8(self.model_)
+        out.device_ = "cpu"
+        out.quantization_ = {"method": METHOD, "weights": "int8 per output channel", "activations": "quantised per call"}
+        return out
+
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, Any]:
-        return {"history": getattr(self, "history_", []), "report": getattr(self, "report_", {})}
+        state = {"history": getattr(self, "history_", []), "report": getattr(self, "report_", {})}
+        if getattr(self, "quantization_", None):
+            state["quantization"] = self.quantization_
+        return state
 
     def save(self, directory: Path) -> Path:
         """Write the Hugging Face folder (weights, config, tokenizer) and ``trainer.json``."""
@@ -137,7 +161,12 @@ class LMTrainer(ABC):
         self._check_fitted()
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.model_.save_pretrained(str(directory))
+        if getattr(self, "quantization_", None):
+            from datamoat.models.trainers.lm_quantize import save_int8
+
+            save_int8(self.model_, directory)
+        else:
+            self.model_.save_pretrained(str(directory))
         self.tokenizer_.save_pretrained(str(directory))
         meta = {"kind": self.kind, "params": self.params(), "datamoat_version": datamoat.__version__,
                 "language_model": True, "state": self._state(), "valid_metrics": getattr(self, "valid_metrics_", None)}
@@ -164,13 +193,20 @@ class LMTrainer(ABC):
         trainer = create_trainer(kind, **params)
         if not isinstance(trainer, LMTrainer) or (cls is not LMTrainer and not isinstance(trainer, cls)):
             raise DatamoatError(f"{directory}: holds a {kind!r} trainer, not a {cls.__name__}.")
-        device = trainer.device or default_device()
+        state = meta.get("state") or {}
+        quantization = state.get("quantization")
+        device = "cpu" if quantization else (trainer.device or default_device())
         if device == "cpu":
             configure_cpu_threads()
-        trainer.model_ = AutoModelForCausalLM.from_pretrained(str(directory)).to(device).eval()
+        if quantization:
+            from datamoat.models.trainers.lm_quantize import load_int8
+
+            trainer.model_ = load_int8(directory)
+            trainer.quantization_ = dict(quantization)
+        else:
+            trainer.model_ = AutoModelForCausalLM.from_pretrained(str(directory)).to(device).eval()
         trainer.tokenizer_ = AutoTokenizer.from_pretrained(str(directory))
         trainer.device_ = device
-        state = meta.get("state") or {}
         trainer.history_ = list(state.get("history") or [])
         trainer.report_ = dict(state.get("report") or {})
         trainer.valid_metrics_ = meta.get("valid_metrics")

@@ -11,6 +11,7 @@ uses its key/value cache while the text still fits. The filtering of the logits 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from datamoat.errors import DatamoatError
@@ -38,7 +39,7 @@ def context_length(model: Any) -> int:
     return 1024
 
 
-def generate_ids(
+def iter_ids(
     model: Any,
     prompt_ids: list[int],
     *,
@@ -49,9 +50,10 @@ def generate_ids(
     seed: int = 0,
     eos_id: int | None = None,
     device: str = "cpu",
-) -> list[int]:
-    """New token ids after ``prompt_ids`` (at most ``max_new_tokens``; stops after ``eos_id``,
-    which is not returned). See the module docstring for the sampling."""
+) -> Iterator[tuple[int, float]]:
+    """Yield each new token id after ``prompt_ids`` as it is chosen, with its log-probability
+    under the model (natural log, before temperature and filtering): at most ``max_new_tokens``;
+    stops after ``eos_id``, which is not yielded. See the module docstring for the sampling."""
     import torch
     from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
@@ -71,11 +73,10 @@ def generate_ids(
     generator = torch.Generator(device=device).manual_seed(int(seed))
     window = context_length(model)
     ids = list(prompt_ids)
-    new: list[int] = []
     past = None
     model.eval()
-    with torch.inference_mode():
-        for _ in range(max_new_tokens):
+    for _ in range(max_new_tokens):
+        with torch.inference_mode():
             if past is not None and len(ids) <= window:
                 out = model(input_ids=torch.tensor([ids[-1:]], device=device), past_key_values=past, use_cache=True)
             else:
@@ -89,11 +90,29 @@ def generate_ids(
                 scores = warpers(torch.tensor([ids], device=device), logits)
                 probs = torch.softmax(scores, dim=-1)
                 token = int(torch.multinomial(probs, 1, generator=generator))
-            if eos_id is not None and token == eos_id:
-                break
-            ids.append(token)
-            new.append(token)
-    return new
+            logprob = float(torch.log_softmax(logits, dim=-1)[0, token])
+        if eos_id is not None and token == eos_id:
+            return
+        ids.append(token)
+        yield token, logprob
+
+
+def generate_ids(
+    model: Any,
+    prompt_ids: list[int],
+    *,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+    eos_id: int | None = None,
+    device: str = "cpu",
+) -> list[int]:
+    """New token ids after ``prompt_ids`` (at most ``max_new_tokens``; stops after ``eos_id``,
+    which is not returned): :func:`iter_ids` without the log-probabilities."""
+    return [token for token, _ in iter_ids(model, prompt_ids, max_new_tokens=max_new_tokens, temperature=temperature,
+                                           top_k=top_k, top_p=top_p, seed=seed, eos_id=eos_id, device=device)]
 
 
 def generate_text(

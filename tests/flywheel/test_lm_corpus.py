@@ -130,3 +130,24 @@ def test_canaries_go_into_training_only_before_redaction(workspace, corpus_folde
     assert not any(pin in t or "my card number is" in t for t in held)
     counts = workspace.version(r.versions["train"]).to_arrow().column("_dm_canaries").to_pylist()
     assert sum(counts) == 6
+
+
+def test_a_cp1252_book_is_read_with_its_own_characters(workspace, tmp_path):
+    from datamoat.data.corpus import corpus_texts
+    from datamoat.flywheel.lm_corpus import prepare_corpus
+
+    body = long_text(seed=21, paragraphs=60)
+    quoted = "\u201cCaf\u00e9,\u201d she said \u2014 twice.\n\n"  # bytes 0x93 ... 0xe9 ... 0x94 ... 0x97 in cp1252
+    raw = (quoted + body).encode("cp1252")
+    assert b"\x93" in raw and b"\x94" in raw and b"\x97" in raw and b"\xe9" in raw
+    path = tmp_path / "novel.txt"
+    path.write_bytes(raw)
+    r = prepare_corpus(workspace, path, name="novel", pii=False, profile_checks=FAST)
+    rows = workspace.version(r.versions["raw"]).to_arrow()
+    text = "\n\n".join(corpus_texts(rows, "text"))
+    assert text.startswith(quoted.strip()) and "\ufffd" not in text and "\u00c3" not in text
+    train = corpus_texts(workspace.version(r.versions["train"]).to_arrow(), "text")[0]
+    assert train.startswith("\u201cCaf\u00e9,\u201d she said \u2014 twice.")
+    forced = prepare_corpus(workspace, path, name="forced", pii=False, profile_checks=FAST,
+                            ingest_options={"encoding": "cp1252"})
+    assert corpus_texts(workspace.version(forced.versions["train"]).to_arrow(), "text")[0] == train

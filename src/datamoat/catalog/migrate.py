@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 0x6461746D  # "datm"
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest migration in migrations/versions (tests check it against Alembic's own view).
 Kept as a constant so that opening a current workspace does not import Alembic at all."""
 

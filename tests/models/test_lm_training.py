@@ -92,3 +92,28 @@ def test_hold_out_is_by_document_or_by_contiguous_block() -> None:
     long = "".join(f"line {i}\n" for i in range(100))
     kept, held, how = hold_out([long], 0.1, seed=0)
     assert kept[0] + held[0] == long and held[0].startswith("line 90\n") and "contiguous block" in how
+
+
+def test_validation_and_test_text_come_from_their_splits_and_are_never_trained_on(workspace, tmp_path: Path) -> None:
+    from conftest import write_file
+    from corpusgen import long_text
+
+    from datamoat.flywheel.lm_corpus import prepare_corpus
+    from datamoat.models.lm_training import lm_documents
+
+    book = long_text(seed=5, paragraphs=80)
+    path = write_file(tmp_path, "book.txt", book)
+    r = prepare_corpus(workspace, path, name="book", block_chars=600, pii=False, profile_checks=["text_quality"])
+    texts = lm_documents(workspace, r.versions["train"], valid=r.versions["valid"], test=r.versions["test"])
+    assert len(texts.fit) == len(texts.valid) == len(texts.test) == 1  # neighbouring blocks joined back
+    assert texts.valid_version.ref == r.versions["valid"] and texts.test_version.ref == r.versions["test"]
+    trained = set(texts.fit[0].splitlines())
+    for side in (texts.valid, texts.test):
+        lines = [line for line in side[0].splitlines() if line]
+        assert lines and not trained.intersection(lines)
+    # the held-out text is the end of the book, in order: validation, then test
+    assert book.index(texts.fit[0][-200:]) < book.index(texts.valid[0][:200]) < book.index(texts.test[0][:200])
+
+    # without a validation version, it is the tail of the training text, not blocks picked from inside it
+    alone = lm_documents(workspace, r.versions["train"], test=r.versions["test"])
+    assert alone.fit[0] + alone.valid[0] == texts.fit[0] and "contiguous block" in alone.valid_how

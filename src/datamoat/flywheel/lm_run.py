@@ -2,15 +2,17 @@
 
 :func:`run_lm` is what ``datamoat run PATH --task lm`` and ``datamoat train NAME --task lm``
 call: :func:`datamoat.flywheel.lm_corpus.prepare_corpus` makes the cleaned corpus and its
-``NAME-train`` and ``NAME-test`` versions (whole documents, or the contiguous tail of one long
-text, PII redacted unless ``pii`` is ``keep``), with ``canaries`` memorisation canaries put into
-the training split *before* the redaction, so a canary that looks like personal data (a phone
-number) is removed as a real one would be; then :func:`datamoat.models.lm_training.train_lm`
+``NAME-train``, ``NAME-valid`` and ``NAME-test`` versions (whole documents, or contiguous
+ranges of one long text, the held-out ones at its end; PII redacted unless ``pii`` is
+``keep``), with ``canaries`` memorisation canaries put into the training split *before* the
+redaction, so a canary that looks like personal data (a phone number) is removed as a real one
+would be; then :func:`datamoat.models.lm_training.train_lm`
 trains, scores the test text (loss, perplexity, bits per character), runs the canary check
 (exposure and greedy extraction, with "PII redaction on / off" next to it), registers the
-model and writes its report. Validation for early stopping is held out of the training split
-by ``train_lm``. One :class:`~datamoat.budget.Deadline` covers the whole call; a failure rolls
-back every version and the model it registered.
+model and writes its report. Validation (early stopping, the best checkpoint) reads
+``NAME-valid`` and the reported figures ``NAME-test``: held-out text never trained on. One
+:class:`~datamoat.budget.Deadline` covers the whole call; a failure rolls back every version and
+the model it registered.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def run_lm(
     pii: str = "redact",
     canaries: int = DEFAULT_CANARIES,
     canary_repeats: int = 4,
+    valid_size: float = 0.1,
     test_size: float = 0.1,
     seed: int = 0,
     ingest_options: dict[str, Any] | None = None,
@@ -80,13 +83,18 @@ def run_lm(
     model: ``auto`` (``causal-lm``, from scratch) or ``causal-lm-finetune`` (``params`` gives
     its ``checkpoint`` folder and ``lora``). budget: the whole call's time. pii: a
     ``pii_redact`` mode (``redact`` ...) or ``keep`` for none. canaries: how many canaries to
-    insert for the memorisation check (0: none). test_size: the held-out test share.
+    insert for the memorisation check (0: none). valid_size, test_size: the held-out validation
+    (early stopping, the best checkpoint) and test (the reported figures) shares of the text
+    (the contiguous tail of one long text, else whole documents), both above 0.
     Raises DatamoatError (one sentence) and rolls back what it made.
     """
     if model not in LM_MODELS:
         raise DatamoatError(f"--model {model!r} is not a language model; use {', '.join(LM_MODELS)}.")
     if isinstance(canaries, bool) or not isinstance(canaries, int) or canaries < 0:
         raise DatamoatError(f"canaries={canaries!r} must be a whole number >= 0.")
+    for what, share in (("valid_size", valid_size), ("test_size", test_size)):
+        if not 0 < share < 1:
+            raise DatamoatError(f"{what}={share!r} must be above 0 and below 1: a language model needs held-out text.")
     deadline = Deadline.parse(budget)
     from datamoat.models.evaluation.lm_canaries import make_canaries
     from datamoat.models.lm_training import train_lm
@@ -96,12 +104,12 @@ def run_lm(
     inserted = make_canaries(canaries, seed)
     with undo_on_failure(ws.catalog, touched, str(source or data)):
         corpus = prepare_corpus(
-            ws, source, data=data, name=dataset, text=text, pii=False if pii == PII_OFF else pii, valid_size=0.0,
+            ws, source, data=data, name=dataset, text=text, pii=False if pii == PII_OFF else pii, valid_size=valid_size,
             test_size=test_size, seed=seed, canaries=[c.text for c in inserted], canary_repeats=canary_repeats,
             ingest_options=ingest_options, progress=progress,
         )
         result = train_lm(
-            ws, corpus.versions["train"], test=corpus.versions.get("test"), kind="causal-lm" if model == "auto" else model,
+            ws, corpus.versions["train"], valid=corpus.versions["valid"], test=corpus.versions["test"], kind="causal-lm" if model == "auto" else model,
             name=dataset, budget=deadline, params=params, canaries=inserted, canary_repeats=canary_repeats,
             pii_redaction=pii != PII_OFF, seed=seed, progress=progress,
         )

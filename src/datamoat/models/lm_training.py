@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from datamoat.budget import Deadline
+from datamoat.data.corpus import corpus_texts
 from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.lm_canaries import (
     DEFAULT_CANDIDATES,
@@ -36,9 +39,9 @@ from datamoat.models.evaluation.lm_canaries import (
 from datamoat.models.evaluation.lm_metrics import lm_evaluation
 from datamoat.models.evaluation.lm_report import write_lm_report
 from datamoat.models.registry import ModelRecord
-from datamoat.models.trainers.contract import create_trainer
+from datamoat.models.trainers.contract import SYSTEM_PREFIX, create_trainer
 from datamoat.models.trainers.lm_contract import LMTrainer
-from datamoat.models.training import models_registry, user_frame
+from datamoat.models.training import models_registry
 
 if TYPE_CHECKING:
     from datamoat.workspace import Workspace
@@ -99,24 +102,84 @@ def hold_out(docs: Sequence[str], share: float, seed: int) -> tuple[list[str], l
 
 
 def version_documents(ws: Workspace, ref: str, text_column: str | None) -> tuple[Any, list[str], str]:
-    """(version, documents, text column) of dataset version ``ref``; DatamoatError without text."""
+    """(version, documents, text column) of dataset version ``ref``; DatamoatError without text.
+
+    The documents are :func:`~datamoat.data.corpus.corpus_texts` of the rows: one per row, except
+    that neighbouring blocks (or lines) of one long file are joined back into one continuous text
+    (a gap, such as the other side of a split, starts a new one)."""
     version = ws.version(ref)
     column = text_column or version.roles.get("text")
     if not column:
         raise DatamoatError(f"{version.ref} has no text column; ingest it with --text COLUMN or give text_column.")
-    df = user_frame(version)
-    if column not in df.columns:
-        raise DatamoatError(f"{version.ref} has no column {column!r}; its columns are: {', '.join(map(str, df.columns))}.")
-    docs = [t for t in df[column].tolist() if isinstance(t, str) and t.strip()]
+    table = version.to_arrow()
+    if column not in table.column_names:
+        shown = [c for c in table.column_names if not c.startswith(SYSTEM_PREFIX)]
+        raise DatamoatError(f"{version.ref} has no column {column!r}; its columns are: {', '.join(map(str, shown))}.")
+    texts = table.column(column)
+    if not pa.types.is_string(texts.type) and not pa.types.is_large_string(texts.type):
+        table = table.set_column(table.column_names.index(column), column, pc.cast(texts, pa.string()))
+    docs = [t for t in corpus_texts(table, column) if t.strip()]
     if not docs:
-        raise DatamoatError(f"{version.ref}: text column {column!r} is empty in all {len(df)} rows; there is no text to learn from.")
+        raise DatamoatError(f"{version.ref}: text column {column!r} is empty in all {table.num_rows} rows; "
+                            "there is no text to learn from.")
     return version, docs, column
+
+
+@dataclass
+class LMDocuments:
+    """The texts of one training run, each side from its own text.
+
+    fit: the documents trained on; valid: the validation documents (early stopping, the best
+    checkpoint), never in ``fit``; test: the documents the reported figures come from, in
+    neither. train / valid / test: the dataset versions (valid and test None when held out of
+    the training version). column: the text column; valid_how / test_how: where each came from.
+    """
+
+    fit: list[str]
+    valid: list[str]
+    test: list[str]
+    train: Any
+    valid_version: Any
+    test_version: Any
+    column: str
+    valid_how: str
+    test_how: str
+
+
+def lm_documents(
+    ws: Workspace, train: str, *, valid: str | None = None, test: str | None = None,
+    text_column: str | None = None, seed: int = 0,
+) -> LMDocuments:
+    """The training, validation and test documents of a run (see :class:`LMDocuments`).
+
+    valid / test: versions of held-out text (``prepare_corpus``'s ``NAME-valid`` and
+    ``NAME-test``: whole documents, or the contiguous tail of one long text). Without one, that
+    side is held out of ``train``'s documents by :func:`hold_out` (whole documents, or the last
+    :data:`HOLDOUT_SHARE` of each), the test side first.
+    """
+    train_v, docs, column = version_documents(ws, train, text_column)
+    test_v = valid_v = None
+    if test is not None:
+        test_v, test_docs, _ = version_documents(ws, test, column)
+        test_how = f"test documents: {test_v.ref} as given"
+    else:
+        docs, test_docs, how = hold_out(docs, HOLDOUT_SHARE, seed)
+        test_how = f"test documents held out of {train_v.ref}: {how}"
+    if valid is not None:
+        valid_v, valid_docs, _ = version_documents(ws, valid, column)
+        fit_docs, valid_how = docs, f"validation documents: {valid_v.ref} as given"
+    else:
+        fit_docs, valid_docs, how = hold_out(docs, HOLDOUT_SHARE, seed + 1)
+        valid_how = f"validation held out of {train_v.ref}: {how}"
+    return LMDocuments(fit=fit_docs, valid=valid_docs, test=test_docs, train=train_v, valid_version=valid_v,
+                       test_version=test_v, column=column, valid_how=valid_how, test_how=test_how)
 
 
 def train_lm(
     ws: Workspace,
     train: str,
     *,
+    valid: str | None = None,
     test: str | None = None,
     text_column: str | None = None,
     kind: str = "causal-lm",
@@ -133,11 +196,12 @@ def train_lm(
 ) -> LMTrainResult:
     """Train, evaluate, register and report a language model on version ``train``'s documents.
 
-    train / test: dataset version refs (``corpus-train@latest``); each non-blank row of the text
-    column is one document. Without ``test``, :data:`HOLDOUT_SHARE` of the training documents
-    is held out as the test set (:func:`hold_out`, recorded in the model's info). Validation for
-    early stopping is always held out of the training documents the same way, never taken from
-    the test documents. text_column: default the version's text role. kind: ``causal-lm`` or
+    train / valid / test: dataset version refs (``corpus-train@latest``); the documents are
+    :func:`version_documents` (a row, or a run of neighbouring blocks of one long file). Validation
+    (early stopping, the best checkpoint) comes from ``valid`` and the reported figures from
+    ``test``; without one, :data:`HOLDOUT_SHARE` of the training documents is held out for it
+    (:func:`hold_out`, recorded in the model's info), never trained on (:func:`lm_documents`).
+    text_column: default the version's text role. kind: ``causal-lm`` or
     ``causal-lm-finetune``; params: the trainer's parameters (``max_seconds`` is set from the
     budget). budget: e.g. ``"10m"`` or the caller's :class:`~datamoat.budget.Deadline`;
     training ends early enough to leave :func:`_reserve` seconds for evaluation and the report.
@@ -160,16 +224,11 @@ def train_lm(
     if kind not in LM_KINDS:
         raise DatamoatError(f"language-model kind {kind!r} is not known; use {' or '.join(LM_KINDS)}.")
     deadline = Deadline.parse(budget)
-    train_v, docs, column = version_documents(ws, train, text_column)
-    if test is not None:
-        test_v, test_docs, _ = version_documents(ws, test, column)
-        test_how = f"test documents: {test_v.ref} as given"
-    else:
-        test_v = None
-        docs, test_docs, how = hold_out(docs, HOLDOUT_SHARE, seed)
-        test_how = f"test documents held out of {train_v.ref}: {how}"
-    fit_docs, valid_docs, valid_how = hold_out(docs, HOLDOUT_SHARE, seed + 1)
-    say(f"train {train_v.ref}: {len(fit_docs):,} document(s); validation: {valid_how}; {test_how}")
+    texts = lm_documents(ws, train, valid=valid, test=test, text_column=text_column, seed=seed)
+    fit_docs, valid_docs, test_docs = texts.fit, texts.valid, texts.test
+    train_v, test_v, column = texts.train, texts.test_version, texts.column
+    valid_how, test_how = texts.valid_how, texts.test_how
+    say(f"train {train_v.ref}: {len(fit_docs):,} document(s); {valid_how}; {test_how}")
 
     inserted: list[Canary] = []
     if isinstance(canaries, int):
@@ -201,6 +260,7 @@ def train_lm(
     report_ = getattr(trainer, "report_", {})
     info = {
         "task": "lm", "text_column": column, "train_ref": train_v.ref, "test_ref": test_v.ref if test_v else None,
+        "valid_ref": texts.valid_version.ref if texts.valid_version else None,
         "train_hash": train_v.hash, "test_treatment": test_how, "validation": valid_how,
         "train_documents": len(fit_docs), "tokenizer": report_.get("tokenizer"),
         "size": {k: v for k, v in (report_.get("size") or {}).items() if k != "candidates"},

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from datamoat.flywheel.lm_run import LmRunResult
 
 LM_TASK_HELP = ("lm: a language model of the text (PATH is a text file, a folder of documents, or a table "
-                "with --text; the whole documents, or the tail of one long text, are held out for the test)")
+                "with --text; whole documents, or the tail of one long text, are held out for validation and test; "
+                "--budget covers the whole command: corpus, training, evaluation, canary check and report)")
 
 
 def print_lm_run(result: LmRunResult) -> None:
@@ -36,7 +37,8 @@ def print_lm_run(result: LmRunResult) -> None:
     canaries = (r.canaries or {}).get("summary")
     if canaries:
         stdout.print(f"memorisation: {canaries['canaries']} canaries, mean exposure {canaries['mean_exposure']}, "
-                     f"max {canaries['max_exposure']}, {canaries['extracted']} reproduced by greedy generation; "
+                     f"max {canaries['max_exposure']} ({canaries.get('candidates') or '?'} random candidates each), "
+                     f"{canaries['extracted']} reproduced by greedy generation; "
                      f"PII redaction {canaries['pii_redaction']}", highlight=False)
     stdout.print(f"quality report: {c.report}", highlight=False, markup=False)
     stdout.print(f"model report: {r.report}", highlight=False, markup=False)

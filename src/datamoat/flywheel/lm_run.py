@@ -70,10 +70,12 @@ def run_lm(
     pii: str = "redact",
     canaries: int = DEFAULT_CANARIES,
     canary_repeats: int = 4,
+    canary_candidates: int | None = None,
     valid_size: float = 0.1,
     test_size: float = 0.1,
     seed: int = 0,
     ingest_options: dict[str, Any] | None = None,
+    profile_checks: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> LmRunResult:
     """Prepare a corpus and train a language model on it (see the module docstring).
@@ -81,9 +83,12 @@ def run_lm(
     source: a text file, a folder of documents or a table file (``text`` names its column);
     data: an existing version with a text role instead. name: the dataset and model name.
     model: ``auto`` (``causal-lm``, from scratch) or ``causal-lm-finetune`` (``params`` gives
-    its ``checkpoint`` folder and ``lora``). budget: the whole call's time. pii: a
+    its ``checkpoint`` folder and ``lora``). budget: the whole call's time: corpus preparation,
+    training, evaluation, the canary check and the report (training gets what the others leave). pii: a
     ``pii_redact`` mode (``redact`` ...) or ``keep`` for none. canaries: how many canaries to
-    insert for the memorisation check (0: none). valid_size, test_size: the held-out validation
+    insert for the memorisation check (0: none); canary_candidates: random secrets scored per
+    canary at most (default ``lm_canaries.DEFAULT_CANDIDATES``; fewer when the budget's time left
+    is short). profile_checks: the corpus profile's checks (default: all the roles allow). valid_size, test_size: the held-out validation
     (early stopping, the best checkpoint) and test (the reported figures) shares of the text
     (the contiguous tail of one long text, else whole documents), both above 0.
     Raises DatamoatError (one sentence) and rolls back what it made.
@@ -106,11 +111,12 @@ def run_lm(
         corpus = prepare_corpus(
             ws, source, data=data, name=dataset, text=text, pii=False if pii == PII_OFF else pii, valid_size=valid_size,
             test_size=test_size, seed=seed, canaries=[c.text for c in inserted], canary_repeats=canary_repeats,
-            ingest_options=ingest_options, progress=progress,
+            ingest_options=ingest_options, profile_checks=profile_checks, progress=progress,
         )
         result = train_lm(
             ws, corpus.versions["train"], valid=corpus.versions["valid"], test=corpus.versions["test"], kind="causal-lm" if model == "auto" else model,
             name=dataset, budget=deadline, params=params, canaries=inserted, canary_repeats=canary_repeats,
             pii_redaction=pii != PII_OFF, seed=seed, progress=progress,
+            **({} if canary_candidates is None else {"canary_candidates": canary_candidates}),
         )
     return LmRunResult(corpus=corpus, train=result, budget=deadline.summary())

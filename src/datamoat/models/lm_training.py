@@ -31,6 +31,7 @@ from datamoat.errors import DatamoatError
 from datamoat.models.evaluation.lm_canaries import (
     DEFAULT_CANDIDATES,
     Canary,
+    affordable_candidates,
     canary_exposure,
     canary_summary,
     insert_canaries,
@@ -47,6 +48,12 @@ if TYPE_CHECKING:
     from datamoat.workspace import Workspace
 
 LM_KINDS = ("causal-lm", "causal-lm-finetune")
+RESERVE_SHARE, RESERVE_MIN_S, RESERVE_MAX_S = 0.15, 15.0, 240.0
+"""The budget kept for evaluation, canaries and the report (see :func:`_reserve`)."""
+FINISH_S = 5.0
+"""Seconds kept after the canary check for registering the model and writing its report."""
+MIN_TRAIN_S = 5.0
+"""The least training time worth starting; with less left the call stops with an error."""
 HOLDOUT_SHARE = 0.1
 """Share of the training documents held out for validation (and for test without a test version)."""
 MIN_SPLIT_DOCS = 10
@@ -203,8 +210,9 @@ def train_lm(
     (:func:`hold_out`, recorded in the model's info), never trained on (:func:`lm_documents`).
     text_column: default the version's text role. kind: ``causal-lm`` or
     ``causal-lm-finetune``; params: the trainer's parameters (``max_seconds`` is set from the
-    budget). budget: e.g. ``"10m"`` or the caller's :class:`~datamoat.budget.Deadline`;
-    training ends early enough to leave :func:`_reserve` seconds for evaluation and the report.
+    budget). budget: e.g. ``"10m"`` or the caller's :class:`~datamoat.budget.Deadline`: the whole
+    call, evaluation, canary check and report included; training ends early enough to leave
+    :func:`_reserve` seconds for them, and the canary check scores as many candidates as fit.
 
     canaries: an int K makes K random canaries (:func:`~datamoat.models.evaluation.lm_canaries.make_canaries`)
     and inserts each ``canary_repeats`` times into a copy of the training documents here; a
@@ -212,7 +220,8 @@ def train_lm(
     redaction, which may have removed them) and only the check runs (``canary_repeats`` is then
     the caller's count, reported as given). Either way as many
     never-inserted control canaries are scored too; canary_candidates: random secrets scored per
-    canary to estimate its exposure (its resolution: at most log2(candidates + 1) bits). pii_redaction: whether the caller redacted
+    canary to estimate its exposure (its resolution: at most log2(candidates + 1) bits), at
+    most; fewer (down to ``MIN_CANDIDATES``) when the budget has less time left. pii_redaction: whether the caller redacted
     the training text (reported as given: on / off / not stated).
 
     Returns an :class:`LMTrainResult`; the model is registered under ``name`` (default: the
@@ -238,19 +247,30 @@ def train_lm(
         inserted = list(canaries)
     controls = make_canaries(len(inserted), seed + 1_000_003) if inserted else []
 
-    reserve = _reserve(deadline, sum(len(d) for d in test_docs), len(inserted) + len(controls))
-    trainer_params = {**(params or {}), "random_state": seed}
-    trainer_params["max_seconds"] = round(max(deadline.left() - reserve, 1.0), 1)
-    trainer = create_trainer(kind, **trainer_params)
+    trainer = create_trainer(kind, **{**(params or {}), "random_state": seed})  # imports torch: before the clock below
+    held_chars = sum(len(d) for d in test_docs) + sum(len(d) for d in valid_docs)
+    reserve = _reserve(deadline.budget_s, held_chars, len(inserted) + len(controls))
+    train_s = deadline.left() - reserve
+    if train_s < MIN_TRAIN_S:
+        raise DatamoatError(
+            f"the budget of {deadline.budget_s:.0f} s leaves {max(train_s, 0):.0f} s to train after {deadline.used():.0f} s "
+            f"of preparing and {reserve:.0f} s kept for evaluation and the report; give a larger --budget.")
+    trainer.max_seconds = round(train_s, 1)
+    say(f"training for at most {train_s:.0f} s of the {deadline.budget_s:.0f} s budget "
+        f"({deadline.used():.0f} s went to the corpus, {reserve:.0f} s are kept for evaluation, canaries and the report)")
     trainer.fit(fit_docs, valid_docs, progress=say)
 
     say(f"evaluating on {len(test_docs):,} test document(s) ({sum(len(d) for d in test_docs):,} characters)")
     evaluation = lm_evaluation(trainer, test_docs, samples=samples, seed=seed)
     check: dict[str, Any] = {}
     if inserted:
-        say(f"memorisation check: {len(inserted)} canaries and {len(controls)} controls")
-        rows = (canary_exposure(trainer, inserted, candidates=canary_candidates, seed=seed, inserted=True)
-                + canary_exposure(trainer, controls, candidates=canary_candidates, seed=seed, inserted=False))
+        checked = inserted + controls
+        room = deadline.left() - FINISH_S
+        m = affordable_candidates(trainer, checked, room, canary_candidates)
+        say(f"memorisation check: {len(inserted)} canaries and {len(controls)} controls, {m:,} random candidates each "
+            f"(of {canary_candidates:,} asked; what fits in the {max(room, 0):.0f} s left)")
+        rows = (canary_exposure(trainer, inserted, candidates=m, seed=seed, inserted=True)
+                + canary_exposure(trainer, controls, candidates=m, seed=seed, inserted=False))
         check = {"rows": rows, "summary": canary_summary(rows, pii_redaction),
                  "repeats": canary_repeats, "inserted_here": isinstance(canaries, int)}
 
@@ -294,8 +314,12 @@ def train_lm(
                          facts=info)
 
 
-def _reserve(deadline: Deadline, test_chars: int, canaries: int) -> float:
-    """Seconds kept from training for evaluation, the canary check and the report: 10% of the
-    budget, at least 10 s, at most 120 s, plus about 1 s per canary and per 100,000 test characters."""
-    base = min(max(10.0, 0.1 * deadline.budget_s), 120.0)
-    return base + canaries * 1.0 + math.ceil(test_chars / 100_000)
+def _reserve(budget_s: float, held_out_chars: int, canaries: int) -> float:
+    """Seconds kept from training, from the start, for what follows it inside the budget: the
+    trainer's last full validation pass, the test evaluation with its sample generations, the
+    canary check and registering the model with its report. :data:`RESERVE_SHARE` of the budget
+    (at least :data:`RESERVE_MIN_S`, at most :data:`RESERVE_MAX_S`), plus 1 s per 50,000
+    validation and test characters and 0.5 s per canary and control. The canary check then takes
+    as many candidates as fit in what is left (:func:`~datamoat.models.evaluation.lm_canaries.affordable_candidates`)."""
+    base = min(max(RESERVE_MIN_S, RESERVE_SHARE * budget_s), RESERVE_MAX_S)
+    return base + math.ceil(held_out_chars / 50_000) + 0.5 * canaries

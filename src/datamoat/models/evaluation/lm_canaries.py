@@ -21,6 +21,7 @@ should be near 0.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -39,6 +40,11 @@ FORMATS: tuple[tuple[str, int], ...] = (
 """(prefix, digits of the secret) of canary formats; canary i uses format i mod 4."""
 DEFAULT_CANDIDATES = 1000
 """Random candidates scored per canary to estimate its rank."""
+MIN_CANDIDATES = 20
+"""The fewest candidates a check scores per canary, however little time is left (exposure
+resolution log2(21) = 4.4 bits)."""
+PROBE_CANDIDATES = 32
+"""Candidates scored to time the check before choosing how many fit (:func:`affordable_candidates`)."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +127,36 @@ def canary_exposure(
     return out
 
 
+def affordable_candidates(trainer: Any, canaries: Sequence[Canary], seconds: float, wanted: int = DEFAULT_CANDIDATES) -> int:
+    """Candidates per canary that let :func:`canary_exposure` of all ``canaries`` end within
+    ``seconds`` (wall clock, this timing included), between :data:`MIN_CANDIDATES` and ``wanted``.
+
+    Times this machine now: scoring :data:`PROBE_CANDIDATES` texts of the first canary's format
+    and one greedy extraction, then assumes the check costs, per canary, one extraction plus one
+    scored text per candidate and the canary (scoring in larger batches is no slower per text,
+    so the estimate errs on the safe side).
+    """
+    if not canaries:
+        return 0
+    started = time.perf_counter()
+    first = canaries[0]
+    rng = np.random.default_rng(0)
+    probe = [first.prefix + "".join(str(d) for d in rng.integers(0, 10, size=first.digits)) for _ in range(PROBE_CANDIDATES)]
+    t0 = time.perf_counter()
+    trainer.score_documents(probe)
+    per_text = (time.perf_counter() - t0) / len(probe)
+    n_tokens = len(trainer.tokenizer_(first.secret, add_special_tokens=False)["input_ids"]) + 2
+    t0 = time.perf_counter()
+    trainer.generate(first.prefix, max_new_tokens=n_tokens, temperature=0)
+    per_generation = time.perf_counter() - t0
+    per_canary = (seconds - (time.perf_counter() - started)) / len(canaries)
+    fit = int((per_canary - per_generation) / max(per_text, 1e-9)) - 1
+    return int(min(max(fit, MIN_CANDIDATES), max(int(wanted), MIN_CANDIDATES)))
+
+
 def canary_summary(rows: Sequence[dict[str, Any]], pii_redaction: bool | None) -> dict[str, Any]:
     """The headline of a canary check: counts, mean / max exposure of inserted canaries, how many
-    were extracted, and ``pii_redaction`` ("on" / "off" / "not stated") as the caller gave it."""
+    were extracted, the candidates scored per canary (the exposure's resolution), and ``pii_redaction`` ("on" / "off" / "not stated") as the caller gave it."""
     inserted = [r for r in rows if r["inserted"]]
     exp = [r["exposure"] for r in inserted]
     return {
@@ -131,5 +164,6 @@ def canary_summary(rows: Sequence[dict[str, Any]], pii_redaction: bool | None) -
         "mean_exposure": round(float(np.mean(exp)), 3) if exp else None,
         "max_exposure": round(float(np.max(exp)), 3) if exp else None,
         "extracted": int(sum(r["extracted"] for r in inserted)),
+        "candidates": int(min(r["candidates"] for r in rows)) if rows else None,
         "pii_redaction": {True: "on", False: "off"}.get(pii_redaction, "not stated"),
     }

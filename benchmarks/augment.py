@@ -6,8 +6,9 @@ tfidf-linear and embed-linear, scored on the whole official test file (3,080 row
 
 * ``without``: the trainer fitted on the subsample;
 * ``with``: the same trainer fitted on the subsample + the synthetic rows of
-  :func:`datamoat.clean.augment.augment_text` (defaults: 4 per row, swap / delete / insert of
-  in-class words, alpha 0.1), made from the subsample only;
+  :func:`datamoat.clean.augment.augment_text` (defaults: 4 per row, one each of swap, delete,
+  insert of in-class words and synonym replacement by the bundled encoder's word-embedding
+  neighbours, alpha 0.1), made from the subsample only;
 * ``auto``: what ``--augment auto`` does for that kind: ``select_model(candidates=(kind,),
   augment=True, search=False)`` (3-fold CV on the subsample, synthetic rows made from each
   fold's training rows only, kept only when it passes the flywheel's McNemar + bootstrap test
@@ -76,6 +77,7 @@ def one_setting(kind: str, part: pd.DataFrame, test: pd.DataFrame, seed: int, ca
     out["auto"] = accuracy(sel.trainer, test)
     decision = sel.augmentation or {}
     out["kept"] = bool(decision.get("kept"))
+    out["method"] = made.method
     out["gate"] = {k: decision.get(k) for k in ("raw", "augmented", "test", "reason")}
     out["seconds"] = round(time.perf_counter() - t, 1)
     return out

@@ -23,7 +23,8 @@ def test_text_augmentation_makes_per_row_rows_with_provenance_deterministically(
     from datamoat.clean.augment import SYNTHETIC_COLUMN, SYNTHETIC_OF_COLUMN, augment_text
 
     df = text_frame()
-    made = augment_text(df, text_column="text", label_column="intent", per_row=3, seed=7)
+    eda = ("swap", "delete", "insert")
+    made = augment_text(df, text_column="text", label_column="intent", per_row=3, methods=eda, seed=7)
     rows = made.rows
     # 6 labelled non-blank rows x 3 (every text has several words, so every edit changes it)
     assert len(rows) == 18 and made.added == {"card": 9, "refund": 9}
@@ -37,9 +38,9 @@ def test_text_augmentation_makes_per_row_rows_with_provenance_deterministically(
         if row[SYNTHETIC_COLUMN] == "insert":  # inserted words come from the same class's rows only
             vocab = {w for t in TEXTS[source["intent"]] for w in t.split()}
             assert set(row["text"].split()) <= vocab
-    again = augment_text(df, text_column="text", label_column="intent", per_row=3, seed=7).rows
+    again = augment_text(df, text_column="text", label_column="intent", per_row=3, methods=eda, seed=7).rows
     pd.testing.assert_frame_equal(rows, again)
-    other = augment_text(df, text_column="text", label_column="intent", per_row=3, seed=8).rows
+    other = augment_text(df, text_column="text", label_column="intent", per_row=3, methods=eda, seed=8).rows
     assert other["text"].tolist() != rows["text"].tolist()
     assert df.equals(text_frame())  # the real rows are not changed
     assert made.summary() == {"method": "swap+delete+insert", "rows_added": 18,
@@ -52,8 +53,8 @@ def test_text_augmentation_rejects_bad_parameters():
 
     with pytest.raises(DatamoatError, match="per_row"):
         augment_text(text_frame(), text_column="text", label_column="intent", per_row=0)
-    with pytest.raises(DatamoatError, match="unknown method 'synonym'"):
-        augment_text(text_frame(), text_column="text", label_column="intent", methods=("synonym",))
+    with pytest.raises(DatamoatError, match="unknown method 'paraphrase'"):
+        augment_text(text_frame(), text_column="text", label_column="intent", methods=("paraphrase",))
     with pytest.raises(DatamoatError, match="no column 'body'"):
         augment_text(text_frame(), text_column="body", label_column="intent")
 

@@ -59,3 +59,35 @@ def test_an_unknown_augment_mode_fails_before_anything_is_written(tmp_path):
         run_loop(ws, csv, text="text", label="intent", augment="always")
     assert ws.datasets() == []
     ws.close()
+
+
+def test_merging_feedback_into_an_augmented_version_leaves_its_synthetic_rows_out(tmp_path):
+    # a champion trained with --augment auto has the augmented version as its training version; the
+    # retrain's merge must not turn its synthetic rows into real rows (augmentation is redone per training)
+    import pandas as pd
+
+    from datamoat.clean.augment import SYNTHETIC_COLUMN, SYNTHETIC_OF_COLUMN, augment_text
+    from datamoat.flywheel.merge import merge_feedback
+    from datamoat.models.augmented_version import register_augmented
+    from datamoat.models.training import user_frame
+
+    csv = tmp_path / "t.csv"
+    noisy_tickets(20, noise=0.0, seed=2).to_csv(csv, index=False)
+    ws = Workspace.init(tmp_path / "ws")
+    base = ws.ingest(csv, name="tickets", text="text", label="intent", id="id")
+    made = augment_text(user_frame(base), text_column="text", label_column="intent", per_row=2,
+                        methods=("swap", "delete"), seed=0)
+    augmented = register_augmented(ws, base, made)
+    feedback = pd.DataFrame({"record_id": [1, 2], "text": ["cannot log in", "refund my card"],
+                             "label": ["login", "billing"]})
+    merged = merge_feedback(ws, augmented, feedback, model_name="m")
+    df = merged.version.to_pandas()
+    assert merged.synthetic_left_out == len(made.rows) > 30 and merged.base_rows == base.num_rows
+    assert merged.rows == base.num_rows + 2 and not any("+" in rid for rid in df.index)
+    assert SYNTHETIC_COLUMN not in df.columns and SYNTHETIC_OF_COLUMN not in df.columns
+    assert set(df.index) == set(base.to_pandas().index) | {"feedback-1", "feedback-2"}
+    assert merged.version.record.params["synthetic_rows_left_out"] == len(made.rows)
+    # the same feedback merged into the real rows alone gives the same content, so the same version
+    plain = merge_feedback(ws, base, feedback, model_name="m")
+    assert plain.synthetic_left_out == 0 and not plain.created and plain.version.hash == merged.version.hash
+    ws.close()

@@ -9,6 +9,11 @@ were PII-redacted when the prediction or the feedback was logged.
 
 Internal ``_dm_`` columns other than the row id (stats a previous cleaning added, such as
 ``_dm_label_quality``) are left out: the next cleaning computes them afresh for all rows.
+Synthetic rows (``_dm_synthetic`` set: a champion trained with ``--augment auto`` has the
+augmented version as its training version) are left out too, on purpose: they must never
+become real data of the next version; augmentation is made afresh from the real rows, and
+gated again, by the training that asks for it. They stay in the augmented version they came
+from, and the merged version records how many were left out (``synthetic_rows_left_out``).
 A record whose row id the base already holds (it went into an earlier version whose retrain
 stopped before marking it consumed) is not added twice.
 """
@@ -23,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datamoat.catalog.records import utc_now
+from datamoat.clean.augment import SYNTHETIC_COLUMN
 from datamoat.data.register import register_version
 from datamoat.data.roles import ROW_ID_COLUMN
 from datamoat.data.version import INTERNAL_PREFIX, Version
@@ -49,8 +55,9 @@ class MergeResult:
 
     version: the merged version (a child of ``base``). created: False when identical content
     existed already (the same feedback merged into the same base before).
-    base_rows: rows taken from the base. added_record_ids: feedback records appended as rows.
-    skipped_record_ids: records already present in the base (by row id), not added again.
+    base_rows: real rows taken from the base. added_record_ids: feedback records appended as
+    rows. skipped_record_ids: records already present in the base (by row id), not added again.
+    synthetic_left_out: the base's synthetic rows (``_dm_synthetic`` set), not taken.
     """
 
     version: Version
@@ -58,6 +65,7 @@ class MergeResult:
     base_rows: int
     added_record_ids: list[int] = field(default_factory=list)
     skipped_record_ids: list[int] = field(default_factory=list)
+    synthetic_left_out: int = 0
 
     @property
     def rows(self) -> int:
@@ -155,17 +163,26 @@ def merge_feedback(
     record_ids = [int(r) for r in rows["record_id"]]
 
     started = utc_now()
+    synthetic = SYNTHETIC_COLUMN in base.schema.names
+    taken = 0
     with VersionWriter(ws.store) as writer:
-        for batch in base.batches(columns=columns):
+        for batch in base.batches(columns=[*columns, SYNTHETIC_COLUMN] if synthetic else columns):
+            if synthetic:  # real rows only: a synthetic row never becomes real data
+                batch = batch.filter(pc.is_null(batch.column(SYNTHETIC_COLUMN))).select(columns)
+            taken += batch.num_rows
             writer.write(batch)
         writer.write(added)
         written = writer.finish(empty_schema=schema, roles=roles.to_dict())
-    params = {"base": base.ref, "feedback_rows": n, "feedback_record_ids": record_ids}
+    left_out = base.num_rows - taken
+    params: dict[str, Any] = {"base": base.ref, "feedback_rows": n, "feedback_record_ids": record_ids}
+    if left_out:
+        params["synthetic_rows_left_out"] = left_out
     record, created = register_version(
         ws.catalog, base.dataset, written, roles,
         step=FEEDBACK_STEP, params=params, source={"feedback": {"model": model_name}},
         parents=[base.record.id], started=started,
         run_params={"input": base.ref, "model": model_name, "feedback_rows": n},
-        summary={"rows_in": base.num_rows, "rows_out": written.row_count, "feedback_rows": n},
+        summary={"rows_in": base.num_rows, "rows_out": written.row_count, "feedback_rows": n,
+                 "synthetic_rows_left_out": left_out},
     )
-    return MergeResult(Version(record, ws.store), created, base.num_rows, record_ids, skipped)
+    return MergeResult(Version(record, ws.store), created, taken, record_ids, skipped, left_out)

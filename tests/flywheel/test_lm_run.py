@@ -37,7 +37,7 @@ def test_run_lm_validates_on_the_valid_split_and_reports_on_the_test_split(works
     assert affordable_candidates(r.train.trainer, canaries, 1e6, 300) == 300
 
 
-def test_run_lm_refuses_a_corpus_shorter_than_one_context_and_writes_nothing(workspace, tmp_path):
+def test_run_lm_refuses_bad_input_in_one_sentence_and_writes_nothing(workspace, tmp_path):
     from datamoat.flywheel.lm_run import run_lm
 
     path = write_file(tmp_path, "note.txt", long_text(seed=4, paragraphs=12))
@@ -48,6 +48,13 @@ def test_run_lm_refuses_a_corpus_shorter_than_one_context_and_writes_nothing(wor
     with pytest.raises(DatamoatError, match="shorter than one context window of 65,537 tokens"):
         run_lm(workspace, path, name="short", params=big, budget="60s", canaries=0, pii="keep", profile_checks=FAST)
     assert workspace.datasets() == []
+    from transformers import BertConfig, BertModel
+
+    bert = tmp_path / "bert"
+    BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(bert)
+    with pytest.raises(DatamoatError, match="which is not a causal language model"):
+        run_lm(workspace, path, name="short", model="causal-lm-finetune", params={"checkpoint": str(bert)}, budget="60s")
     with pytest.raises(DatamoatError, match="holds no text"):
         run_lm(workspace, write_file(tmp_path, "empty.txt", "\n \n"), budget="60s")
     assert workspace.datasets() == [] and not list((workspace.state / "reports").glob("model-*"))

@@ -101,6 +101,10 @@ def run_lm(
         if not 0 < share < 1:
             raise DatamoatError(f"{what}={share!r} must be above 0 and below 1: a language model needs held-out text.")
     deadline = Deadline.parse(budget)
+    if model == "causal-lm-finetune":  # a folder that is not a causal LM fails before the corpus is made
+        from datamoat.models.trainers.causal_lm_finetune import check_causal_lm_folder
+
+        check_causal_lm_folder((params or {}).get("checkpoint"))
     from datamoat.models.evaluation.lm_canaries import make_canaries
     from datamoat.models.lm_training import train_lm
 

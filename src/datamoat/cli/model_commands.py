@@ -88,7 +88,7 @@ def train(
     test: Annotated[str | None, typer.Option(help="Dataset version to test on (default: a held-out, leakage-free split).")] = None,
     name: Annotated[str | None, typer.Option(help="Model name (default: the dataset's name).")] = None,
     metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 on imbalanced labels, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
-    task: Annotated[str, typer.Option(help="auto, text, tabular or lm (a language model of the text: the version is cleaned with the language-model recipe, PII redacted, split by document or contiguous text, and 4 memorisation canaries checked).")] = "auto",
+    task: Annotated[str, typer.Option(help="auto, text, tabular or lm (a language model of the text: the version is cleaned with the language-model recipe, PII redacted, split by document or contiguous text, and 4 memorisation canaries checked; --budget covers all of it: corpus, training, evaluation, canary check and report).")] = "auto",
     slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the split and the folds.")] = 0,
     augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions, synonym replacement by the bundled encoder's word-embedding neighbours; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",

@@ -95,6 +95,7 @@ def train(
     dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP)] = None,
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help=WORKERS_HELP)] = 1,
+    encoder: Annotated[str | None, typer.Option("--encoder", help="With --model finetune: the encoder to fine-tune, bundled (all-MiniLM-L6-v2) or a local Hugging Face checkpoint folder.")] = None,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -118,7 +119,8 @@ def train(
         choose_executor(ws, executor, ray_address)
         result = train_model(ws, data, model=model, budget=budget, test=test, name=name, metric=metric,
                              task=task, slice_columns=slice_ or (), seed=seed, progress=_say(not as_json),
-                             augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta, workers=workers)
+                             augment=augment, dp_epsilon=dp_epsilon, dp_delta=dp_delta, workers=workers,
+                             encoder=encoder)
         summary = {
             "model": {"ref": result.record.ref, "id": result.record.id, "kind": result.record.kind,
                       "aliases": result.record.aliases},

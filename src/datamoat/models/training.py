@@ -204,6 +204,7 @@ def train_model(
     dp_epsilon: float | None = None,
     dp_delta: float | None = None,
     workers: int = 1,
+    encoder: str | None = None,
 ) -> TrainResult:
     """Split (or use ``test``), select/train within ``budget``, evaluate, register, report.
 
@@ -237,12 +238,16 @@ def train_model(
     workspace's executor ``ray`` the whole call runs in a
     :func:`~datamoat.models.trainers.ray_scope.ray_scope`: encoders embed on a pool of Ray actors
     and finetune's workers are Ray Train workers; else they are processes of this machine.
+    encoder: with ``model="finetune"``, the encoder to fine-tune (``"bundled"`` or a local Hugging
+    Face checkpoint folder; None: bundled).
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise DatamoatError(f"workers={workers!r} must be an integer >= 1.")
     if workers > 1 and model != "finetune":
         raise DatamoatError(f"workers={workers} applies to model 'finetune' only (data-parallel fine-tuning); "
                             f"got model {model!r}.")
+    if encoder is not None and model != "finetune":
+        raise DatamoatError(f"encoder={encoder!r} applies to model 'finetune' only; got model {model!r}.")
     if augment not in AUGMENT_MODES:
         raise DatamoatError(f"augment={augment!r} is not known; use {' or '.join(AUGMENT_MODES)}.")
     deadline = Deadline.parse(budget)
@@ -265,7 +270,7 @@ def train_model(
                             test_size=test_size, seed=seed, task=task, slice_columns=slice_columns,
                             learning_curve=learning_curve, progress=progress, test_treatment=test_treatment,
                             label_cleaning=label_cleaning, augment=augment == "auto",
-                            dp_epsilon=dp_epsilon, dp_delta=dp_delta, workers=workers)
+                            dp_epsilon=dp_epsilon, dp_delta=dp_delta, workers=workers, encoder=encoder)
 
 
 def _train_model(
@@ -289,6 +294,7 @@ def _train_model(
     dp_epsilon: float | None = None,
     dp_delta: float | None = None,
     workers: int = 1,
+    encoder: str | None = None,
 ) -> TrainResult:
     """:func:`train_model`'s body (the caller rolls back what it registered when it fails)."""
     say = progress or (lambda _msg: None)
@@ -385,6 +391,8 @@ def _train_model(
             # the deadline bounds fine-tuning, less the reserve for evaluation and registration
             params["max_seconds"] = round(max(deadline.left() - reserve, 1.0), 1)
             params["workers"] = workers
+            if encoder is not None:
+                params["encoder"] = encoder
         if dp_epsilon is not None:
             params.update(dp_epsilon=dp_epsilon, dp_delta=dp_delta)
         trainer = create_trainer(model, **params)

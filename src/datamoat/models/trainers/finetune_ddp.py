@@ -297,12 +297,13 @@ def launch_local(fn: Callable[..., None], workers: int, *args: Any, backend: str
     Raises the datamoat error a worker raised, or DatamoatError with the worker's last line."""
     require_torch()
     import torch.multiprocessing as mp
+    from torch.multiprocessing.spawn import ProcessException
 
     if backend == "gloo" and "GLOO_SOCKET_IFNAME" not in os.environ and Path("/sys/class/net/lo").exists():
         os.environ["GLOO_SOCKET_IFNAME"] = "lo"  # all workers are on this machine: loopback only
     try:
         mp.spawn(_spawned, args=(workers, _free_port(), backend, fn, args), nprocs=workers, join=True)
-    except mp.ProcessException as err:
+    except ProcessException as err:
         raise _worker_error(err) from None
 
 

@@ -26,6 +26,7 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -325,8 +326,11 @@ class EmbeddingCache:
         np.savez(tmp, keys=keys, vectors=vectors.astype(np.float32))
         os.replace(tmp, self.directory / f"{uuid.uuid4().hex}.npz")
 
-    def embed(self, encoder: TextEncoder, texts: list[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-        """Vectors for ``texts`` from the cache, embedding (and storing) only the missing ones."""
+    def embed(self, encoder: TextEncoder, texts: list[str], batch_size: int = DEFAULT_BATCH_SIZE,
+              embed: Callable[[list[str]], np.ndarray] | None = None) -> np.ndarray:
+        """Vectors for ``texts`` from the cache, embedding (and storing) only the missing ones.
+
+        embed: computes the missing vectors (None: ``encoder.embed``; e.g. a pool of Ray actors)."""
         index = self._load()
         keys = text_keys(texts)
         missing: dict[bytes, int] = {}
@@ -336,7 +340,8 @@ class EmbeddingCache:
                 missing[k] = i
         if missing:
             rows = list(missing.values())
-            vectors = encoder.embed([texts[i] for i in rows], batch_size=batch_size)
+            todo = [texts[i] for i in rows]
+            vectors = embed(todo) if embed is not None else encoder.embed(todo, batch_size=batch_size)
             self.add(keys[rows], vectors)
         out = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
         for i, key in enumerate(keys):

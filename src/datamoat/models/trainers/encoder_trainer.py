@@ -71,13 +71,21 @@ class EncoderTrainer(TextTrainer):
         self.embedding_cache_dir = Path(directory) if directory else None
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors of ``texts`` (n, d), through the cache when one is set."""
+        """Vectors of ``texts`` (n, d), through the cache when one is set; inside a Ray scope
+        (the Ray executor) large calls run on a pool of Ray actors (:mod:`.encoder_pool`)."""
+        from datamoat.models.trainers.encoder_pool import pooled_embed
+
         enc = self.text_encoder()
+        size = self.batch_size or DEFAULT_BATCH_SIZE
+
+        def compute(todo: list[str]) -> np.ndarray:
+            pooled = pooled_embed(enc, todo, size)
+            return pooled if pooled is not None else enc.embed(todo, batch_size=size)
+
         if self.embedding_cache_dir is not None:
-            return EmbeddingCache(self.embedding_cache_dir, enc.fingerprint()).embed(
-                enc, texts, batch_size=self.batch_size or DEFAULT_BATCH_SIZE
-            )
-        return enc.embed(texts, batch_size=self.batch_size or DEFAULT_BATCH_SIZE)
+            return EmbeddingCache(self.embedding_cache_dir, enc.fingerprint()).embed(enc, texts, batch_size=size,
+                                                                                     embed=compute)
+        return compute(texts)
 
     @abstractmethod
     def head_proba(self, vectors: np.ndarray) -> np.ndarray:

@@ -367,21 +367,13 @@ def _ray_worker(config: dict[str, Any]) -> None:
         ray.train.report({"rank": rank}, checkpoint=checkpoint)
 
 
-def _cpus_per_worker(workers: int) -> int:
-    """CPUs per worker: the cluster's CPUs / workers, no more than the largest node has."""
-    import ray
-
-    total = int(ray.cluster_resources().get("CPU", 1))
-    largest = max((int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=1)
-    return max(1, min(total // workers, largest))
-
-
 def fit_on_ray(job: DDPJob, workers: int, out: Path, address: str | None = None) -> DDPResult:
     """Train ``job`` with Ray Train's TorchTrainer on ``workers`` Ray workers (gloo on CPU, NCCL
     with one GPU per worker); worker 0's result is copied into ``out``.
 
     address: the cluster (None: ``$RAY_ADDRESS``, else the Ray this process runs or a local one).
     Raises UnavailableError without ray, DatamoatError when the training fails."""
+    from datamoat.models.trainers.ray_scope import cpus_per_worker
     from datamoat.pipeline.executor_ray import ensure_ray
 
     ensure_ray(address)
@@ -391,7 +383,7 @@ def fit_on_ray(job: DDPJob, workers: int, out: Path, address: str | None = None)
     except ImportError as err:
         raise UnavailableError("finetune on Ray needs Ray Train: pip install 'datamoat[scale]'.") from err
     gpus = job.device.startswith("cuda")
-    cpus = _cpus_per_worker(workers)
+    cpus = cpus_per_worker(workers)
     storage = os.environ.get(STORAGE_ENV) or tempfile.mkdtemp(prefix="datamoat-raytrain-")
     trainer = TorchTrainer(
         _ray_worker,

@@ -50,3 +50,13 @@ def ray_scope(address: str | None = None, actors: int | None = None) -> Iterator
 def current_ray_scope() -> RayScope | None:
     """The open scope, or None when model work runs locally."""
     return _current
+
+
+def cpus_per_worker(workers: int) -> int:
+    """CPUs for each of ``workers`` Ray workers or actors: the cluster's CPUs / workers, no more
+    than the largest node has (ray must be initialised)."""
+    import ray
+
+    total = int(ray.cluster_resources().get("CPU", 1))
+    largest = max((int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")), default=1)
+    return max(1, min(total // max(1, workers), largest))

@@ -1,0 +1,73 @@
+"""Embeddings on a pool of Ray actors equal the local encoder's, in input order, through the cache.
+
+A randomly initialised 1-layer BERT saved to a tmp folder stands in for the encoder (its files
+travel to the actors through Ray's object store); the Ray is the session's shared one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datamoat.models.trainers.contract import create_trainer
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch = pytest.importorskip("torch")
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from datamoat.models.trainers.encoder import bundled_encoder_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert-pool")
+    tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    return folder
+
+
+def texts(n: int) -> list[str]:
+    """Texts of varied length (1 to 30 words), shuffled, with a few repeats."""
+    rng = np.random.default_rng(0)
+    words = ["refund", "card", "blocked", "transfer", "pending", "why", "is", "my", "the", "account"]
+    return [" ".join(rng.choice(words, int(rng.integers(1, 30)))) for _ in range(n)]
+
+
+def test_ray_actors_give_the_local_vectors_into_the_same_cache(ray_session, tiny_bert: Path, tmp_path: Path) -> None:
+    from datamoat.models.trainers.encoder import EmbeddingCache, TextEncoder
+    from datamoat.models.trainers.encoder_pool import MIN_TEXTS, RayEncoderPool
+    from datamoat.models.trainers.ray_scope import ray_scope
+
+    data = texts(MIN_TEXTS + 44)
+    local = TextEncoder(tiny_bert, max_length=48).embed(data, batch_size=16)
+
+    trainer = create_trainer("embed-linear", encoder=str(tiny_bert), max_length=48, batch_size=16)
+    trainer.use_embedding_cache(tmp_path / "cache")
+    with ray_scope(actors=2) as scope:
+        on_ray = trainer.embed(data)
+        pools = list(scope.pools.values())
+        assert len(pools) == 1 and isinstance(pools[0], RayEncoderPool) and pools[0].size == 2
+        again = pools[0].embed(data[::-1], 16)  # another call, another order: rows follow the input
+    assert on_ray.shape == local.shape == (len(data), 16)
+    np.testing.assert_allclose(on_ray, local, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(again, local[::-1], rtol=1e-5, atol=1e-6)
+    # the vectors are in the trainer's cache, under the encoder's fingerprint: read back without Ray
+    cache = EmbeddingCache(tmp_path / "cache", trainer.text_encoder().fingerprint())
+    assert len(list(cache.directory.glob("*.npz"))) == 1
+    np.testing.assert_array_equal(cache.embed(trainer.text_encoder(), data, embed=_never), on_ray)
+    # a fitted head works on them as on local vectors
+    labels = pd.Series(["refund" if "refund" in t else "other" for t in data])
+    fitted = create_trainer("embed-linear", encoder=str(tiny_bert), max_length=48, batch_size=16,
+                            text_column="text", label_column="label")
+    fitted.use_embedding_cache(tmp_path / "cache")
+    fitted.fit(pd.DataFrame({"text": data, "label": labels}))
+    assert fitted.predict_proba(pd.DataFrame({"text": data[:5]})).shape == (5, 2)
+
+
+def _never(todo: list[str]) -> np.ndarray:
+    raise AssertionError(f"{len(todo)} texts were embedded again instead of read from the cache")

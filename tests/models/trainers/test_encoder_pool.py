@@ -50,9 +50,15 @@ def test_ray_actors_give_the_local_vectors_into_the_same_cache(ray_session, tiny
     trainer.use_embedding_cache(tmp_path / "cache")
     with ray_scope(actors=2) as scope:
         on_ray = trainer.embed(data)
-        pools = list(scope.pools.values())
-        assert len(pools) == 1 and isinstance(pools[0], RayEncoderPool) and pools[0].size == 2
-        again = pools[0].embed(data[::-1], 16)  # another call, another order: rows follow the input
+        assert scope.texts_embedded == len(set(data))  # each distinct text once
+        trainer.embed(data[:10])  # cached: nothing more to embed
+        assert scope.texts_embedded == len(set(data))
+    pool = RayEncoderPool(trainer.text_encoder(), actors=2)
+    try:
+        assert pool.size == 2
+        again = pool.embed(data[::-1], 16)  # another order: rows follow the input
+    finally:
+        pool.close()
     assert on_ray.shape == local.shape == (len(data), 16)
     np.testing.assert_allclose(on_ray, local, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(again, local[::-1], rtol=1e-5, atol=1e-6)

@@ -2,7 +2,7 @@
 
 Used by :class:`~datamoat.models.trainers.encoder_trainer.EncoderTrainer` inside a
 :func:`~datamoat.models.trainers.ray_scope.ray_scope` (the Ray executor) for calls of at least
-:data:`MIN_TEXTS` texts; the vectors land in the same
+:data:`MIN_TEXTS` texts, a pool per call (:func:`pooled_embed`); the vectors land in the same
 :class:`~datamoat.models.trainers.encoder.EmbeddingCache` as local ones.
 
 How a call goes: the driver tokenises the texts (the fast tokenizer: ~0.3 s for 10k short
@@ -29,7 +29,6 @@ import shutil
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -143,16 +142,21 @@ class RayEncoderPool:
 
 
 def pooled_embed(encoder: TextEncoder, texts: list[str], batch_size: int) -> np.ndarray | None:
-    """Vectors from the open Ray scope's pool for ``encoder`` (started on first use, kept until
-    the scope ends), or None when no scope is open or there are fewer than MIN_TEXTS texts."""
+    """Vectors from a pool of Ray actors when a Ray scope is open and there are at least
+    MIN_TEXTS texts, else None (embed locally).
+
+    The pool lives for this call only: its actors hold CPUs, and a recipe step or Ray Train run
+    later in the same command needs them back (an idle pool would leave them waiting). The
+    encoder is cached per text, so each text is encoded once anyway."""
     from datamoat.models.trainers.ray_scope import current_ray_scope
 
     scope = current_ray_scope()
     if scope is None or len(texts) < MIN_TEXTS:
         return None
-    key = encoder.fingerprint()
-    pool = scope.pools.get(key)
-    if pool is None:
-        pool = scope.pools[key] = RayEncoderPool(encoder, scope.actors, scope.address)
-    result: Any = pool.embed(texts, batch_size)
-    return result
+    pool = RayEncoderPool(encoder, scope.actors, scope.address)
+    try:
+        vectors = pool.embed(texts, batch_size)
+    finally:
+        pool.close()
+    scope.texts_embedded += len(texts)
+    return vectors

@@ -13,18 +13,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 
 @dataclass
 class RayScope:
     """An open scope: the cluster's address (None: ``$RAY_ADDRESS`` or a local Ray), the number
-    of encoder actors (None: one per CPU of the cluster), and the actor pools opened inside."""
+    of encoder actors (None: one per CPU of the cluster), and the texts embedded on Ray so far."""
 
     address: str | None
     actors: int | None
-    pools: dict[str, Any] = field(default_factory=dict)
+    texts_embedded: int = 0
 
 
 _current: RayScope | None = None
@@ -33,7 +32,7 @@ _lock = threading.Lock()
 
 @contextmanager
 def ray_scope(address: str | None = None, actors: int | None = None) -> Iterator[RayScope]:
-    """Run model work on Ray until the block ends; the encoder actors it started are stopped then."""
+    """Run model work on Ray until the block ends."""
     global _current
     with _lock:
         outer, scope = _current, RayScope(address, actors)
@@ -43,8 +42,6 @@ def ray_scope(address: str | None = None, actors: int | None = None) -> Iterator
     finally:
         with _lock:
             _current = outer
-        for pool in scope.pools.values():
-            pool.close()
 
 
 def current_ray_scope() -> RayScope | None:

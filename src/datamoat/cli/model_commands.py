@@ -21,8 +21,8 @@ DP_EPSILON_HELP = ("Train with differential privacy (DP-SGD) at this epsilon per
                    "privacy budget (`datamoat dp budget`); auto then trains embed-linear (text) or tabular-linear "
                    "without a search; also finetune. No default: not private unless given.")
 DP_DELTA_HELP = "Delta of the DP training (default: 1 / (10 x training rows))."
-WORKERS_HELP = ("With --model finetune: data-parallel worker processes (gradients averaged; --batch rows per step over "
-                "all of them). Local executor: N processes on this machine, each with cores/N threads; ray executor: N "
+WORKERS_HELP = ("With --model finetune: data-parallel worker processes (gradients averaged; each step's 32 rows shared "
+                "between them). Local executor: N processes on this machine, each with cores/N threads; ray executor: N "
                 "Ray Train workers on the cluster.")
 
 

@@ -140,3 +140,45 @@ def test_demo_data_pii_truth_recall_in_both_modes(tmp_path: Path) -> None:
         result = create_check("pii", {"pii_mode": mode}).run(table, ColumnRoles.from_dict({"text": "text"}))
         scores = score_pii_against_truth(result, truth, lambda ticket: ticket)
         assert min(scores["per_type_recall"].values()) >= 0.95, (mode, scores)
+
+
+def test_the_development_templates_are_held_out_from_training() -> None:
+    from datamoat.privacy.pii.tagger_synth import TEMPLATES, generate, templates_of
+
+    dev, train_part = set(templates_of("dev")), set(templates_of("train"))
+    assert dev and train_part and not dev & train_part and dev | train_part == set(TEMPLATES)
+    assert generate(4, 3, "dev") == generate(4, 3, "dev") != generate(4, 3, "train")
+    with pytest.raises(ValueError, match="unknown part"):
+        templates_of("test")
+
+
+def test_features_are_bytes_and_those_the_model_does_not_know_are_left_out() -> None:
+    from datamoat.privacy.pii.tagger_features import FeatureCache, sequence_features, tokenize, word_features
+
+    assert "g0" in word_features("Zorblattine") and "g0" not in word_features("Anna")
+    assert FeatureCache(known=frozenset({b"w=anna", b"-1:T"})).get("Anna") == ([b"w=anna"], [], [b"-1:T"], [], [])
+    text = "Hi Anna,\nthanks"
+    feats = sequence_features(text, tokenize(text), FeatureCache())
+    assert b"BOS" in feats[0] and b"glued" in feats[2] and b"nl" in feats[3] and b"EOS" in feats[3]
+    assert all(isinstance(f, bytes) for token in feats for f in token)
+
+
+def test_a_lower_case_name_in_no_list_needs_a_sure_tagger() -> None:
+    text = "the parcel went to maciej zorvankelbrit and then back to the shop"
+    at = text.index("maciej")
+    name = ("PERSON", at, at + len("maciej zorvankelbrit"))
+    assert [f.value(text) for f in merge_findings(text, [], [(*name, 0.95)])] == ["maciej zorvankelbrit"]
+    assert merge_findings(text, [], [(*name, 0.5)]) == []
+    made_up = text.index("zorvankelbrit")  # no word of it in the name lists: not a lower-case name
+    assert merge_findings(text, [], [("PERSON", made_up, made_up + 13, 0.99)]) == []
+    shop = text.index("the shop")
+    assert merge_findings(text, [], [("PERSON", shop, len(text), 0.99)]) == []  # common words: never a name
+
+
+def test_the_development_score_counts_spans_by_coverage() -> None:
+    from datamoat.privacy.pii.tagger_dev import score
+
+    text = "mail ann@example.org or call"
+    result = score(PiiEngine(mode="fast", cache_size=0), [(text, [("EMAIL", 5, 20), ("PERSON", 24, 28)])])
+    assert result["pattern"] == {"precision": 1.0, "recall": 1.0, "f2": 1.0, "gold": 1, "pred": 1}
+    assert result["PERSON"]["recall"] == 0.0 and result["PERSON"]["gold"] == 1

@@ -28,6 +28,7 @@ Street`` and a phone-shaped run inside an IBAN disappear, while a name next to a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from datamoat.errors import DatamoatError
 from datamoat.privacy.pii.finding import ENTITY_TYPES, Finding, has_digit
@@ -44,6 +45,9 @@ from datamoat.privacy.pii.recognizers.patterns import (
     find_urls,
 )
 from datamoat.privacy.pii.recognizers.phone import find_phones
+
+if TYPE_CHECKING:
+    from datamoat.privacy.pii.tagger import PiiTagger
 
 Recognizer = Callable[[str], list[Finding]]
 
@@ -119,6 +123,7 @@ class PiiEngine:
         precision, lower it for recall).
     cache_size: how many distinct texts :meth:`analyze_batch` remembers (repeated texts are
         common in ticket data); 0 turns the cache off.
+    tagger: the tagger mode ``accurate`` uses (None: the shipped model, loaded once per process).
     """
 
     def __init__(
@@ -128,6 +133,7 @@ class PiiEngine:
         mode: str | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         cache_size: int = 10_000,
+        tagger: PiiTagger | None = None,
     ) -> None:
         self.entities = check_entities(entities)
         self.mode = check_mode(mode)
@@ -147,7 +153,7 @@ class PiiEngine:
         if self.mode == "accurate" and wanted & CONTEXT_TYPES:
             from datamoat.privacy.pii.tagger import default_tagger
 
-            self._tagger = default_tagger()
+            self._tagger = tagger if tagger is not None else default_tagger()
 
     def analyze(self, text: str | None) -> list[Finding]:
         """Findings in ``text`` (None or empty gives []), non-overlapping, sorted by start."""

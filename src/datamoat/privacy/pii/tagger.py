@@ -87,8 +87,9 @@ class PiiTagger:
                                 "`python -m datamoat.privacy.pii.train_tagger`, or use the PII mode 'fast'.")
         self._crf = pycrfsuite
         self._local = threading.local()
-        self._features = FeatureCache()
-        self._tagger()  # fail now on a damaged file, not in the middle of a batch
+        tagger = self._tagger()  # fail now on a damaged file, not in the middle of a batch
+        # only the attributes the model weighs are passed to it (see tagger_features.py)
+        self._features = FeatureCache(known=frozenset(a.encode() for a, _ in tagger.info().state_features))
 
     def _tagger(self):
         tagger = getattr(self._local, "tagger", None)

@@ -176,7 +176,79 @@ TEMPLATES = (
     "The refund was sent to {PERSON} on {DATE}.",
     "Good afternoon, {FIRST} here from {ORG}.",
     "Good morning {FIRST}, thanks for the quick reply.",
+    "{PERSON} wrote:",
+    "On {DATE}, {PERSON} wrote:\n> see attached",
+    "Many thanks to {PERSON} and {PERSON} for their help.",
+    "{PERSON}, {PERSON} and {PERSON} attended the meeting.",
+    "Attendees: {PERSON}; {PERSON}; {PERSON}",
+    "Approved by {TPERSON} on {DATE}.",
+    "{TPERSON} prescribed 20 mg twice a day.",
+    "{LAST} told reporters that the deal was off.",
+    "According to {PERSON}, the shipment left {CITY} on {DATE}.",
+    "I met {FIRST} at the conference in {CITY}.",
+    "Ask for {FIRST} at reception.",
+    "{FIRST}'s birthday is on {DATE}.",
+    "Is this {FIRST}'s phone? I found it on the bus.",
+    "My daughter {FIRST} starts school in {DATE}.",
+    "ATTN: {PERSON}",
+    "Re: complaint from {PERSON}",
+    "Hi {FIRST} {LAST},\nwe received your request.",
+    "Hey {FIRST}, are you coming tonight?",
+    "{FIRST}: ok see you at 5",
+    "[{DATE}] {FIRST}: can you check the logs?",
+    "Author: {PERSON}",
+    "Interviewer: {PERSON}\nRespondent: {PERSON}",
+    "Witness statement of {PERSON}, taken on {DATE}.",
+    "I, {PERSON}, hereby confirm that the information above is correct.",
+    "Signed by {PERSON} in the presence of {PERSON}.",
+    "Referred by {TPERSON} to {TPERSON}.",
+    "{PERSON} is a {NRP} engineer based in {CITY}.",
+    "{PERSON} joined {ORG} as head of sales in {DATE}.",
+    "We have received a payment of {AMOUNT} from {PERSON}.",
+    "Congratulations to {PERSON} on the promotion!",
+    "Welcome aboard, {FIRST}!",
+    "Please welcome our new colleague {PERSON}.",
+    "{PERSON} has been promoted to team lead.",
+    "Passenger name: {PERSON}",
+    "Guest: {PERSON}, room {NUM}",
+    "The reservation is under the name {LAST}.",
+    "Please call me back. {PERSON}, {PHONE}",
+    "Sincerely yours,\n{TPERSON}",
+    "Your landlord {PERSON} can be reached at {PHONE}.",
+    "Student {PERSON} passed the exam with distinction.",
+    "{LAST} scored twice in the second half.",
+    "{PERSON} v. {ORG}, decided {DATE}",
+    "Doctor's note: {PERSON} should rest for 3 days.",
+    "Does anyone know {FIRST}? She used to live on {STREET}.",
+    "I'm looking for {PERSON}, last seen in {CITY}.",
+    "{PERSON} and I went to school together.",
+    "When {FIRST} called, I was still at work.",
+    "Only {FIRST} knows the password.",
+    "My colleague {PERSON} will take over the case.",
+    "Tell {FIRST} I said hi.",
+    "Why did {FIRST} leave so early?",
+    "{FIRST}, can you review this by {DATE}?",
+    "Photo by {PERSON}",
+    "Written by {PERSON} and edited by {PERSON}.",
+    "the new guy {FIRST} {LAST} starts monday",
+    "{TPERSON} and {TPERSON} signed the lease for {ADDRESS}.",
+    "Lost wallet belonging to {PERSON}, please return to {ADDRESS}.",
+    "{PERSON} ({DATE}) - {ORG}",
+    "Paid to the order of {PERSON}",
+    "Beneficiary: {PERSON}\nBank: {ORG}\nIBAN: {IBAN}",
+    "{FIRST} from {CITY} asks: is the shop open on Sunday?",
+    "Customer {PERSON} complained that the {PRODUCT} was broken.",
+    "We spoke to {PERSON}'s lawyer, {TPERSON}.",
+    "Dr {LAST} will see {PERSON} next week.",
+    "Mr and Mrs {LAST} arrive on {DATE}.",
 )
+# Made-up names (random syllables): the tagger must also find names that are in no name
+# list, from their context and shape alone.
+SYLLABLES = ("ka", "lo", "mi", "ran", "de", "vi", "tor", "sa", "nel", "bu", "ri", "go", "fen", "ta", "mar", "el",
+             "zo", "qui", "ha", "dus", "ne", "pra", "lin", "ko", "sev", "ju", "ba", "ost", "ilo", "wen", "ch", "ya")
+DEV_SYLLABLES = ("po", "le", "tam", "isu", "rek", "fa", "no", "gri", "ben", "sho", "va", "dri", "um", "kel", "ti",
+                 "bra", "yo", "mes", "ar", "lun", "pe", "zan", "ok", "hir")
+"""The development set's made-up names use other syllables than training's."""
 # sentences with no personal data (numbers, prices, times and products that are not addresses
 # or names), mixed into most texts: real text is mostly this
 FILLER = (
@@ -234,6 +306,12 @@ FILLER = (
     "The verification code never arrived.", "Perhaps that explains the error.",
     "Please send it back to the warehouse.", "I want to return it to the store.",
     "It was sent to the wrong address.", "Forward this to the billing team, please.",
+    "Order Status Update", "Customer Service Request", "Subject: Refund Request", "New Year Sale starts Monday!",
+    "Happy Birthday!", "Terms and Conditions apply.", "Black Friday deals on Smart Home Devices.",
+    "Read our Privacy Policy and Cookie Notice.", "Welcome to the Help Center.", "Thank You For Your Order",
+    "Account Settings > Security > Two-Factor Authentication", "Follow us on Twitter and Facebook.",
+    "Fortune favours the bold.", "Patience is a virtue.", "Nothing ventured, nothing gained.",
+    "Monday mornings are the worst.", "Summer Collection now in stores.", "Grand Opening this Saturday",
 )
 # a whole text that is a list of fields, one per line
 FORM_FIELDS = (
@@ -254,13 +332,38 @@ SLOT_TYPES = {
 Spans = list[tuple[str, int, int]]
 
 
-class SynthWriter:
-    """Seeded writer of labelled texts (one Faker per locale, one ``random.Random``)."""
+PARTS = ("all", "train", "dev")
+"""Which sentence templates a writer uses: all of them, or the training / development share
+(every fifth template is held out for development, so a model's dev score is measured on
+sentence contexts it never saw)."""
+MADE_UP_NAMES = 0.08
+"""Default share of first and last names made up from :data:`SYLLABLES` (:data:`DEV_SYLLABLES`
+in the development part) instead of taken from Faker's lists: names in no list."""
 
-    def __init__(self, seed: int) -> None:
+
+def templates_of(part: str) -> tuple[str, ...]:
+    """The sentence templates of ``part`` (see :data:`PARTS`)."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; known: {', '.join(PARTS)}")
+    if part == "all":
+        return TEMPLATES
+    return tuple(t for i, t in enumerate(TEMPLATES) if (i % 5 == 2) == (part == "dev"))
+
+
+class SynthWriter:
+    """Seeded writer of labelled texts (one Faker per locale, one ``random.Random``).
+
+    part: which templates to use (:data:`PARTS`).
+    made_up: the share of first and last names made up (:data:`MADE_UP_NAMES`).
+    """
+
+    def __init__(self, seed: int, part: str = "all", made_up: float = MADE_UP_NAMES) -> None:
         self.rng = random.Random(seed)
         self._fakers: dict[str, Faker] = {}
         self._seed = seed
+        self.templates = templates_of(part)
+        self.made_up_share = made_up
+        self.syllables = DEV_SYLLABLES if part == "dev" else SYLLABLES
 
     def faker(self, locale: str) -> Faker:
         fk = self._fakers.get(locale)
@@ -272,10 +375,14 @@ class SynthWriter:
 
     # ---- values -------------------------------------------------------------------------
     def first(self, fk: Faker) -> str:
-        return fk.first_name().split()[0]
+        return self.made_up() if self.rng.random() < self.made_up_share else fk.first_name().split()[0]
 
     def last(self, fk: Faker) -> str:
-        return fk.last_name()
+        return self.made_up() if self.rng.random() < self.made_up_share else fk.last_name()
+
+    def made_up(self) -> str:
+        """A name that is in no list: two or three random syllables, capitalised."""
+        return "".join(self.rng.choice(self.syllables) for _ in range(self.rng.randint(2, 3))).capitalize()
 
     def person(self, fk: Faker) -> list[tuple[str, str | None]]:
         """A full name as (text, type) pieces; a title stays outside the PERSON span."""
@@ -373,7 +480,7 @@ class SynthWriter:
         if rng.random() < 0.2:  # nothing personal at all
             parts = [self.filler() for _ in range(rng.randint(1, 4))]
         else:
-            parts = [rng.choice(TEMPLATES) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
+            parts = [rng.choice(self.templates) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
             for _ in range(rng.choice((0, 1, 1, 2, 3))):
                 parts.insert(rng.randint(0, len(parts)), self.filler())
         return rng.choice((" ", " ", " ", "\n", "\n\n")).join(parts)
@@ -426,7 +533,8 @@ class SynthWriter:
         return pieces
 
 
-def generate(n: int, seed: int = 0) -> list[tuple[str, Spans]]:
-    """``n`` labelled texts (see the module docstring); the same seed gives the same texts."""
-    writer = SynthWriter(seed)
+def generate(n: int, seed: int = 0, part: str = "all", made_up: float = MADE_UP_NAMES) -> list[tuple[str, Spans]]:
+    """``n`` labelled texts (see the module docstring) from the templates of ``part``
+    (:data:`PARTS`) with a share ``made_up`` of made-up names; the same arguments give the same texts."""
+    writer = SynthWriter(seed, part, made_up)
     return [writer.text() for _ in range(n)]

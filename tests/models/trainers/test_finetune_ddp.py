@@ -136,3 +136,5 @@ def test_workers_with_dp_is_one_sentence() -> None:
     t = create_trainer("finetune", text_column="body", label_column="intent", workers=2, dp_epsilon=3.0)
     with pytest.raises(DatamoatError, match="workers=2 with dp_epsilon is not supported"):
         t.fit(train)
+    with pytest.raises(DatamoatError, match="workers=0 must be a positive integer"):
+        create_trainer("finetune", text_column="body", label_column="intent", workers=0).fit(train)

@@ -61,12 +61,14 @@ def test_a_dp_training_spends_in_dp_status_and_the_audit_log(cli, tmp_path: Path
     result = json.loads(out)
     dp = result["privacy"]
     assert result["model"]["kind"] == "tabular-linear" and dp["epsilon"] == 2.0
-    assert dp["delta"] == pytest.approx(1 / (10 * dp["rows"])) and dp["accountant"] == "rdp"
+    assert dp["delta"] == pytest.approx(1 / (10 * dp["rows"])) and dp["accountant"] == "prv"
     assert dp["spends"] == [{"dataset": "loans", "spend_id": 1, "epsilon_remaining": pytest.approx(1.0),
                              "delta_remaining": pytest.approx(1e-3 - dp["delta"])}]
     assert 0 <= result["membership_inference"]["auc"] <= 1
     assert "without a search" in result["selection"]["reason"]
 
+    code, out, _ = cli("dp", "--help")
+    assert code == 0 and "DP trainings" in " ".join(out.split())
     code, out, _ = cli("dp", "status", "loans", "--json")
     status = json.loads(out)
     assert status["budget"]["epsilon_spent"] == pytest.approx(2.0)

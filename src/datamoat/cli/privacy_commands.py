@@ -275,14 +275,18 @@ def anonymize(
 
 
 # ---------------------------------------------------------------- differential privacy
-dp_app = typer.Typer(help="Differentially private statistics with a per-dataset privacy budget.", no_args_is_help=True)
+dp_app = typer.Typer(
+    help="Differential privacy on a per-dataset budget: DP statistics, and what DP trainings "
+         "(train/run/retrain --dp-epsilon) spent.",
+    no_args_is_help=True,
+)
 
 
 @dp_app.command("budget")
 def dp_budget(
     ctx: typer.Context,
     dataset: Annotated[str, typer.Argument(help="Dataset name.")],
-    epsilon: Annotated[float, typer.Option(help="Total epsilon for all releases of this dataset.")],
+    epsilon: Annotated[float, typer.Option(help="Total epsilon for all DP statistics and DP trainings on this dataset.")],
     delta: Annotated[float, typer.Option(help="Total delta (0 for pure DP).")] = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -301,7 +305,7 @@ def dp_budget(
 def dp_status(
     ctx: typer.Context, dataset: Annotated[str, typer.Argument(help="Dataset name.")], as_json: JsonOpt = False
 ) -> None:
-    """What a dataset's budget is, what releases spent, and what remains."""
+    """What a dataset's budget is, what DP statistics and DP trainings spent, and what remains."""
     from datamoat.privacy.dp_ledger import list_releases, remaining_budget
 
     ws = open_workspace(ctx)

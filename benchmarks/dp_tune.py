@@ -35,8 +35,8 @@ VALID_SHARE = 0.15
 
 
 def candidates() -> dict[str, object]:
-    """The settings compared, by name (``default`` is ``dp_sgd.LINEAR_DEFAULTS``)."""
-    from datamoat.models.trainers.dp_sgd import LINEAR_DEFAULTS, LinearSettings
+    """The settings compared, by name (``b2048-e60-lr8-avg`` is the chosen ``dp_sgd.LINEAR_DEFAULTS``)."""
+    from datamoat.models.trainers.dp_sgd import LinearSettings
 
     return {
         "b1024-e30-lr4-last": LinearSettings(batch_size=1024, epochs=30, lr=4.0, average=0.0),
@@ -44,7 +44,6 @@ def candidates() -> dict[str, object]:
         "b2048-e60-lr8-avg": LinearSettings(batch_size=2048, epochs=60, lr=8.0, average=0.5),
         "b4096-e120-lr8-avg": LinearSettings(batch_size=4096, epochs=120, lr=8.0, average=0.5),
         "b4096-e120-lr16-clip0.5-avg": LinearSettings(batch_size=4096, epochs=120, lr=16.0, clip=0.5, average=0.5),
-        "default": LINEAR_DEFAULTS,
     }
 
 

@@ -1,8 +1,9 @@
 """Differentially private training (DP-SGD through Opacus) shared by the DP-capable trainers.
 
 What is private. The privacy unit is one training row (add or remove one row). DP-SGD clips
-every row's gradient to L2 norm :data:`MAX_GRAD_NORM` and adds Gaussian noise of standard
-deviation ``noise_multiplier x MAX_GRAD_NORM`` to the sum of a Poisson-sampled batch; Opacus'
+every row's gradient to an L2 norm C (:data:`MAX_GRAD_NORM`; the linear heads'
+``LinearSettings.clip``) and adds Gaussian noise of standard deviation ``noise_multiplier x C``
+to the sum of a Poisson-sampled batch; Opacus'
 ``make_private_with_epsilon`` finds the smallest noise multiplier whose accountant
 (:data:`ACCOUNTANT`) says the planned steps stay within (ε, δ). The guarantee covers the trained
 weights (and everything computed from them alone); it holds whatever the feature values are,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 from faker import Faker
 
@@ -321,6 +322,8 @@ FORM_FIELDS = (
     ("Mobile", "{PHONE}"), ("DOB", "{DATE}"), ("Date", "{DATE}"), ("Nationality", "{NRP}"), ("IBAN", "{IBAN}"),
     ("Card", "{CARD}"), ("Order", "{NUM}"), ("Product", "{PRODUCT}"), ("Amount", "{AMOUNT}"),
 )
+DATE_FROM, DATE_TO = datetime(1950, 1, 1), datetime(2025, 12, 31)
+"""The range of the generated dates (fixed, so the same seed gives the same texts on any day)."""
 _SLOT = re.compile(r"\{([A-Z]+)\}")
 SLOT_TYPES = {
     "PERSON": "PERSON", "FIRST": "PERSON", "LAST": "PERSON", "TPERSON": "PERSON", "ADDRESS": "STREET_ADDRESS",
@@ -370,6 +373,11 @@ class SynthWriter:
         if fk is None:
             fk = Faker(locale)
             fk.seed_instance(self._seed * 7919 + len(self._fakers))
+            for provider in fk.get_providers():
+                # it_IT's city list is built from a set (its order follows the string hash seed
+                # of the process): sorted, the same seed gives the same texts in every process
+                if isinstance(getattr(provider, "cities", None), list):
+                    provider.cities = sorted(provider.cities)
             self._fakers[locale] = fk
         return fk
 
@@ -455,7 +463,8 @@ class SynthWriter:
             "LOCATION": lambda: rng.choice((fk.city, fk.country, lambda: f"{fk.city()}, {fk.country()}"))(),
             "ORG": lambda: fk.company() if rng.random() < 0.7 else rng.choice(ORG_FORMS).format(
                 last=self.last(fk), city=fk.city(), first=self.first(fk)),
-            "DATE": lambda: fk.date_time().strftime(rng.choice(DATE_FORMS)),
+            # a fixed range: Faker's date_time() ends at today, so its dates would change by the day
+            "DATE": lambda: fk.date_time_between(DATE_FROM, DATE_TO).strftime(rng.choice(DATE_FORMS)),
             "NRP": lambda: rng.choice(NRP),
             "EMAIL": fk.email,
             "PHONE": fk.phone_number,

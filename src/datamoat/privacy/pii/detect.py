@@ -6,9 +6,10 @@ Two modes (:data:`PII_MODES`):
 * ``fast``: the recognizers only (regexes, validators, a name gazetteer, context cues);
 * ``accurate`` (the default, :data:`DEFAULT_PII_MODE`): the recognizers plus the learned token
   tagger (tagger.py, a CRF shipped in the package) for names and addresses, joined by the rule
-  in merge.py (pattern types win on overlap; adjacent address fragments merge). About 3.6x
-  slower than ``fast`` (benchmarks/pii.py, one thread, on a busy shared 2-core machine:
-  ~1,350 texts/s against ~4,900).
+  in merge.py (pattern types win on overlap; adjacent address fragments merge). About 3x
+  slower than ``fast`` (benchmarks/pii.py, one thread, one run on a shared 2-core machine
+  while it was lightly loaded: 4,746 texts/s against 14,425; in an earlier run under heavy
+  load 839 against 3,140).
 
 ``PiiEngine(entities=None, mode="accurate", min_score=0.4)`` is cheap to create (regexes are compiled at import,
 the name gazetteer on first use) and safe to share between threads. Speed comes from:

@@ -40,7 +40,7 @@ def texts(n: int) -> list[str]:
 
 def test_ray_actors_give_the_local_vectors_into_the_same_cache(ray_session, tiny_bert: Path, tmp_path: Path) -> None:
     from datamoat.models.trainers.encoder import EmbeddingCache, TextEncoder
-    from datamoat.models.trainers.encoder_pool import MIN_TEXTS, RayEncoderPool
+    from datamoat.models.trainers.encoder_pool import MIN_TEXTS
     from datamoat.models.trainers.ray_scope import ray_scope
 
     data = texts(MIN_TEXTS + 44)
@@ -53,15 +53,9 @@ def test_ray_actors_give_the_local_vectors_into_the_same_cache(ray_session, tiny
         assert scope.texts_embedded == len(set(data))  # each distinct text once
         trainer.embed(data[:10])  # cached: nothing more to embed
         assert scope.texts_embedded == len(set(data))
-    pool = RayEncoderPool(trainer.text_encoder(), actors=2)
-    try:
-        assert pool.size == 2
-        again = pool.embed(data[::-1], 16)  # another order: rows follow the input
-    finally:
-        pool.close()
+    # the texts' lengths are shuffled, so equal rows also mean the input order came back
     assert on_ray.shape == local.shape == (len(data), 16)
     np.testing.assert_allclose(on_ray, local, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(again, local[::-1], rtol=1e-5, atol=1e-6)
     # the vectors are in the trainer's cache, under the encoder's fingerprint: read back without Ray
     cache = EmbeddingCache(tmp_path / "cache", trainer.text_encoder().fingerprint())
     assert len(list(cache.directory.glob("*.npz"))) == 1

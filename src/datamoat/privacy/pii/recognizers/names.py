@@ -93,7 +93,7 @@ COMMON_EXTRA = set(
     "between among through across along around behind beyond within without against toward towards "
     "is am are was were be been being not".split()
 )
-_CONTEXT_BEFORE = re.compile(
+NAME_CONTEXT_BEFORE = re.compile(
     r"(?i)(?:\bmy\s+name\s+is|\bname\s*(?:is|:)|\bi\s+am|\bi'm|\bi’m|\bthis\s+is|\bit'?s|\bcalled|\bnamed|"
     r"\bsigned|\bcontact|\bspeak\s+(?:to|with)|\bspoke\s+(?:to|with)|\btalk(?:ed)?\s+to|\bask\s+for|\battn\.?:?|"
     r"\bc/o|\bcare\s+of|\bfrom|\bby|\bwith|\bdear|\bhi|\bhello|\bhey|"
@@ -123,7 +123,7 @@ TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?")
 # the same tests as ``pattern.search(before)``, in one match attempt on the reversed window
 _STRONG_TAIL = TailPattern(_STRONG_CONTEXT)
 _GREETING_TAIL = TailPattern(_GREETING_CONTEXT)
-_BEFORE_TAIL = TailPattern(_CONTEXT_BEFORE)
+_BEFORE_TAIL = TailPattern(NAME_CONTEXT_BEFORE)
 _TAILS_FOLD = _STRONG_TAIL.foldable and _GREETING_TAIL.foldable and _BEFORE_TAIL.foldable
 
 

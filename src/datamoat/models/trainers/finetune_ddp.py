@@ -286,6 +286,9 @@ def _spawned(rank: int, world: int, port: int, backend: str, fn: Callable[..., N
     dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
         fn(rank, world, *args)
+        # every worker is done with the group before any tears its side down: a gloo peer whose
+        # partner left first can abort ("terminate called without an active exception", SIGABRT)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -7,7 +7,6 @@ a tmp folder, so a text is one ciphertext.
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 from conftest import auth
 from live_server import LiveServer
 from textgen import intent_rows
+from tiny_models import save_tiny_bert
 
 pytest.importorskip("tenseal")
 pytest.importorskip("transformers")
@@ -22,20 +22,6 @@ pytest.importorskip("transformers")
 ROUTE = "/v1/predict/encrypted"
 
 
-def tiny_encoder(folder: Path) -> Path:
-    """A 1-layer BERT with 16-d vectors and the bundled MiniLM's tokenizer, randomly initialised."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from datamoat.models.trainers.encoder import bundled_encoder_path
-
-    tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    BertModel(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     csv = root / "tickets.csv"
     rows.to_csv(csv, index=False)
     version = ws.ingest(csv, name="tickets", text="text", label="intent", id="id")
-    trainer = EmbedLinearTrainer(text_column="text", label_column="intent", encoder=str(tiny_encoder(root / "enc")),
+    trainer = EmbedLinearTrainer(text_column="text", label_column="intent", encoder=str(save_tiny_bert(root / "enc")),
                                  max_length=32).fit(rows)
     models_registry(ws).register(trainer, "tickets", train_version_id=version.id, aliases=["champion"])
     export = export_hugging_face(trainer, root / "export", card_info={})

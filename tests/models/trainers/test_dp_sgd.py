@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy.special import softmax
 from textgen import framed_texts
+from tiny_models import save_tiny_bert
 
 from datamoat.errors import DatamoatError
 from datamoat.models.trainers.contract import Trainer, create_trainer
@@ -82,19 +83,7 @@ def test_tabular_linear_under_dp_uses_a_fixed_map_and_keeps_its_facts(tmp_path: 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 1-layer BERT (16-d vectors) with the bundled tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from datamoat.models.trainers.encoder import bundled_encoder_path
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    BertModel(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 def test_dp_finetune_runs_through_opacus(tiny_bert: Path, tmp_path: Path) -> None:

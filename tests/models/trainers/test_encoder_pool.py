@@ -10,25 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_models import save_tiny_bert
 
 from datamoat.models.trainers.contract import create_trainer
 
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch = pytest.importorskip("torch")
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from datamoat.models.trainers.encoder import bundled_encoder_path
-
-    folder = tmp_path_factory.mktemp("tiny-bert-pool")
-    tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    BertModel(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return folder
+    pytest.importorskip("torch")
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert-pool"))
 
 
 def texts(n: int) -> list[str]:

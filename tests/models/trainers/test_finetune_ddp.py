@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from textgen import framed_texts
+from tiny_models import save_tiny_bert
 
 from datamoat.errors import DatamoatError
 from datamoat.models.trainers.contract import create_trainer
@@ -32,19 +33,7 @@ CLASS_WEIGHTS = [2.0, 0.5]
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 1-layer BERT (16-d vectors, no dropout) with the bundled tokenizer."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from datamoat.models.trainers.encoder import bundled_encoder_path
-
-    folder = tmp_path_factory.mktemp("tiny-bert-ddp")
-    tokenizer = AutoTokenizer.from_pretrained(str(bundled_encoder_path()))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
-    BertModel(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert-ddp"), dropout=False)
 
 
 def _one_step(rank: int, world: int, folder: str, out: str, job: object) -> None:

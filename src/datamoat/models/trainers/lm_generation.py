@@ -97,22 +97,11 @@ def iter_ids(
         yield token, logprob
 
 
-def generate_ids(
-    model: Any,
-    prompt_ids: list[int],
-    *,
-    max_new_tokens: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    seed: int = 0,
-    eos_id: int | None = None,
-    device: str = "cpu",
-) -> list[int]:
+def generate_ids(model: Any, prompt_ids: list[int], **options: Any) -> list[int]:
     """New token ids after ``prompt_ids`` (at most ``max_new_tokens``; stops after ``eos_id``,
-    which is not returned): :func:`iter_ids` without the log-probabilities."""
-    return [token for token, _ in iter_ids(model, prompt_ids, max_new_tokens=max_new_tokens, temperature=temperature,
-                                           top_k=top_k, top_p=top_p, seed=seed, eos_id=eos_id, device=device)]
+    which is not returned): :func:`iter_ids` with the same keyword ``options``, without the
+    log-probabilities."""
+    return [token for token, _ in iter_ids(model, prompt_ids, **options)]
 
 
 def generate_text(

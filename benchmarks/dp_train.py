@@ -7,15 +7,21 @@ real code path, non-private (LogisticRegression, C=10) and with ``dp_epsilon`` i
 (DP-SGD through Opacus, δ = 1 / (10 n), the fixed ``dp_sgd.LINEAR_DEFAULTS``, chosen on a
 validation split held out of the training split by ``benchmarks/dp_tune.py``; the test split is
 read here only, once per model), each on the same rows. Per
-model: test accuracy, and the loss-threshold membership-inference AUC
-(:func:`datamoat.models.evaluation.membership.membership_inference`: 2,000 training rows vs
-2,000 test rows; 0.5 = chance). ``seconds`` is the fit alone (vectors from the cache).
-Target from the issue: at ε = 8 within 3 points of non-private accuracy; private MIA AUC
-closer to 0.5 than the non-private one.
+model: test accuracy, and the loss-threshold membership-inference attack
+(:mod:`datamoat.models.evaluation.membership`: per class as many training rows as test rows,
+seeded, so the class mix cannot tell the groups apart: all 3,080 test rows against 3,080
+training rows; 0.5 = chance) with DeLong's 95% interval, for one global threshold
+(``mia_auc``) and one threshold per class (``mia_class_auc``). Every model is scored on the
+same rows, so each private model's AUC minus the non-private one's comes with DeLong's paired
+interval (``mia_auc_diff``: below 0 and an interval below 0 = the private model leaks
+measurably less). ``seconds`` is the fit alone (vectors from the cache). Target from the
+issue: at ε = 8 within 3 points of non-private accuracy; private MIA AUC closer to 0.5 than
+the non-private one.
 
 Usage: python benchmarks/dp_train.py [--data DIR] [--eps 1,3,8] [--cache DIR]
 Prints one JSON object per line: the non-private model, then one per ε with
-{"eps", "accuracy", "nonprivate_accuracy", "mia_auc", "nonprivate_mia_auc", "seconds", ...}.
+{"eps", "accuracy", "nonprivate_accuracy", "mia_auc", "mia_auc_ci", "nonprivate_mia_auc", "mia_auc_diff",
+"mia_auc_diff_ci", "mia_class_auc", ..., "seconds", ...}.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from datamoat.models.evaluation.membership import membership_inference
+    from datamoat.models.evaluation.membership import attack_figures, auc_difference, matched_losses
     from datamoat.models.trainers.contract import create_trainer
 
     train = pd.read_csv(args.data / "train.csv")
@@ -59,9 +65,15 @@ def main() -> None:
             trainer.fit(train)
             return trainer, time.perf_counter() - t0
 
-        def figures(trainer: object) -> tuple[float, float]:
+        def figures(trainer: object) -> tuple[float, object, dict]:
+            """Test accuracy, the matched losses (the same rows for every model: seed 0) and the attack."""
             accuracy = float(np.mean(trainer.predict(test) == test["category"].astype(str).to_numpy()))
-            return round(accuracy, 4), membership_inference(trainer, train, test, seed=0)["auc"]
+            losses = matched_losses(trainer, train, test, seed=0)
+            attack = attack_figures(losses)
+            return round(accuracy, 4), losses, {"mia_auc": attack["auc"], "mia_auc_ci": attack["auc_ci"],
+                                                "mia_class_auc": attack["class_auc"],
+                                                "mia_class_auc_ci": attack["class_auc_ci"],
+                                                "mia_advantage": attack["advantage"], "mia_rows": attack["train_rows"]}
 
         t0 = time.perf_counter()
         warm = create_trainer("embed-linear", **columns)
@@ -70,16 +82,19 @@ def main() -> None:
         embed_s = time.perf_counter() - t0
 
         plain, plain_s = fitted()
-        plain_acc, plain_mia = figures(plain)
-        print(json.dumps({"eps": None, "accuracy": plain_acc, "mia_auc": plain_mia, "seconds": round(plain_s, 1),
+        plain_acc, plain_losses, plain_mia = figures(plain)
+        print(json.dumps({"eps": None, "accuracy": plain_acc, **plain_mia, "seconds": round(plain_s, 1),
                           "embed_seconds": round(embed_s, 1), "train_rows": len(train), "test_rows": len(test),
                           "cores": len(os.sched_getaffinity(0))}), flush=True)
         for eps in (float(e) for e in args.eps.split(",")):
             private, seconds = fitted(dp_epsilon=eps)
-            accuracy, mia = figures(private)
+            accuracy, losses, mia = figures(private)
+            diff = auc_difference(losses, plain_losses)
             dp = private.dp_
-            print(json.dumps({"eps": eps, "accuracy": accuracy, "nonprivate_accuracy": plain_acc, "mia_auc": mia,
-                              "nonprivate_mia_auc": plain_mia, "seconds": round(seconds, 1),
+            print(json.dumps({"eps": eps, "accuracy": accuracy, "nonprivate_accuracy": plain_acc, **mia,
+                              "nonprivate_mia_auc": plain_mia["mia_auc"], "mia_auc_diff": diff["auc_diff"],
+                              "mia_auc_diff_ci": diff["auc_diff_ci"], "mia_class_auc_diff": diff["class_auc_diff"],
+                              "mia_class_auc_diff_ci": diff["class_auc_diff_ci"], "seconds": round(seconds, 1),
                               "delta": dp["delta"], "accountant": dp["accountant"],
                               "noise_multiplier": dp["noise_multiplier"], "max_grad_norm": dp["max_grad_norm"],
                               "sample_rate": dp["sample_rate"], "epochs": dp["epochs"], "steps": dp["steps"],

@@ -64,6 +64,27 @@ def test_spent_budget_skips_later_candidates_but_scores_the_first():
     assert sel.chosen == "tfidf-linear"
 
 
+def test_a_spent_budget_judges_the_first_candidate_on_one_fold_and_starts_no_cleaning_trial():
+    data = intents(12)
+    calls = []
+
+    def clean_train(action):
+        calls.append(action)
+        return data
+
+    sel = select_model(data, label_column="intent", text_column="text", budget_s=1e-6,
+                       candidates=("tfidf-linear",), search=False, label_cleaning=True, clean_train=clean_train)
+    first = sel.candidates[0]
+    # a model is still made, but its other folds were not run: the budget was already spent
+    assert first.status == "scored" and len(first.scores) == 1 and first.one_fold
+    assert "judged on one fold" in first.reason
+    # a candidate judged on one fold has nothing for the paired per-fold gate to compare with
+    assert not [c for c in sel.candidates if c.cleaning and c.status == "scored"]
+    assert sel.label_cleaning is not None and not sel.label_cleaning["kept"]
+    assert calls == [] and sel.chosen == "tfidf-linear"
+    assert list(sel.trainer.predict(["I want a refund of the charge"])) == ["billing"]
+
+
 def test_optuna_search_adds_a_searched_candidate():
     pytest.importorskip("optuna")
     data = intents(20)

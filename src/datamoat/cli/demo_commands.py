@@ -165,5 +165,8 @@ def _print_run(result: RunResult, pii: str) -> None:
     hint = (f"   datamoat explain {result.dataset} \"TEXT\"   datamoat keys create --role admin && datamoat serve"
             if text_model else "")
     b = result.budget
-    stdout.print(f"took {result.timings_s['total']:.1f} s of the {b['budget_s']:.0f} s budget.  next: datamoat models{hint}",
-                 highlight=False)
+    took, over = result.timings_s["total"], result.timings_s["total"] - b["budget_s"]
+    spent = (f"took {took:.1f} s of the {b['budget_s']:.0f} s budget." if over <= 0 else
+             f"took {took:.1f} s: {over:.1f} s over the {b['budget_s']:.0f} s budget (the stages before training and "
+             "one fit of the first candidate needed more than it; give a larger --budget).")
+    stdout.print(f"{spent}  next: datamoat models{hint}", highlight=False)

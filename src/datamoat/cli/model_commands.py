@@ -56,7 +56,8 @@ def print_candidates(selection: dict[str, Any]) -> None:
     """A table of the selection's candidates (score, time, status and reason)."""
     rows = []
     for c in selection.get("candidates", []):
-        score = f"{c['cv_mean']:.4f} ± {c['cv_std']:.4f}" if "cv_mean" in c else "-"
+        score = ("-" if "cv_mean" not in c else f"{c['cv_mean']:.4f} (one fold)" if len(c["cv_scores"]) == 1
+                 else f"{c['cv_mean']:.4f} ± {c['cv_std']:.4f}")
         mark = " *" if c["name"] == selection.get("chosen") else ""
         rows.append([c["name"] + mark, score, f"{c['seconds']:.1f}", c["status"], c.get("reason", "")])
     if rows:

@@ -109,7 +109,7 @@ class Candidate:
         if self.augmentation:
             out["augmentation"] = self.augmentation
         if self.one_fold:
-            out["judged_on"] = "one held-out fold (the rule for costly candidates)"
+            out["judged_on"] = "one held-out fold (costly candidates, or no time for the other folds)"
         return out
 
 
@@ -208,6 +208,10 @@ class _Search:
         the rows to fit on instead of a fold's training part (label cleaning); the held-out part
         is never touched.
         """
+        if may_skip and self.deadline.expired():
+            cand.status, cand.reason = "skipped", "the time budget was spent"
+            self.progress(f"{cand.name}: skipped ({cand.reason})")
+            return
         folds = self.folds[:1] if one_fold else self.folds
         t0 = time.perf_counter()
         oof = np.zeros((len(self.data), len(self.classes)))
@@ -222,10 +226,17 @@ class _Search:
                 note = getattr(trainer, "fallback_", None)  # e.g. tfidf-linear's LR instead of the SVM
                 if note and note not in fitted_notes:
                     fitted_notes.append(note)
-                if i == 0 and len(folds) > 1 and may_skip:
+                if i == 0 and len(folds) > 1:
                     fold_s = time.perf_counter() - t0
                     rest = fold_s * (self.k - 1) + refit_seconds(fold_s, self.k)
-                    if not self.deadline.fits(rest):
+                    if not may_skip and not self.deadline.fits(rest):
+                        # the first candidate must give a model: judged on this fold alone, refit next
+                        folds, one_fold = folds[:1], True
+                        fitted_notes.append(f"judged on one fold: the other {self.k - 1} were estimated at "
+                                            f"{fold_s * (self.k - 1):.0f} s, more than the "
+                                            f"{max(self.deadline.left(), 0):.0f} s left of the budget")
+                        break
+                    if may_skip and not self.deadline.fits(rest):
                         cand.status = "skipped"
                         cand.seconds = time.perf_counter() - t0
                         cand.reason = (f"one fold took {fold_s:.1f} s; the other {self.k - 1} folds and the "
@@ -446,7 +457,15 @@ def _label_cleaning(s: _Search, pool: list[Candidate], text_column: str | None) 
         cleaned = Candidate(name=f"{base.name} + {what}", kind=base.kind, params=dict(base.params),
                             cleaning=f"{CLEANING}:{action}")
         flagged: list[int] = []
-        s.score(cleaned, train_rows=findings.rows(action, flagged))
+        # a lower bound of its cost: the base candidate's folds and refit (the finder comes on top)
+        estimate = base.seconds + s.refit_estimate(base)
+        if not s.deadline.fits(estimate):
+            cleaned.status = "skipped"
+            cleaned.reason = (f"its folds and refit are estimated at {estimate:.0f} s or more, more than the "
+                              f"{max(s.left(), 0):.0f} s left of the budget")
+            s.progress(f"{cleaned.name}: skipped ({cleaned.reason})")
+        else:
+            s.score(cleaned, train_rows=findings.rows(action, flagged))
         if cleaned.status == "scored":
             done = "dropped" if action == "drop" else "relabelled (confident) or dropped"
             cleaned.reason = f"label issues {done} in each fold's training rows: {', '.join(map(str, flagged))}"

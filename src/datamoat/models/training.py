@@ -441,7 +441,7 @@ def _train_model(
         evaluation["privacy"] = privacy
     chosen = next((c for c in selection.get("candidates", []) if c.get("name") == selection.get("chosen")), None)
     if chosen and "cv_mean" in chosen:
-        evaluation["cv"] = {"k": selection.get("folds"), "metric": selection.get("metric"),
+        evaluation["cv"] = {"k": len(chosen["cv_scores"]), "metric": selection.get("metric"),
                             "mean": chosen["cv_mean"], "std": chosen["cv_std"], "scores": chosen["cv_scores"]}
     timings["evaluate"] = time.perf_counter() - t
     # refits cost about sum(fractions) x one full fit (linear in rows for these trainers)

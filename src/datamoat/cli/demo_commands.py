@@ -77,7 +77,7 @@ def run(
     from datamoat.flywheel.run import check_run_args, run_loop
     from datamoat.workspace import Workspace
 
-    check_run_args(task=task, text=text, label=label, train=train, pii=pii)
+    check_run_args(task=task, text=text, label=label, train=train, pii=pii, source=path)
     deadline = Deadline.parse(budget)  # a typo fails here, before anything is written
     root = workspace_dir(ctx)
     ws = Workspace.open(root) if find_workspace_root(root) is not None else Workspace.init(root)

@@ -98,14 +98,29 @@ class RunResult:
         return out
 
 
-def check_run_args(*, task: str, text: str | None, label: str | None, train: bool, pii: str) -> None:
-    """DatamoatError with one sentence for arguments that cannot work (before anything is written)."""
+LABEL_HINTS = 5
+"""At most this many label-like columns are named when --label is missing."""
+
+
+def check_run_args(*, task: str, text: str | None, label: str | None, train: bool, pii: str,
+                   source: str | Path | None = None) -> None:
+    """DatamoatError with one sentence for arguments that cannot work (before anything is written).
+
+    source: the file or folder to run on; without ``--label`` the sentence names its columns that
+    look like labels (:func:`~datamoat.data.label_hint.label_like_columns`), never picks one.
+    """
     if task not in TASKS:
         raise DatamoatError(f"--task {task!r} is not known; use auto, text, tabular or lm.")
     if task == "text" and not text:
         raise DatamoatError("--task text needs --text COLUMN.")
     if train and not label and task != "lm":
-        raise DatamoatError("training needs --label COLUMN (or pass --no-train to only profile and clean).")
+        from datamoat.data.label_hint import label_like_columns
+
+        hint = ""
+        if source is not None and (candidates := [c for c in label_like_columns(str(source)) if c != text]):
+            shown = ", ".join(candidates[:LABEL_HINTS]) + (", ..." if len(candidates) > LABEL_HINTS else "")
+            hint = f"; columns of {source} that look like labels: {shown}"
+        raise DatamoatError(f"training needs --label COLUMN (or pass --no-train to only profile and clean){hint}.")
     if pii not in PII_MODES:
         raise DatamoatError(f"--pii {pii!r} is not known; use {', '.join(PII_MODES)}.")
 
@@ -160,7 +175,7 @@ def run_loop(
     ingest: ``datamoat dp budget``), as :func:`~datamoat.models.training.train_model`. Raises
     DatamoatError (one sentence) and rolls back what it made.
     """
-    check_run_args(task=task, text=text, label=label, train=train, pii=pii)
+    check_run_args(task=task, text=text, label=label, train=train, pii=pii, source=source)
     if task == "lm":  # a language model: its own data path and trainer
         from datamoat.flywheel.lm_run import run_lm
 

@@ -35,16 +35,25 @@ VALID_SHARE = 0.15
 
 
 def candidates() -> dict[str, object]:
-    """The settings compared, by name (``b2048-e60-lr8-avg`` is the chosen ``dp_sgd.LINEAR_DEFAULTS``)."""
+    """The settings compared, by name (the one equal to ``dp_sgd.LINEAR_DEFAULTS`` prints ``"default": true``).
+
+    ``-sS``: rows scaled by the fixed factor S (``LinearSettings.feature_scale``) before DP-SGD.
+    """
     from datamoat.models.trainers.dp_sgd import LinearSettings
 
-    return {
+    out = {
         "b1024-e30-lr4-last": LinearSettings(batch_size=1024, epochs=30, lr=4.0, average=0.0),
         "b1024-e30-lr8-avg": LinearSettings(batch_size=1024, epochs=30, lr=8.0, average=0.5),
         "b2048-e60-lr8-avg": LinearSettings(batch_size=2048, epochs=60, lr=8.0, average=0.5),
         "b4096-e120-lr8-avg": LinearSettings(batch_size=4096, epochs=120, lr=8.0, average=0.5),
         "b4096-e120-lr16-clip0.5-avg": LinearSettings(batch_size=4096, epochs=120, lr=16.0, clip=0.5, average=0.5),
+        "b2048-e60-lr16-clip0.5-avg": LinearSettings(batch_size=2048, epochs=60, lr=16.0, clip=0.5, average=0.5),
+        "full-batch-e300-lr8-avg": LinearSettings(batch_size=10**6, epochs=300, lr=8.0, average=0.5),
     }
+    for scale, lr in ((2, 4), (3, 1), (3, 2), (3, 4), (4, 1), (4, 2), (4, 4), (6, 1), (6, 2), (6, 4), (8, 0.5), (8, 1)):
+        out[f"b2048-e60-lr{lr:g}-s{scale}-avg"] = LinearSettings(batch_size=2048, epochs=60, lr=float(lr), average=0.5,
+                                                                feature_scale=float(scale))
+    return out
 
 
 def main() -> None:
@@ -62,7 +71,7 @@ def main() -> None:
     from sklearn.model_selection import train_test_split
 
     from datamoat.models.trainers.contract import create_trainer
-    from datamoat.models.trainers.dp_sgd import default_delta, fit_dp_linear
+    from datamoat.models.trainers.dp_sgd import LINEAR_DEFAULTS, default_delta, fit_dp_linear
 
     data = pd.read_csv(args.data / "train.csv")
     fit_rows, valid_rows = train_test_split(data, test_size=VALID_SHARE, stratify=data["category"], random_state=0)
@@ -92,7 +101,8 @@ def main() -> None:
                 coef, intercept, facts = fit_dp_linear(X, y, len(index), epsilon=args.eps, delta=default_delta(len(X)),
                                                        seed=seed, features="tuning", settings=settings[name])
                 accuracy = float(np.mean((V @ coef.T + intercept).argmax(axis=1) == y_valid))
-                print(json.dumps({"setting": name, "seed": seed, "eps": args.eps, "val_accuracy": round(accuracy, 4),
+                print(json.dumps({"setting": name, "default": settings[name] == LINEAR_DEFAULTS, "seed": seed,
+                                  "eps": args.eps, "val_accuracy": round(accuracy, 4),
                                   "noise_multiplier": facts.noise_multiplier, "accountant": facts.accountant,
                                   "sample_rate": facts.sample_rate, "steps": facts.steps,
                                   "seconds": round(time.perf_counter() - t0, 1), **asdict(settings[name])}), flush=True)

@@ -64,7 +64,9 @@ def test_a_dp_training_spends_in_dp_status_and_the_audit_log(cli, tmp_path: Path
     assert dp["delta"] == pytest.approx(1 / (10 * dp["rows"])) and dp["accountant"] == "prv"
     assert dp["spends"] == [{"dataset": "loans", "spend_id": 1, "epsilon_remaining": pytest.approx(1.0),
                              "delta_remaining": pytest.approx(1e-3 - dp["delta"])}]
-    assert 0 <= result["membership_inference"]["auc"] <= 1
+    mia = result["membership_inference"]
+    assert 0 <= mia["auc"] <= 1 and mia["auc_ci"][0] <= mia["auc"] <= mia["auc_ci"][1]
+    assert mia["train_rows"] == mia["test_rows"]  # class-matched
     assert "without a search" in result["selection"]["reason"]
 
     code, out, _ = cli("dp", "--help")
@@ -92,7 +94,7 @@ def test_a_dp_training_spends_in_dp_status_and_the_audit_log(cli, tmp_path: Path
     card = model_card(card_info(ws, models_registry(ws).resolve(result["model"]["ref"])))
     ws.close()
     assert "Trained with differential privacy: (2, " in card and f"Noise multiplier:** {dp['noise_multiplier']:.4g}" in card
-    assert "Sampling rate:**" in card and "Membership inference" in card
+    assert "Sampling rate:**" in card and "Membership inference" in card and "95% interval" in card
 
     # a second training at ε=2 does not fit what is left (1.0): refused, nothing registered
     code, _, err = cli("train", "loans", "--dp-epsilon", "2")

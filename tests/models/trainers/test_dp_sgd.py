@@ -50,6 +50,18 @@ def test_noise_falls_as_epsilon_grows_and_the_accountant_agrees() -> None:
     assert np.mean((X @ coef.T + intercept).argmax(axis=1) == y) > 0.8
 
 
+def test_feature_scale_trains_on_scaled_rows_and_returns_the_head_for_the_callers_rows() -> None:
+    X, y = unit_rows(120, 6, 2)
+    run = {"epsilon": 8.0, "delta": 1e-4, "seed": 0, "features": "unit rows"}
+    base = LinearSettings(batch_size=256, epochs=6, lr=2.0, clip=1.0, average=0.5)
+    coef, intercept, facts = fit_dp_linear(X, y, 2, settings=LinearSettings(**{**base.__dict__, "feature_scale": 3.0}),
+                                           **run)
+    # the same noise and batches (same seed) on rows scaled by hand: the same logits on the scaled rows
+    coef_by_hand, intercept_by_hand, _ = fit_dp_linear(3.0 * X, y, 2, settings=base, **run)
+    np.testing.assert_allclose(X @ coef.T + intercept, (3.0 * X) @ coef_by_hand.T + intercept_by_hand, atol=1e-4)
+    assert facts.noise_multiplier > 0 and np.mean((X @ coef.T + intercept).argmax(axis=1) == y) > 0.8
+
+
 def test_as_logistic_gives_the_softmax_of_the_head() -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(5, 4))

@@ -257,8 +257,11 @@ def _privacy(info: Mapping[str, Any]) -> list[str]:
     else:
         out.append("Trained without differential privacy.")
     if mia:
-        out += ["", f"Membership inference (loss-threshold attack, training rows vs test rows): ROC AUC "
-                    f"{_fmt(mia.get('auc'))} (0.5 = the loss says nothing about who was trained on)."]
+        ci = mia.get("auc_ci")
+        out += ["", f"Membership inference (loss-threshold attack, training rows vs test rows, as many of each per "
+                    f"class): ROC AUC {_fmt(mia.get('auc'))}"
+                    + (f" (95% interval {_fmt(ci[0])} to {_fmt(ci[1])})" if ci else "")
+                    + " (0.5 = the loss says nothing about who was trained on)."]
     return out + [""]
 
 

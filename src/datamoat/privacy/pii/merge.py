@@ -10,8 +10,8 @@ The rule, in order:
    between two phone numbers the tagger read as one address).
 2. **Names.** The tagger's PERSON spans are kept. A recognizer PERSON finding that overlaps a
    tagger PERSON span is merged into it (the union of both); one that overlaps a tagger span of
-   another type (the tagger read ``Morgan Stanley`` as an organisation, ``Paris`` as a place)
-   is dropped; one the tagger did not touch at all is kept (the recognizers' cues stay).
+   another type the tagger is sure of (score at least :data:`OTHER_TYPE_SCORE`: it read
+   ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped; one the tagger did not touch at all is kept (the recognizers' cues stay).
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled, and spans
    that overlap or are separated only by spaces, line breaks, commas or semicolons are merged
    into one (a street line, a postcode line and a city line become one address).
@@ -23,17 +23,26 @@ The rule, in order:
    packages datamoat depends on. A *cue* is a title, greeting or naming phrase right before
    the span (``Dr``, ``dear``, ``my name is``, ``spoke with``: names.py's context cues).
    A tagger PERSON span is split at blocker words (pronouns, articles, months, greetings:
-   ``I made``, ``an ATM``; blockers are never part of a name); a piece not all in lower case
+   ``I made``, ``an ATM``; blockers are never part of a name) and at currency, continent and
+   nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
    (``Anna Berg works``). Then each piece
 
-   * all in lower case is a name only after a cue when it is one word or holds a common
-     English word (``link``, ``edit``, ``transaction made``, ``will smith``; ``dear will`` is a
-     name); otherwise it is kept when each word is a first or last name (``kevin barnes``), or
+   * with an English contraction in it (``haven't gotten``, ``we'll``) is no name;
+   * all in lower case, when it is one word or holds a common English word (``link``,
+     ``edit``, ``transaction made``, ``will smith``, ``from us``), is a name only after a
+     strong cue (a title, greeting or naming phrase: ``dear will``; not ``i am``, ``i'm``,
+     ``this is``, plain English before an adjective: ``i'm stuck``), or after any cue when
+     every word is a listed name and one of them no common word (``ask for rosa delgado``),
+     or when it is one listed
+     first name that is no common word, after any cue (``talked to sophie``) or, if the tagger
+     is sure of it (:data:`LOWER_CASE_SCORE`), right after a verb whose object is a person
+     (``i met daniel``); otherwise it is a name after a strong cue (``my name is aigerim
+     nurlanovna``), or it is kept when each word is a first or last name (``kevin barnes``), or
      when one is, none is a common word, and the tagger is sure of it (score at least
      :data:`LOWER_CASE_SCORE`: ``maciej sobuś``);
    * of one word in capitals, at most five letters long, in a text not itself in capitals and
-     without a cue, is an acronym or a code (``ATM``, ``EUR``), dropped;
+     without a strong cue (``from SWIFT``), is an acronym or a code (``ATM``, ``EUR``), dropped;
    * otherwise mixing cases, with a lower-case word inside that is neither a particle nor a first
      or last name (``Cash withdrawal Fees``), is dropped;
    * of one word that is not a plain first or last name (an unknown word) needs a score of at
@@ -77,6 +86,9 @@ LOWER_CASE_SCORE = 0.9
 """Rule 4: the least score of a lower-case tagger name with a word that is not in the name lists
 (chosen on the development set of tagger_dev.py, PERSON F2 0.932 / 0.929 / 0.928 / 0.908 at
 0.8 / 0.9 / 0.95 / never; 0.9 because 0.8 let ``made glorious`` through in plain English)."""
+OTHER_TYPE_SCORE = 0.85
+"""Rule 2: the least score of a tagger span of another type (ORGANIZATION, LOCATION ...) that
+overrules a recognizer's name (a less sure one leaves the name: ``- Bertrand`` as a signature)."""
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
 _WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
@@ -84,7 +96,17 @@ _NAME_CUE = re.compile(
     r"(?i)(?:\b(?:" + "|".join(sorted(TITLES)) + r")\.?|\b(?:dear|hi|hello|hey|thanks|regards|cheers|sincerely)"
     r"\s*[,!]?|\bmy\s+name\s+is|\bname\s*:|\bcall\s+me|\bi\s+am|\bi'm|\bthis\s+is)\s*$")
 """A title, greeting or naming cue right before a lower-case name (rule 4)."""
+_PERSON_VERB = re.compile(
+    r"(?i)\b(?:met|meet|meeting|told|tell|asked|ask|saw|see|seen|thank|thanked|invite|invited|visit|visited|"
+    r"married|texted|emailed|called|and)\s+$")
+"""A verb whose object is usually a person, right before a lone lower-case first name (rule 4)."""
+_BEING = re.compile(r"(?i)(?:\bi\s+am|\bi['’]m|\bthis\s+is)\s*$")
+"""The strong cues that are also plain English before an adjective (``i'm stuck``): not
+enough on their own for a lower-case word that is no listed first name (rule 4)."""
+_CONTRACTION = re.compile(r"(?i)n['’]t\b|['’](?:ve|ll|re|m|d)\b")
 _NAME_PARTS = ("particle", "first", "last")
+_CONTINENTS = ("europe", "european", "europeans", "asia", "asian", "africa", "african", "america", "americas",
+               "oceania", "antarctica", "eurozone", "scandinavia")
 _NUMBER_LEADS = (",", ".")
 _SENTENCE_START = re.compile(r"(?:^|[.!?\n])[\s\"'(]*\Z")
 _HOUSE_NUMBER = re.compile(r"\d{1,6}[^\W\d_]?(?:[-/]\d{1,5}[^\W\d_]?)?")
@@ -130,6 +152,23 @@ def common_english() -> frozenset[str]:
     return gazetteer().common | frozenset(ENGLISH_STOP_WORDS)
 
 
+@lru_cache(maxsize=1)
+def not_names() -> frozenset[str]:
+    """Casefolded words that never are part of a name (rule 4, split like blockers): currency
+    codes and the words of currency names, also in the plural (Faker's currency list: ``EUR``,
+    ``euros``, ``ruble``), continents, and nationality, religion and party words (tagger_synth's NRP
+    list, also in the plural: ``Americans``)."""
+    from faker.providers.currency import Provider as Currencies
+
+    from datamoat.privacy.pii.tagger_synth import NRP
+
+    words = {code.casefold() for code, _ in Currencies.currencies}
+    words |= {w.casefold() + suffix for _, name in Currencies.currencies for w in _WORD.findall(name) if len(w) > 3
+              for suffix in ("", "s")}
+    words |= {w.casefold() + suffix for n in NRP for w in _WORD.findall(n) for suffix in ("", "s")}
+    return frozenset(words | set(_CONTINENTS)) - gazetteer().first
+
+
 def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[int, int]]:
     """Rule 4 for a tagger PERSON span ``text[start:end]``: the parts of it that may be names.
 
@@ -138,10 +177,11 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
     each piece left is then judged by :func:`_person_plausible`.
     """
     g = gazetteer()
-    words = [(m.start(), m.end(), g.kinds.get(m.group().casefold())) for m in _WORD.finditer(text, start, end)]
+    words = [(m.start(), m.end(), _kind(text, m.start(), m.group(), g.kinds)) for m in _WORD.finditer(text, start, end)]
     runs: list[list[tuple[int, int, str | None]]] = [[]]
+    places = not_names()
     for w in words:
-        if w[2] == "blocker":
+        if w[2] == "blocker" or text[w[0]:w[1]].casefold() in places:
             runs.append([])
         else:
             runs[-1].append(w)
@@ -157,22 +197,45 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
     return out
 
 
+def _kind(text: str, at: int, word: str, kinds: dict[str, str]) -> str | None:
+    """A word's kind in the name lists; the Dutch article ``'t`` (``van 't Erve``) is a particle."""
+    if word in ("t", "T") and at and text[at - 1] in "'’":
+        return "particle"
+    return kinds.get(word.casefold())
+
+
 def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
     """Rule 4 for a piece of a tagger PERSON span without blocker words."""
     value = text[start:end]
-    words = _WORD.findall(value)
+    matches = list(_WORD.finditer(text, start, end))
+    words = [m.group() for m in matches]
     g = gazetteer()
-    kinds = [g.kinds.get(w.casefold()) for w in words]
+    kinds = [_kind(text, m.start(), m.group(), g.kinds) for m in matches]
     window = text[max(0, start - 40):start]
-    cue = bool(_NAME_CUE.search(window) or NAME_CONTEXT_BEFORE.search(window))
+    strong = bool(_NAME_CUE.search(window))
+    cue = strong or bool(NAME_CONTEXT_BEFORE.search(window))
+    naming = strong and not _BEING.search(window)  # "i'm stuck", "this is urgent": no name
+    if _CONTRACTION.search(value):
+        return False  # an English verb form (``haven't gotten``) is no name
     if value.islower():
         if len(words) == 1 or any(w.casefold() in common_english() for w in words):
-            return cue  # a lone lower-case word, or one with a common English word: a name only after a cue
-        if all(k in ("first", "last", "weak") for k in kinds):
+            # a lone lower-case word, or one with a common English word: a name only after a
+            # strong cue (``dear will``), or a lone listed first name that is no common word
+            # after a weaker cue (``talked to sophie``), or after a verb people are the object
+            # of when the tagger is sure of it (``i met daniel``)
+            if naming:
+                return True
+            if len(words) > 1 and cue and all(k in ("first", "last", "weak") for k in kinds) and (
+                    "first" in kinds or "last" in kinds):
+                return True  # every word a listed name, one not a common word (``ask for rosa delgado``)
+            if len(words) > 1 or kinds[0] != "first" or words[0].casefold() in common_english():
+                return False
+            return cue or (score >= LOWER_CASE_SCORE and bool(_PERSON_VERB.search(window)))
+        if naming or all(k in ("first", "last", "weak") for k in kinds):
             return True
         return (score >= LOWER_CASE_SCORE and any(k in ("first", "last") for k in kinds)
                 and not any(k in ("common", "weak") for k in kinds))
-    if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5 and not cue and not _mostly_upper(text):
+    if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5 and not strong and not _mostly_upper(text):
         return False  # a short word in capitals in ordinary text: an acronym or a code (ATM, EUR)
     if any(w.islower() and k not in _NAME_PARTS for w, k in zip(words, kinds, strict=True)):
         return False
@@ -242,7 +305,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
                     pieces.append((kind, kept[0], kept[1], score))
     out = list(pattern)
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
-    others = [(s, e) for kind, s, e, _ in pieces if kind not in CONTEXT_TYPES]
+    others = [(s, e, score) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
         if f.entity_type != "PERSON":
             continue
@@ -250,7 +313,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
         if hits:
             for p in hits:
                 p[0], p[1], p[2] = min(p[0], f.start), max(p[1], f.end), max(p[2], f.score)
-        elif not any(s < f.end and f.start < e for s, e in others):
+        elif not any(s < f.end and f.start < e for s, e, _ in others):
             out.append(f)
     out += [Finding("PERSON", s, e, score, TAGGER) for s, e, score in persons]
     addresses = sorted(

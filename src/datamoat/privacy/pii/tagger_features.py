@@ -1,8 +1,9 @@
 """Tokens and features for the PII token tagger (tagger.py); the same code serves training and use.
 
 Tokens: runs of letters/digits, joined over an inner apostrophe or hyphen (``O'Brien``,
-``Jean-Luc``, ``12-14``), and every other non-space character alone. Offsets are Python ``str``
-code points, end exclusive.
+``Jean-Luc``, ``12-14``), except a possessive ``'s`` at a word's end, which is a token of its
+own (``Juan's`` -> ``Juan`` ``'s``: the name keeps its gazetteer flags and its own label), and
+every other non-space character alone. Offsets are Python ``str`` code points, end exclusive.
 
 Features (strings ``name=value`` or bare flags, as crfsuite takes them). For each token:
 
@@ -11,10 +12,12 @@ Features (strings ``name=value`` or bare flags, as crfsuite takes them). For eac
   digit counts, a UK / Canadian postcode-part shape, and gazetteer flags from the recognizers'
   lists: first name, last name, a common word that is also a name, other common word, a
   blocker (month, street word, company word ...), a name particle, a title, a street type,
-  or ``g0``: a word in none of the lists;
+  or ``g0``: a word in none of the lists, with ``Tg0`` / ``Ug0`` when such a word is
+  capitalised / in capitals (a name from elsewhere);
 * the word, shape, case and gazetteer flags of the tokens just before and after it (``-1:``,
   ``+1:``), and the word and gazetteer flags of those two away (``-2:``, ``+2:``);
-* layout: a line break before / after it, first token of a sentence, start / end of the text.
+* layout: a line break before / after it, first token of a sentence, start / end of the text,
+  and ``Tmid``: capitalised inside a sentence, after a space.
 
 Word features are computed once per distinct word and kept in a bounded dict (texts repeat
 words), so a text costs a few list concatenations per token. They are kept as UTF-8 bytes
@@ -29,7 +32,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*|\S")
+TOKEN = re.compile(r"[^\W_]+(?:['’\-](?![sS]\b)[^\W_]+)*|['’][sS]\b|\S")
 _UK_OUTWARD = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?")
 _UK_INWARD = re.compile(r"\d[A-Z]{2}")
 _CA_PART = re.compile(r"[A-Z]\d[A-Z]|\d[A-Z]\d")
@@ -113,6 +116,10 @@ def word_features(word: str, gazetteer: bool = True) -> list[str]:
             feats.extend(flag.split())
         elif word[0].isalpha():
             feats.append("g0")  # a word in none of the lists (a name from elsewhere, a rare word)
+            if word.istitle() or word.isupper():
+                # capitalised and in no list: a CRF weighs features one by one, so the pair is a
+                # feature of its own (a name from elsewhere, read from shape and context)
+                feats.append("Tg0" if word.istitle() else "Ug0")
     return feats
 
 
@@ -173,6 +180,8 @@ def sequence_features(text: str, tokens: list[Token], cache: FeatureCache = _DEF
             else:
                 head = _HEADS[prev[0] in _SENTENCE_END][prev[2] == tokens[i][1]]
             feats = [*head, *words[i][0], *words[i - 1][2]]
+            if len(head) == 1 and b"T" in words[i][0]:
+                feats.append(b"Tmid")  # capitalised inside a sentence (capitals at its start say little)
             if i > 1:
                 feats += words[i - 2][1]
         if i + 1 < n:

@@ -33,7 +33,8 @@ NAME_LOCALES = (
     "es_ES", "es_MX", "it_IT", "nl_NL", "nl_BE", "pt_PT", "pt_BR", "pl_PL", "sv_SE", "da_DK", "no_NO", "fi_FI",
     "hu_HU", "cs_CZ", "ro_RO", "hr_HR", "sk_SK", "sl_SI", "tr_TR", "et_EE", "lv_LV", "lt_LT", "id_ID", "vi_VN",
     "ru_RU", "uk_UA", "el_GR", "zh_CN", "ja_JP", "ko_KR", "ar_AA", "hi_IN", "he_IL", "fa_IR", "tl_PH", "sw",
-    "yo_NG", "zu_ZA",
+    "yo_NG", "zu_ZA", "az_AZ", "ga_IE", "tw_GH", "uz_UZ", "en_PK", "en_TH", "es_CO", "es_AR", "es_CL", "en_KE",
+    "en_NG", "ha_NG", "ig_NG", "is_IS",
 )
 ADDRESS_LOCALES = (
     "en_US", "en_US", "en_US", "en_GB", "en_GB", "en_AU", "en_CA", "en_IE", "en_IN", "en_NZ", "de_DE", "de_DE",
@@ -54,6 +55,9 @@ PRODUCTS = (
     "Prime", "Netflix", "Spotify", "PlayStation", "Xbox", "Kindle", "MacBook Air", "ThinkPad", "Android",
 )
 TITLES = ("Mr.", "Mrs.", "Ms.", "Miss", "Dr.", "Prof.", "Mr", "Mrs", "Ms", "Dr", "Sir", "Herr", "Frau", "Mme", "Sr.", "Sra.")
+NAME_PARTICLES = ("van", "van der", "van den", "de", "de la", "del", "da", "dos", "von", "bin", "ibn", "al", "el",
+                  "di", "le", "ter", "ben", "mac")
+"""Particles put between a first and a last name in some generated names (``Luis de la Vega``)."""
 ORG_FORMS = ("{last} Bank", "Bank of {city}", "{city} University", "University of {city}", "{city} General Hospital",
              "{last} & Partners", "{last} Consulting", "{city} City Council", "{last} Logistics", "St. {first}'s School",
              "{last} Insurance", "{city} Police Department", "{last} Motors", "{last} Pharma")
@@ -242,6 +246,66 @@ TEMPLATES = (
     "We spoke to {PERSON}'s lawyer, {TPERSON}.",
     "Dr {LAST} will see {PERSON} next week.",
     "Mr and Mrs {LAST} arrive on {DATE}.",
+    # names in more places and shapes: lists, possessives, lower-case chat, signatures, next to
+    # punctuation, at the start of a sentence before a verb, after a role or a relation
+    "{FIRST}, {FIRST} and {FIRST} will join the call on {DATE}.",
+    "i met {FIRST} yesterday and she said the shop was closed",
+    "{PERSON}'s application was approved on {DATE}.",
+    "We forwarded {FIRST}'s complaint to {ORG}.",
+    "Thanks,\n{PERSON}\nCustomer Success Manager\n{ORG}",
+    "--\n{PERSON}\n{PHONE}",
+    "lol {FIRST} forgot the keys again",
+    "ok thx - {FIRST}",
+    "{PERSON} confirmed the transfer of {AMOUNT}.",
+    "{PERSON} lives in {CITY} and works as a nurse.",
+    "The contract was signed by {PERSON} ({ORG}) and {PERSON}.",
+    "Our CEO, {PERSON}, will present the results.",
+    "Head of support {PERSON} replied within an hour.",
+    "Mum and {FIRST} are visiting {CITY} next week.",
+    "Can you send the file to {FIRST}? Thx",
+    "talked to {FIRST} {LAST} about it, he agreed",
+    "{FIRST} {LAST}\n{STREET}\n{CITY}",
+    "Hi {FIRST},\n\nI hope you are well. {FIRST} and I reviewed the draft.\n\nBest,\n{FIRST}",
+    "The account was opened by {PERSON} in {DATE}.",
+    "Was it {FIRST} or {FIRST} who called?",
+    "{LAST} family, {ADDRESS}",
+    "Invited: {PERSON}, {PERSON}, {PERSON} and {PERSON}",
+    "{PERSON} - {ORG} - {EMAIL}",
+    "\"{FIRST}, where is my order?\" asked {PERSON}.",
+    "Notes from the call with {PERSON}:",
+    "@{FIRST} can you take a look?",
+    "{PERSON} (she/her) leads the design team.",
+    "Please note: {TPERSON} is on leave until {DATE}.",
+    "{TPERSON}'s office is on the second floor.",
+    "I bought it from {FIRST} on {DATE} for {AMOUNT}.",
+    "Nobody told {FIRST} that the meeting was cancelled.",
+    "my sister {FIRST} lives at {ADDRESS}",
+    "Send my regards to {FIRST} and the kids.",
+    "{FIRST} {LAST} ({NRP}, born {DATE})",
+    "Police are looking for {PERSON}, aged {NUM}.",
+    "In {DATE}, {PERSON} founded {ORG} in {CITY}.",
+    "The prize went to {PERSON} of {ORG}.",
+    "Interview with {PERSON}, {ORG}",
+    "Name of account holder: {PERSON}",
+    "This letter confirms that {PERSON}, residing at {ADDRESS}, is our tenant.",
+    "Hey it's me, {FIRST}. Call me back when you can.",
+    "Shout-out to {FIRST} for fixing the build!",
+    "{FIRST} wants to know if {FIRST} can come too.",
+    "Yesterday {PERSON} told us the price had changed.",
+    "According to her doctor, {TPERSON}, she needs rest.",
+    "{FIRST}'s and {FIRST}'s tickets are attached.",
+    "Please add {PERSON} to the mailing list.",
+    "Goodbye and thanks for everything, {FIRST}.",
+    "Handled by agent {FIRST} on {DATE}.",
+    "{PERSON}, {PERSON}; {PERSON}",
+    "cc {FIRST} {LAST}",
+    "The owner of the car, {PERSON}, was not at home.",
+    "Did you hear from {FIRST}?",
+    "I have an appointment with {TPERSON} at 3 pm.",
+    "{PERSON} has asked for a refund of {AMOUNT} to card {CARD}.",
+    "Ms {LAST} from {ORG} rang about invoice {NUM}.",
+    "Good news from {FIRST}: the visa was approved!",
+    "Me and {FIRST} are going to {CITY} on {DATE}.",
 )
 # Made-up names (random syllables): the tagger must also find names that are in no name
 # list, from their context and shape alone.
@@ -319,7 +383,8 @@ FORM_FIELDS = (
     ("Name", "{PERSON}"), ("Full name", "{PERSON}"), ("Customer", "{PERSON}"), ("Contact", "{PERSON}"),
     ("Address", "{ADDRESS}"), ("Street", "{STREET}"), ("Home address", "{ADDRESS}"), ("City", "{CITY}"),
     ("Country", "{COUNTRY}"), ("Company", "{ORG}"), ("Employer", "{ORG}"), ("Email", "{EMAIL}"), ("Phone", "{PHONE}"),
-    ("Mobile", "{PHONE}"), ("DOB", "{DATE}"), ("Date", "{DATE}"), ("Nationality", "{NRP}"), ("IBAN", "{IBAN}"),
+    ("Mobile", "{PHONE}"), ("DOB", "{DATE}"), ("First name", "{FIRST}"), ("Last name", "{LAST}"), ("Surname", "{LAST}"),
+    ("Given name", "{FIRST}"), ("Emergency contact", "{PERSON}"), ("Manager", "{TPERSON}"), ("Date", "{DATE}"), ("Nationality", "{NRP}"), ("IBAN", "{IBAN}"),
     ("Card", "{CARD}"), ("Order", "{NUM}"), ("Product", "{PRODUCT}"), ("Amount", "{AMOUNT}"),
 )
 DATE_FROM, DATE_TO = datetime(1950, 1, 1), datetime(2025, 12, 31)
@@ -406,8 +471,10 @@ class SynthWriter:
             name = f"{last} {first}"
         elif r < 0.84:
             name = f"{first[0]}. {last}"
-        elif r < 0.92:
+        elif r < 0.89:
             name = f"{first} {last}-{self.last(fk)}"
+        elif r < 0.93:
+            name = f"{first} {self.rng.choice(NAME_PARTICLES)} {last}"
         else:
             name = fk.name()
             name = re.sub(r"^(?:[A-Z][a-z]{0,3}\.\s*)+", "", name).strip() or f"{first} {last}"
@@ -450,7 +517,8 @@ class SynthWriter:
         if slot == "TPERSON":
             title = rng.choice(TITLES)
             name = self.case(self.last(name_fk) if rng.random() < 0.5 else f"{self.first(name_fk)} {self.last(name_fk)}")
-            return [(title + " ", None), (name, "PERSON")]
+            # mostly a space after the title, sometimes none (``Mr.Smith``, ``Dr.Ng``)
+            return [(title + (" " if rng.random() < 0.9 or not title.endswith(".") else ""), None), (name, "PERSON")]
         if slot == "FIRST":
             return [(self.case(self.first(name_fk)), "PERSON")]
         if slot == "LAST":

@@ -280,8 +280,9 @@ def fit_dp_linear(X: np.ndarray, y: np.ndarray, n_classes: int, *, epsilon: floa
     if steps > first_averaged:
         head = averaged.module
     note = f"; iterates of the last {steps - first_averaged} of {steps} steps averaged" if steps > first_averaged else ""
-    got = facts(engine, dp_optimizer, dp_loader, epsilon=epsilon, delta=delta, epochs=settings.epochs, steps=steps,
-                batch_size=batch, rows=n, features=features, mechanism=note)
+    with quiet():  # PRV's get_epsilon bounds its domain with RDP, which warns about its alpha range
+        got = facts(engine, dp_optimizer, dp_loader, epsilon=epsilon, delta=delta, epochs=settings.epochs,
+                    steps=steps, batch_size=batch, rows=n, features=features, mechanism=note)
     # logits = W (s x) + b = (s W) x + b: the released head takes the unscaled rows
     coef = head.weight.detach().numpy().astype(np.float64) * settings.feature_scale
     return coef, head.bias.detach().numpy().astype(np.float64), got

@@ -9,8 +9,8 @@ validation split held out of the training split by ``benchmarks/dp_tune.py``; th
 read here only, once per model), each on the same rows. Per
 model: test accuracy, and the loss-threshold membership-inference attack
 (:mod:`datamoat.models.evaluation.membership`: per class as many training rows as test rows,
-seeded, so the class mix cannot tell the groups apart: all 3,080 test rows against 3,080
-training rows; 0.5 = chance) with DeLong's 95% interval, for one global threshold
+seeded, so the class mix cannot tell the groups apart: 3,075 test rows against 3,075
+training rows, a few classes having under 40 training rows; 0.5 = chance) with DeLong's 95% interval, for one global threshold
 (``mia_auc``) and one threshold per class (``mia_class_auc``). Every model is scored on the
 same rows, so each private model's AUC minus the non-private one's comes with DeLong's paired
 interval (``mia_auc_diff``: below 0 and an interval below 0 = the private model leaks

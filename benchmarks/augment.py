@@ -6,9 +6,9 @@ tfidf-linear and embed-linear, scored on the whole official test file (3,080 row
 
 * ``without``: the trainer fitted on the subsample;
 * ``with``: the same trainer fitted on the subsample + the synthetic rows of
-  :func:`datamoat.clean.augment.augment_text` (defaults: 4 per row, one each of swap, delete,
-  insert of in-class words and synonym replacement by the bundled encoder's word-embedding
-  neighbours, alpha 0.1), made from the subsample only;
+  :func:`datamoat.clean.augment.augment_text` (defaults, chosen by ``benchmarks/augment_dev.py``
+  on training rows outside the subsample: 4 synonym replacements per row by the bundled
+  encoder's word-embedding neighbours, alpha 0.1), made from the subsample only;
 * ``auto``: what ``--augment auto`` does for that kind: ``select_model(candidates=(kind,),
   augment=True, search=False)`` (3-fold CV on the subsample, synthetic rows made from each
   fold's training rows only, kept only when it passes the flywheel's McNemar + bootstrap test

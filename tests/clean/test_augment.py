@@ -47,6 +47,20 @@ def test_text_augmentation_makes_per_row_rows_with_provenance_deterministically(
                               "added_per_class": {"card": 9, "refund": 9}}
 
 
+def test_typo_changes_one_letter_inside_one_word_of_four_letters_or_more():
+    from datamoat.clean.augment import SYNTHETIC_OF_COLUMN, augment_text
+
+    df = text_frame()
+    rows = augment_text(df, text_column="text", label_column="intent", per_row=3, methods=("typo",), seed=3).rows
+    assert len(rows) == 18  # every text has a word of 4+ letters, so every slip changes it
+    for _rid, row in rows.iterrows():
+        before, after = df.loc[row[SYNTHETIC_OF_COLUMN], "text"].split(), row["text"].split()
+        assert len(before) == len(after)  # alpha 0.1 of 4-7 words: one word changed
+        [(old, new)] = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+        assert len(old) >= 4 and new[0] == old[0] and abs(len(new) - len(old)) <= 1
+        assert sorted(new) == sorted(old) or len(new) != len(old)  # a swap keeps the letters
+
+
 def test_text_augmentation_rejects_bad_parameters():
     from datamoat.clean.augment import augment_text
     from datamoat.errors import DatamoatError

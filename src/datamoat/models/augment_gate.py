@@ -1,10 +1,10 @@
 """Augmentation must earn its place: the same model with and without synthetic training rows.
 
-Synthetic rows (:mod:`datamoat.clean.augment` for text: word swaps, deletions,
-in-vocabulary insertions and synonym replacement by word-embedding neighbours, 4 per row, one
-of each; :mod:`datamoat.clean.oversample` for tables: SMOTE up to the largest class) are a
-*candidate* in model selection, not a given. Their number and methods are fixed defaults
-(chosen on training rows outside a subsample, see :data:`datamoat.clean.augment.DEFAULT_PER_ROW`)
+Synthetic rows (:mod:`datamoat.clean.augment` for text: 4 synonym replacements per row by
+word-embedding neighbours, or word swaps, deletions and in-vocabulary insertions without the
+bundled encoder; :mod:`datamoat.clean.oversample` for tables: SMOTE up to the largest class) are
+a *candidate* in model selection, not a given. Their number and methods are fixed defaults
+(chosen on training rows outside a subsample, see :data:`datamoat.clean.augment.DEFAULT_METHODS`)
 rather than searched per dataset: each setting tried would be another gated candidate, i.e.
 another full cross-validation and another test of the same folds. For the best scored single
 candidate, selection repeats its cross-validation (:meth:`datamoat.models.select._Search.score`

@@ -53,7 +53,7 @@ def run(
     model: Annotated[str, typer.Option(help="auto or a trainer kind (tfidf-linear, embed-linear, finetune, ensemble, tabular, tabular-linear).")] = "auto",
     metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 when the largest class has over 3x the rows of the smallest, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve; --task lm: corpus, training, evaluation, canary check and report), e.g. 10m, 90s, 1h.")] = "10m",
-    augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions, synonym replacement by the bundled encoder's word-embedding neighbours; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
+    augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: 4 synonym replacements per row by the bundled encoder's word-embedding neighbours, or word swaps, deletions and in-class insertions without the ml extra; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
     dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP + " The dataset NAME needs a budget from an earlier ingest.")] = None,
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     recipe: Annotated[Path | None, typer.Option(help="A recipe YAML to clean with instead of the built-in one (e.g. with k_anonymize).")] = None,

@@ -92,7 +92,7 @@ def train(
     task: Annotated[str, typer.Option(help="auto, text, tabular or lm (a language model of the text: the version is cleaned with the language-model recipe, PII redacted, split by document or contiguous text, and 4 memorisation canaries checked; --budget covers all of it: corpus, training, evaluation, canary check and report).")] = "auto",
     slice_: Annotated[list[str] | None, typer.Option("--slice", help="Report metrics per value of this column (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the split and the folds.")] = 0,
-    augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: word swaps, deletions, in-class insertions, synonym replacement by the bundled encoder's word-embedding neighbours; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
+    augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: 4 synonym replacements per row by the bundled encoder's word-embedding neighbours, or word swaps, deletions and in-class insertions without the ml extra; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
     dp_epsilon: Annotated[float | None, typer.Option("--dp-epsilon", help=DP_EPSILON_HELP)] = None,
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help=WORKERS_HELP)] = 1,

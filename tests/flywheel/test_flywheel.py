@@ -150,6 +150,7 @@ def test_feedback_that_adds_nothing_keeps_the_champion(workspace, tmp_path):
     f = decision.figures
     assert f["dropped_by_reason"]["exact duplicate"] == 5
     assert abs(f["accuracy_difference"]) < 0.05 and not f["significant"]
+    assert f["augment"] == "off"  # the champion was trained without augmentation, so is the challenger
     assert set(consumed(ws, ids).values()) == {decision.train_version_id}
     [listed] = list_decisions(ws.catalog, MODEL)
     assert listed.promoted is False and listed.reason == decision.reason

@@ -91,3 +91,31 @@ def test_merging_feedback_into_an_augmented_version_leaves_its_synthetic_rows_ou
     plain = merge_feedback(ws, base, feedback, model_name="m")
     assert plain.synthetic_left_out == 0 and not plain.created and plain.version.hash == merged.version.hash
     ws.close()
+
+
+
+
+def test_retrain_gives_the_challenger_the_champions_augmentation_setting(workspace, tmp_path):
+    # a champion trained with --augment auto: its challenger tries augmentation again, gated on its own
+    # real rows (a champion trained without it gives "off": test_flywheel's kept-champion test)
+    from datamoat.feedback.records import FeedbackStore
+    from datamoat.flywheel import retrain
+    from datamoat.models.training import models_registry, train_model
+
+    ws = workspace
+    tickets = noisy_tickets(96, noise=0.0, seed=5).rename(columns={"intent": "label"})
+    for name, part in (("train", tickets.iloc[:60]), ("test", tickets.iloc[60:90])):
+        part.to_csv(tmp_path / f"{name}.csv", index=False)
+    train_v = ws.ingest(tmp_path / "train.csv", name="t-train", text="text", label="label", id="id")
+    test_v = ws.ingest(tmp_path / "test.csv", name="t-test", text="text", label="label", id="id")
+    champion = train_model(ws, train_v.ref, model="tfidf-linear", name="t", test=test_v.ref,
+                           learning_curve=False, augment="auto", budget="2m").record
+    assert champion.info["selection"]["augmentation"]["step"] == "augment"
+    store = FeedbackStore(ws.catalog)
+    for text, label in tickets.iloc[90:][["text", "label"]].itertuples(index=False):
+        store.add_feedback(model_name="t", user="ann", text=text, label=label)
+    decision = retrain(ws, "t", model="same", budget="2m")
+    assert decision.figures["augment"] == "auto"
+    gate = models_registry(ws).get_by_id(decision.challenger_id).info["selection"]["augmentation"]
+    assert gate["step"] == "augment" and isinstance(gate["kept"], bool) and gate["reason"]
+    assert set(gate["added_per_class"]) == set(tickets["label"])

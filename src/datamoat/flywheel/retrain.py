@@ -16,6 +16,9 @@
    prediction goes to review). Dropped rows stay in the cleaned version's exclusions.
 4. **Train** the challenger (:func:`datamoat.models.training.train_model`) on the cleaned
    version, tested on the champion's frozen test version; it is registered as ``challenger``.
+   A champion trained with ``--augment auto`` gives its challenger the same setting:
+   augmentation is tried again on the challenger's real rows and kept only if it passes the gate
+   (the merge left the champion's synthetic rows out).
 5. **Compare** (:func:`datamoat.models.evaluation.compare.compare_models`) on that test version; the
    challenger is promoted only when it wins significantly (McNemar's test and the paired
    bootstrap both at ``alpha``). Comparison report: ``.datamoat/reports/retrain-<model>-<n>.html``
@@ -168,7 +171,7 @@ def retrain(
     Returns the recorded :class:`RetrainDecision`; its ``figures`` hold ``champion`` /
     ``challenger`` ({id, ref, kind, accuracy, accuracy_ci, macro_f1, macro_f1_ci} on the frozen
     test version), ``accuracy_difference``, ``mcnemar_p``, ``bootstrap_ci``, ``significant``,
-    ``alpha``, ``rows`` (test, base, feedback, merged, train), ``dropped_by_reason``,
+    ``alpha``, ``model``, ``augment`` (the champion's setting: ``auto`` or ``off``), ``rows`` (test, base, feedback, merged, train), ``dropped_by_reason``,
     ``versions`` (refs), ``report`` (HTML path) and ``timings_s`` (seconds per stage).
     """
     deadline = Deadline.parse(budget)
@@ -231,6 +234,8 @@ def _retrain_locked(
     base = ws.version_by_id(base_record.train_version_id)
     test_v = ws.version_by_id(champion.test_version_id)
     kind = champion.kind if model == "same" else model
+    # the challenger gets the champion's augmentation setting (tried and gated again on its own rows)
+    augment = "auto" if "augmentation" in (champion.info.get("selection") or {}) else "off"
     fresh, already = split_new_feedback(base, rows)
     if fresh.empty:
         # a retrain recorded its decision with these records but stopped before marking them;
@@ -274,7 +279,8 @@ def _retrain_locked(
         _check_fits(budget, champion, kind, cleaned.num_rows)
         t = time.perf_counter()
         result = train_model(ws, cleaned.ref, model=kind, name=name, test=test_v.ref, budget=budget,
-                             learning_curve=False, progress=say, dp_epsilon=dp_epsilon, dp_delta=dp_delta)
+                             learning_curve=False, progress=say, dp_epsilon=dp_epsilon, dp_delta=dp_delta,
+                             augment=augment)
         challenger = result.record
         challenger_trainer = result.trainer
         timings["train"] = time.perf_counter() - t
@@ -318,6 +324,7 @@ def _retrain_locked(
             "winner": comparison["winner"],
             "alpha": alpha,
             "model": kind,
+            "augment": augment,
             "rows": {"test": comparison["rows"], "base": merged.base_rows,
                      "feedback": len(merged.added_record_ids), "merged": merged.rows, "train": cleaned.num_rows},
             "dropped_by_reason": applied.dropped_by_reason,

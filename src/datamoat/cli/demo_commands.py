@@ -12,7 +12,7 @@ from rich.markup import escape
 from datamoat.cli.context import workspace_dir
 from datamoat.cli.data_commands import parse_roles
 from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
-from datamoat.cli.lm_output import LM_TASK_HELP
+from datamoat.cli.lm_output import CHECKPOINT_HELP, LM_TASK_HELP, lm_params
 from datamoat.cli.model_commands import DP_DELTA_HELP, DP_EPSILON_HELP
 from datamoat.cli.output import print_json, print_table, row_progress, stdout
 from datamoat.config import find_workspace_root
@@ -50,7 +50,8 @@ def run(
     test: Annotated[str | None, typer.Option(help="A test file with the same columns (default: a held-out, leakage-free split).")] = None,
     task: Annotated[str, typer.Option(help="auto (text when --text is given), text, tabular or " + LM_TASK_HELP + ".")] = "auto",
     canaries: Annotated[int, typer.Option(help="--task lm: memorisation canaries put into the training text before PII redaction and checked after training (0: none).")] = 4,
-    model: Annotated[str, typer.Option(help="auto or a trainer kind (tfidf-linear, embed-linear, finetune, ensemble, tabular, tabular-linear).")] = "auto",
+    model: Annotated[str, typer.Option(help="auto or a trainer kind (tfidf-linear, embed-linear, finetune, ensemble, tabular, tabular-linear; --task lm: causal-lm or causal-lm-finetune).")] = "auto",
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help=CHECKPOINT_HELP)] = None,
     metric: Annotated[str, typer.Option(help="Selection metric: auto (macro_f1 when the largest class has over 3x the rows of the smallest, else accuracy), accuracy, macro_f1, balanced_accuracy, roc_auc or average_precision (binary: the rarer class is positive).")] = "auto",
     budget: Annotated[str, typer.Option(help="Time budget of the whole run (selection, refit, learning curve; --task lm: corpus, training, evaluation, canary check and report), e.g. 10m, 90s, 1h.")] = "10m",
     augment: Annotated[str, typer.Option(help="auto: try synthetic training rows (text: 4 synonym replacements per row by the bundled encoder's word-embedding neighbours, or word swaps, deletions and in-class insertions without the ml extra; tables: SMOTE) as a candidate, kept only if it passes the flywheel's significance test on the folds; off: never.")] = "off",
@@ -78,13 +79,14 @@ def run(
     from datamoat.workspace import Workspace
 
     check_run_args(task=task, text=text, label=label, train=train, pii=pii, source=path)
+    params = lm_params(task, model, checkpoint)
     deadline = Deadline.parse(budget)  # a typo fails here, before anything is written
     root = workspace_dir(ctx)
     ws = Workspace.open(root) if find_workspace_root(root) is not None else Workspace.init(root)
     try:
         choose_executor(ws, executor, ray_address)
         if task == "lm":
-            _run_lm(ws, path, text=text, name=name, model=model, budget=deadline, pii=pii, canaries=canaries,
+            _run_lm(ws, path, text=text, name=name, model=model, params=params, budget=deadline, pii=pii, canaries=canaries,
                     ingest_options={k: v for k, v in {"encoding": encoding, "on_decode_error": on_decode_error}.items()
                                     if v is not None}, others={"--label": label, "--test": test, "--recipe": recipe,
                                                                "--id": id_column, "--role": role}, as_json=as_json)

@@ -3,11 +3,13 @@ what cleaning dropped, the model's test figures and the memorisation check."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
 from datamoat.cli.output import print_table, stdout
+from datamoat.errors import DatamoatError
 
 if TYPE_CHECKING:
     from datamoat.flywheel.lm_run import LmRunResult
@@ -15,6 +17,26 @@ if TYPE_CHECKING:
 LM_TASK_HELP = ("lm: a language model of the text (PATH is a text file, a folder of documents, or a table "
                 "with --text; whole documents, or the tail of one long text, are held out for validation and test; "
                 "--budget covers the whole command: corpus, training, evaluation, canary check and report)")
+
+CHECKPOINT_HELP = ("--task lm with --model causal-lm-finetune: the local Hugging Face causal language model folder "
+                   "to fine-tune (config.json and weights, e.g. a GPT-2 saved with save_pretrained); nothing is downloaded.")
+
+
+def lm_params(task: str, model: str, checkpoint: Path | None) -> dict[str, Any] | None:
+    """The trainer parameters of ``--checkpoint`` (``{"checkpoint": "FOLDER"}``) or None.
+
+    Checked before anything is written: DatamoatError (one sentence) when ``--checkpoint`` is
+    given without ``--task lm --model causal-lm-finetune``, or that model is asked for without it.
+    Whether the folder holds a causal LM is checked by ``run_lm`` (also before the corpus is made).
+    """
+    finetune = task == "lm" and model == "causal-lm-finetune"
+    if checkpoint is not None and not finetune:
+        raise DatamoatError(f"--checkpoint {checkpoint} applies only to --task lm --model causal-lm-finetune "
+                            f"(here --task {task} --model {model}).")
+    if finetune and checkpoint is None:
+        raise DatamoatError("--model causal-lm-finetune needs --checkpoint FOLDER: a local Hugging Face causal "
+                            "language model folder (e.g. a GPT-2 saved with save_pretrained).")
+    return {"checkpoint": str(checkpoint)} if checkpoint is not None else None
 
 
 def print_lm_run(result: LmRunResult) -> None:

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from datamoat.cli.context import open_workspace
 from datamoat.cli.executor_options import ExecutorOpt, RayAddressOpt, choose_executor
+from datamoat.cli.lm_output import CHECKPOINT_HELP, lm_params
 from datamoat.cli.output import plain, print_json, print_table, stage, stdout
 
 BUDGET_HELP = "Time budget for model selection, e.g. 10m, 90s, 1h."
@@ -97,18 +98,21 @@ def train(
     dp_delta: Annotated[float | None, typer.Option("--dp-delta", help=DP_DELTA_HELP)] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help=WORKERS_HELP)] = 1,
     encoder: Annotated[str | None, typer.Option("--encoder", help="With --model finetune: the encoder to fine-tune, bundled (all-MiniLM-L6-v2) or a local Hugging Face checkpoint folder.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help=CHECKPOINT_HELP)] = None,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Train, evaluate and register a model on a dataset version (with the ray executor: embeddings on a
     pool of Ray actors, finetune's --workers on Ray Train)."""
+    params = lm_params(task, model, checkpoint)
     if task == "lm":
         from datamoat.cli.lm_output import print_lm_run
         from datamoat.flywheel.lm_run import run_lm
 
         with open_workspace(ctx) as ws:
-            lm = run_lm(ws, data=data, name=name, model=model, budget=budget, seed=seed, progress=_say(not as_json))
+            lm = run_lm(ws, data=data, name=name, model=model, params=params, budget=budget, seed=seed,
+                        progress=_say(not as_json))
         if as_json:
             print_json(lm.to_dict())
         else:

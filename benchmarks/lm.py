@@ -9,13 +9,16 @@ over 2,000 iterations, beta2 0.99, weight decay 0.1, clipping 1.0; nanoGPT repor
 loss 1.88 after its 2,000 iterations), is trained in the same process on the same split for the
 same wall time as datamoat's whole ``fit`` (or until its 2,000 iterations end). Both are scored
 on the whole validation text in nats per character (the peer in non-overlapping blocks of its
-64-character context, datamoat in blocks of its own context). datamoat's training loop times its
-steps with all cores and with one thread and keeps the faster (on a busy machine torch's threads
-wait on each other); the peer runs with the thread count datamoat last settled on.
+64-character context, datamoat in blocks of its own context). Both training loops time their
+steps with all cores and with one thread and keep the faster, again every minute (datamoat's
+``ThreadProbe``: on a busy machine torch's threads wait on each other; a peer held at the thread
+count datamoat last chose ran at a sixth of datamoat's tokens/s in a run at load 6).
 
 Usage: python benchmarks/lm.py [--budget 10m] [--corpus PATH --encoding cp1252]
 Prints one JSON object: {"val_loss_nats_per_char", "bits_per_char", "params", "tokens_per_s",
-"seconds", "size", "tokenizer", "peer": {...}, "loss_ratio_vs_peer"}.
+"seconds", "size", "tokenizer", "peer": {...}, "loss_ratio_vs_peer", "load_average_1m": {"start",
+"after_datamoat", "end"}} (the load says how busy the machine was: figures taken at a load above
+its core count measure the load as much as the models).
 Target (issue 13): <= 1.70 nats/char within 10 minutes on 2 cores, and below the peer.
 """
 
@@ -99,11 +102,16 @@ def peer_run(train: str, valid: str, seconds: float, seed: int = 0) -> dict:
         ratio = (it - c["warmup_iters"]) / (c["max_iters"] - c["warmup_iters"])
         return c["min_lr"] + 0.5 * (1 + math.cos(math.pi * min(ratio, 1.0))) * (c["learning_rate"] - c["min_lr"])
 
+    from datamoat.models.trainers.lm_loop import ThreadProbe
+
     rng = np.random.default_rng(seed)
     T, B = c["context"], c["batch_size"]
+    probe = ThreadProbe("cpu")  # the same thread choice as datamoat's loop (see the module docstring)
     started = time.perf_counter()
     it = 0
     while it < c["max_iters"] and time.perf_counter() - started < seconds:
+        probe.before_step()
+        step_started = time.perf_counter()
         for g in opt.param_groups:
             g["lr"] = lr_at(it)
         starts = rng.integers(0, len(train_ids) - T - 1, size=B)
@@ -113,7 +121,10 @@ def peer_run(train: str, valid: str, seconds: float, seed: int = 0) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), c["grad_clip"])
         opt.step()
+        probe.after_step(time.perf_counter() - step_started)
         it += 1
+        if it % 50 == 0:
+            probe.again(time.perf_counter() - started)
     train_s = time.perf_counter() - started
     model.eval()
     nats, count = 0.0, 0
@@ -156,6 +167,7 @@ def main() -> None:
     train, valid = text[:cut], text[cut:]
     say = lambda m: print(f"  {m}", file=sys.stderr, flush=True)  # noqa: E731
 
+    load = {"start": round(os.getloadavg()[0], 2)}  # the 1-minute load average: this machine is shared
     started = time.perf_counter()
     trainer = create_trainer("causal-lm", max_seconds=seconds, random_state=args.seed).fit([train], None, progress=say)
     fit_s = time.perf_counter() - started
@@ -163,11 +175,11 @@ def main() -> None:
     rep = trainer.report_
     import torch
 
-    threads = (trainer.history_[-1].get("threads") if trainer.history_ else None) or torch.get_num_threads()
-    torch.set_num_threads(threads)  # the peer gets the thread count datamoat's probe settled on
-    say(f"peer: nanoGPT's CPU configuration for {fit_s:.0f} s on {threads} thread(s)")
+    say(f"peer: nanoGPT's CPU configuration for {fit_s:.0f} s")
+    load["after_datamoat"] = round(os.getloadavg()[0], 2)
     peer = peer_run(train, valid, fit_s, seed=args.seed)
-    peer["threads"] = threads
+    load["end"] = round(os.getloadavg()[0], 2)
+    peer["threads_at_end"] = torch.get_num_threads()  # the peer's probe's last choice
     ours = metrics["nats_per_char"]
     print(json.dumps({
         "val_loss_nats_per_char": round(ours, 4), "bits_per_char": round(metrics["bits_per_char"], 4),
@@ -176,6 +188,7 @@ def main() -> None:
         "tokenizer": rep["tokenizer"]["kind"], "steps": rep["training"]["steps"],
         "stop_reason": rep["training"]["stop_reason"], "corpus": str(args.corpus), "budget_s": seconds,
         "peer": peer, "loss_ratio_vs_peer": round(ours / peer["val_loss_nats_per_char"], 4),
+        "load_average_1m": load, "cpus": os.cpu_count(),
     }))
 
 

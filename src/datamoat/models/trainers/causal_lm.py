@@ -27,7 +27,7 @@ from datamoat.models.trainers.lm_common import check_number, pick_device
 from datamoat.models.trainers.lm_contract import LMTrainer, Progress
 from datamoat.models.trainers.lm_data import check_stream, document_blocks, encode_documents, token_stream
 from datamoat.models.trainers.lm_loop import LoopSettings, train_loop
-from datamoat.models.trainers.lm_sizing import Size, batch_size, choose_size, measure_flops
+from datamoat.models.trainers.lm_sizing import Size, batch_size, choose_size, learning_rate, measure_flops
 from datamoat.models.trainers.lm_tokenizer import TOKENIZER_KINDS, choose_tokenizer_kind, train_tokenizer
 
 VALIDATIONS_PER_RUN = 20
@@ -50,14 +50,15 @@ class CausalLMTrainer(LMTrainer):
     layers, heads, width, context:
         The size; None (all four) chooses it by measured throughput. Give all four or none.
     learning_rate:
-        Peak AdamW rate (None: 2e-3 up to 256 wide with 2,048+ tokens a step, else 1e-3).
+        Peak AdamW rate (None: ``lm_sizing.learning_rate``, 6e-3 at 128 wide, less for wider models).
     batch_size:
         Windows per step (None: about 4,096 tokens a step on CPU, 32,768 on a GPU, fewer when the
         budget allows under ``lm_sizing.MIN_STEPS`` steps).
     dropout:
         Dropout of the blocks and embeddings.
     eval_every:
-        Steps between validations (None: about 20 per run).
+        Steps between validations (None: about 20 per run, every ``max_seconds`` / 20 seconds of
+        training under a time budget).
     patience:
         Validations without a better validation loss before stopping (None: never).
     random_state:
@@ -151,7 +152,7 @@ class CausalLMTrainer(LMTrainer):
         if flops and self.max_seconds is not None:
             tokens_in_budget = max(self.max_seconds - (time.perf_counter() - started), 1.0) * flops / size.flops_per_token(vocab)
         bs = self.batch_size or batch_size(size, device, tokens_in_budget)
-        lr = self.learning_rate or (2e-3 if size.width <= 256 and bs * size.context >= 2048 else 1e-3)
+        lr = self.learning_rate or learning_rate(size)
         step_s = size.flops_per_token(vocab) * bs * size.context / flops if flops else None
         train_s = None
         if self.max_seconds is not None:  # the loop keeps back the time of the final validation pass
@@ -164,12 +165,15 @@ class CausalLMTrainer(LMTrainer):
         planned = int(train_s / step_s) if train_s is not None and step_s else int(self.max_steps or 2000)
         if self.max_steps is not None:
             planned = min(planned, int(self.max_steps))
-        eval_every = self.eval_every or max(10, planned // VALIDATIONS_PER_RUN)
+        # validation by the clock under a time budget (about VALIDATIONS_PER_RUN of them however
+        # fast the machine turns out to be), by steps otherwise or when eval_every is given
+        eval_every = self.eval_every or (10**9 if train_s is not None else max(10, planned // VALIDATIONS_PER_RUN))
+        eval_seconds = train_s / VALIDATIONS_PER_RUN if train_s is not None and not self.eval_every else None
         settings = LoopSettings(
             learning_rate=lr, warmup_steps=max(1, min(100, planned // 20)),
             max_steps=int(self.max_steps) if self.max_steps is not None else 10**9, max_seconds=train_s,
-            batch_size=bs, context=size.context, eval_every=eval_every, patience=self.patience,
-            seed=self.random_state, reserve_final_eval=valid is not None,
+            batch_size=bs, context=size.context, eval_every=eval_every, eval_seconds=eval_seconds,
+            patience=self.patience, seed=self.random_state, reserve_final_eval=valid is not None,
         )
         from datamoat.models.trainers.causal_lm_model import new_model
 
@@ -184,7 +188,8 @@ class CausalLMTrainer(LMTrainer):
                      "reason": sizing["reason"], "candidates": sizing.get("candidates", [])},
             "flops_per_s": sizing["flops_per_s"],
             "training": {"learning_rate": lr, "batch_size": bs, "warmup_steps": settings.warmup_steps,
-                         "eval_every": eval_every, "steps": loop.steps, "tokens": loop.tokens,
+                         "eval_every": eval_every if eval_seconds is None else None,
+                         "eval_every_s": None if eval_seconds is None else round(eval_seconds, 1), "steps": loop.steps, "tokens": loop.tokens,
                          "train_tokens": int(len(stream)), "seconds": round(loop.seconds, 2),
                          "tokens_per_s": round(loop.tokens / max(loop.seconds, 1e-9), 1),
                          "best_step": loop.best_step, "stop_reason": loop.stop_reason, "device": device},

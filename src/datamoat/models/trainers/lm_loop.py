@@ -4,9 +4,12 @@
 then cosine decay of the learning rate to ``min_lr_ratio`` of its peak, gradient clipping,
 validation loss every ``eval_every`` steps on a fixed sample of validation blocks, early
 stopping after ``patience`` validations without improvement, and keeps the best weights (a CPU
-copy, restored at the end). The schedule's progress is the larger of step / ``max_steps`` and
-elapsed / ``max_seconds``, so a time budget ends on a decayed learning rate whatever the speed
-of the machine at that moment.
+copy, restored at the end). Under a time budget the schedule follows the clock, not a planned
+step count: warm-up ends at ``warmup_steps`` or at ``warmup_share`` of ``max_seconds``,
+whichever comes first, the cosine's progress is the larger of step / ``max_steps`` and elapsed /
+``max_seconds``, and validation comes every ``eval_seconds``. So a run whose machine slows down
+(a shared CPU whose load rises) still warms up, validates and decays its learning rate to the
+floor within its budget, and ends on its best checkpoint.
 
 :func:`score_blocks` gives the summed loss (nats) and the number of predicted tokens per
 document, from which validation loss, perplexity, bits per character and the per-document loss
@@ -31,9 +34,12 @@ class LoopSettings:
     """Settings of :func:`train_loop` (steps, tokens and seconds are per call).
 
     learning_rate: peak AdamW rate; min_lr_ratio: the rate at the end, as a share of the peak;
-    warmup_steps: linear warm-up from 0; max_steps / max_seconds: the schedule's length (either
+    warmup_steps: linear warm-up from 0; warmup_share: with ``max_seconds``, warm-up also ends
+    once this share of it has passed; max_steps / max_seconds: the schedule's length (either
     can end training; ``max_seconds`` None: no time limit); batch_size, context: windows per step
-    and tokens per window; eval_every: steps between validations; eval_blocks: validation blocks
+    and tokens per window; eval_every: steps between validations; eval_seconds: also validate
+    once this many seconds have passed since the last validation (None: by steps only);
+    eval_blocks: validation blocks
     scored each time (a fixed random sample); patience: validations without a better loss before
     stopping (None: never); seed: the window order; reserve_final_eval: end training early enough
     to score every validation block within ``max_seconds`` (the time is estimated from the timed
@@ -43,6 +49,7 @@ class LoopSettings:
     learning_rate: float = 1e-3
     min_lr_ratio: float = 0.1
     warmup_steps: int = 50
+    warmup_share: float = 0.05
     max_steps: int = 2000
     max_seconds: float | None = None
     batch_size: int = 32
@@ -50,6 +57,7 @@ class LoopSettings:
     weight_decay: float = 0.1
     max_grad_norm: float = 1.0
     eval_every: int = 100
+    eval_seconds: float | None = None
     eval_blocks: int = 64
     patience: int | None = 5
     seed: int = 0
@@ -79,6 +87,12 @@ model's step took 1.9 s with 2 threads and 0.08 s with 1 (measured here, load 16
 on an idle machine all cores are faster."""
 
 
+REPROBE_SECONDS = 60.0
+"""The probe runs again after a validation at most this often: under heavy load a step with all
+cores can take seconds (a 2-minute run that probed after each of its validations, every 6 s,
+spent its last 14 s on 10 steps)."""
+
+
 class ThreadProbe:
     """Chooses torch's intra-op threads on CPU from timed training steps (see :data:`PROBE_STEPS`)."""
 
@@ -93,6 +107,7 @@ class ThreadProbe:
         self.left = PROBE_STEPS if self.active else 0
         self.times: dict[int, list[float]] = {}
         self.threads = torch.get_num_threads()
+        self.probed_at = 0.0
 
     def before_step(self) -> None:
         """Set the threads of the coming step (alternating while probing)."""
@@ -107,24 +122,30 @@ class ThreadProbe:
         self.times.setdefault(self.threads, []).append(seconds)
         self.left -= 1
         if self.left == 0:
-            self.threads = min(self.times, key=lambda n: float(np.median(self.times[n])))
+            # a tie goes to fewer threads: the same speed for less of a shared machine
+            self.threads = min(self.times, key=lambda n: (float(np.median(self.times[n])), n))
             self.torch.set_num_threads(self.threads)
             self.times = {}
 
-    def again(self) -> None:
-        """Probe again over the next steps (the load of a shared machine changes)."""
-        if self.active:
-            self.left = PROBE_STEPS
+    def again(self, now: float) -> None:
+        """Probe again over the next steps (the load of a shared machine changes) when
+        :data:`REPROBE_SECONDS` have passed since the last probe (``now``: the loop's clock)."""
+        if self.active and now - self.probed_at >= REPROBE_SECONDS:
+            self.left, self.probed_at = PROBE_STEPS, now
 
 
 def lr_at(step: int, elapsed: float, s: LoopSettings) -> float:
-    """Learning rate of step ``step`` (0-based) after ``elapsed`` seconds."""
-    if step < s.warmup_steps:
-        return s.learning_rate * (step + 1) / s.warmup_steps
+    """Learning rate of step ``step`` (0-based) after ``elapsed`` seconds: linear warm-up to the
+    peak, then cosine decay to ``min_lr_ratio`` of it (see the module docstring)."""
+    warm = (step + 1) / max(1, s.warmup_steps)
+    if s.max_seconds:
+        warm = max(warm, elapsed / max(s.warmup_share * s.max_seconds, 1e-9))
+    if warm < 1.0:
+        return s.learning_rate * warm
     progress = (step - s.warmup_steps) / max(1, s.max_steps - s.warmup_steps)
     if s.max_seconds:
         progress = max(progress, elapsed / s.max_seconds)
-    progress = min(progress, 1.0)
+    progress = min(max(progress, 0.0), 1.0)
     floor = s.learning_rate * s.min_lr_ratio
     return floor + 0.5 * (s.learning_rate - floor) * (1 + math.cos(math.pi * progress))
 
@@ -191,15 +212,17 @@ def train_loop(
     s: LoopSettings,
     device: str,
     progress: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> LoopResult:
     """Train ``model`` in place on windows of ``stream`` (token ids); see the module docstring.
 
     valid: validation blocks (None: no validation, no early stopping; the last weights are kept).
+    clock: seconds, the time every budget, schedule and validation interval is measured on.
     Returns the :class:`LoopResult`; the model ends in eval mode with the best weights.
     """
     import torch
 
-    started = time.perf_counter()
+    started = clock()
     rng = np.random.default_rng(s.seed)
     torch.manual_seed(s.seed)
     optimizer = make_optimizer(model, s)
@@ -215,10 +238,10 @@ def train_loop(
     params = [p for p in model.parameters() if p.requires_grad]
     model.train()
     probe = ThreadProbe(device)
-    step = 0
+    step, last_eval = 0, 0.0
     while True:
         probe.before_step()
-        step_started = time.perf_counter()
+        step_started = clock()
         elapsed = step_started - started
         lr = lr_at(step, elapsed, s)
         for group in optimizer.param_groups:
@@ -229,27 +252,29 @@ def train_loop(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
         optimizer.step()
-        probe.after_step(time.perf_counter() - step_started)
+        probe.after_step(clock() - step_started)
         step += 1
         run_loss += float(loss.detach())
         run_steps += 1
         result.tokens += x.size
-        elapsed = time.perf_counter() - started
+        elapsed = clock() - started
         reserve = 2.0 * block_s * n_valid if s.reserve_final_eval else 0.0
         out_of_time = s.max_seconds is not None and elapsed + reserve >= s.max_seconds
         done = step >= s.max_steps or out_of_time
-        if step % s.eval_every == 0 or done:
-            eval_started = time.perf_counter()
+        due = s.eval_seconds is not None and elapsed - last_eval >= s.eval_seconds
+        if step % s.eval_every == 0 or due or done:
+            last_eval = elapsed
+            eval_started = clock()
             valid_loss = mean_loss(model, sample, device) if sample is not None else None
             if sample is not None:
-                block_s = (time.perf_counter() - eval_started) / max(1, len(sample.inputs))
+                block_s = (clock() - eval_started) / max(1, len(sample.inputs))
             model.train()
             result.history.append({
                 "step": step, "tokens": result.tokens, "train_loss": run_loss / run_steps,
                 "valid_loss": valid_loss, "lr": lr, "seconds": round(elapsed, 2), "threads": probe.threads,
             })
             run_loss, run_steps = 0.0, 0
-            probe.again()
+            probe.again(elapsed)
             if progress is not None:
                 shown = f", validation {valid_loss:.4f}" if valid_loss is not None else ""
                 progress(f"step {step:,}: {result.tokens:,} tokens, training loss "
@@ -272,5 +297,5 @@ def train_loop(
         model.load_state_dict(best_state)
     model.eval()
     result.steps = step
-    result.seconds = time.perf_counter() - started
+    result.seconds = clock() - started
     return result

@@ -36,6 +36,13 @@ def test_common_words_titles_and_other_findings_are_never_propagated() -> None:
     assert propagate_names(text, found[1:], common_english()) == found[1:]  # no name, nothing added
 
 
+def test_a_name_mentioned_once_adds_nothing_even_inside_longer_words() -> None:
+    # the cheap precheck (a word the text holds once) and the whole-word match agree
+    found = [Finding("PERSON", 0, 9, 0.8, "pii_tagger")]
+    assert propagate_names("Anna Berg called.", found, common_english()) == found
+    assert propagate_names("Anna Berg called Annabel from Bergen.", found, common_english()) == found
+
+
 @pytest.mark.parametrize("mode", ["fast", "accurate"])
 def test_the_engine_reports_every_mention_of_a_name(mode: str) -> None:
     text = "My name is Tomasz Wrobel. The parcel for Wrobel never came."

@@ -55,7 +55,10 @@ def propagate_names(text: str, findings: Sequence[Finding], common: frozenset[st
     scores: dict[str, float] = {}
     for f in persons:
         for word in name_words(text, f, common):
-            scores[word] = max(scores.get(word, 0.0), f.score)
+            # a word the text holds once is only at the finding it came from: nothing to carry
+            # over (a cheap count first, so most texts never build the pattern below)
+            if text.count(word) > 1:
+                scores[word] = max(scores.get(word, 0.0), f.score)
     if not scores:
         return list(findings)
     taken = sorted((f.start, f.end) for f in findings)

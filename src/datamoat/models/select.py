@@ -414,7 +414,10 @@ def _augmentation(s: _Search, pool: list[Candidate], text_column: str | None) ->
     singles = [c for c in pool if c.status == "scored" and c.kind not in ("ensemble", "search")
                and c.cleaning is None and not c.one_fold and c.oof_proba is not None]
     if not singles:
-        return {"step": AUGMENT, "kept": False, "reason": "no scored candidate to compare with"}
+        spent = any(c.status == "scored" and c.one_fold for c in pool)
+        reason = ("skipped: the budget was spent before a candidate was scored on every fold, so there are no "
+                  "out-of-fold predictions to gate augmentation on" if spent else "no scored candidate to compare with")
+        return {"step": AUGMENT, "kept": False, "reason": reason}
     base = max(singles, key=lambda c: c.mean)
     made = synthetic_rows(s.data, text_column=text_column, label_column=s.label_column, seed=s.seed)
     growth = (len(s.data) + len(made.rows)) / max(1, len(s.data))

@@ -79,6 +79,6 @@ def test_the_size_follows_tokens_per_weight_and_the_rate_and_batch_follow_the_si
     assert big.width > 128 and row["tokens_in_budget"] >= TOKENS_PER_PARAM * big.block_params()
     larger = [r for r in why["candidates"] if r["width"] > big.width]
     assert all(not (r["fits_time"] and r["fits_data"]) for r in larger)  # the largest that fits the rule
-    assert learning_rate(LADDER[1]) == pytest.approx(6e-3) and learning_rate(LADDER[-1]) == pytest.approx(1e-3)
+    assert learning_rate(LADDER[1]) == pytest.approx(3e-3) and learning_rate(LADDER[-1]) == pytest.approx(1e-3)
     assert batch_size(LADDER[1], "cpu", 2e6) * LADDER[1].context * MIN_STEPS <= 2e6 + LADDER[1].context * MIN_STEPS
     assert batch_size(LADDER[1], "cpu", 1e9) * LADDER[1].context == 4096 and batch_size(LADDER[1], "cpu", 1e3) == 4

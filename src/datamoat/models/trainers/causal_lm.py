@@ -50,7 +50,7 @@ class CausalLMTrainer(LMTrainer):
     layers, heads, width, context:
         The size; None (all four) chooses it by measured throughput. Give all four or none.
     learning_rate:
-        Peak AdamW rate (None: ``lm_sizing.learning_rate``, 6e-3 at 128 wide, less for wider models).
+        Peak AdamW rate (None: ``lm_sizing.learning_rate``, 3e-3 at 128 wide, less for wider models).
     batch_size:
         Windows per step (None: about 4,096 tokens a step on CPU, 32,768 on a GPU, fewer when the
         budget allows under ``lm_sizing.MIN_STEPS`` steps).

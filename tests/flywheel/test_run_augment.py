@@ -14,8 +14,9 @@ def test_a_run_with_augmentation_has_no_synthetic_test_row_and_reports_the_gate(
     csv = tmp_path / "t.csv"
     noisy_tickets(90, noise=0.1, seed=4).to_csv(csv, index=False)
     ws = Workspace.init(tmp_path / "ws")
-    # recipe=[]: no cleaning and no label-cleaning candidate, so the run is about augmentation only
-    result = run_loop(ws, csv, text="text", label="intent", id_column="id", model="tfidf-linear", budget="2m",
+    # recipe=[]: no cleaning and no label-cleaning candidate, so the run is about augmentation only;
+    # a named model is not searched, so the budget is only a ceiling (2m ran out once at load 13)
+    result = run_loop(ws, csv, text="text", label="intent", id_column="id", model="tfidf-linear", budget="15m",
                       recipe=[], augment="auto")
     decision = result.train.selection["augmentation"]
     assert decision["step"] == "augment" and isinstance(decision["kept"], bool) and decision["reason"]

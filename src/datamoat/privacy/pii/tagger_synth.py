@@ -264,7 +264,7 @@ TEMPLATES = (
     "Mum and {FIRST} are visiting {CITY} next week.",
     "Can you send the file to {FIRST}? Thx",
     "talked to {FIRST} {LAST} about it, he agreed",
-    "{FIRST} {LAST}\n{STREET}\n{CITY}",
+    "{FIRST} {LAST}\n{ADDRESS}",
     "Hi {FIRST},\n\nI hope you are well. {FIRST} and I reviewed the draft.\n\nBest,\n{FIRST}",
     "The account was opened by {PERSON} in {DATE}.",
     "Was it {FIRST} or {FIRST} who called?",

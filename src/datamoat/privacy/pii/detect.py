@@ -8,11 +8,10 @@ Two modes (:data:`PII_MODES`):
   tagger (tagger.py, a CRF shipped in the package) for names and addresses, joined by the rule
   in merge.py (pattern types win on overlap; adjacent address fragments merge; plausibility
   rules keep ordinary words from being reported). In both modes a name found once is then
-  also a name at its other mentions in the same text (propagate.py). About 2-5x slower than
-  ``fast`` (benchmarks/pii.py, one thread, on a shared 2-core machine: 1,376 texts/s against
-  3,227 under a load average of ~10 after issue 16's name work; before it 2,977 against 15,143
-  while lightly loaded, 839 against 3,140 under heavy load). On PII-free real text (BANKING77's
-  10,003 training queries) it reports something in 0.18% of the texts, ``fast`` in 0.05%.
+  also a name at its other mentions in the same text (propagate.py). About 3-5x slower than
+  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 3,887 texts/s against 13,441 at a load
+  average of ~1.7; 839 against 3,140 under a load of ~15). On PII-free real text (BANKING77's
+  10,003 training queries) it reports something in 0.15% of the texts, ``fast`` in 0.05%.
 
 ``PiiEngine(entities=None, mode="accurate", min_score=0.4)`` is cheap to create (regexes are compiled at import,
 the name gazetteer on first use) and safe to share between threads. Speed comes from:

@@ -38,8 +38,10 @@ def print_privacy(evaluation: dict[str, Any]) -> None:
                      highlight=False, markup=False)
     mia = evaluation.get("membership_inference")
     if mia:
-        stdout.print(f"membership inference: loss-threshold AUC {mia['auc']:.3f} (0.5 = chance; training rows vs test "
-                     "rows)", highlight=False, markup=False)
+        ci = mia.get("auc_ci")
+        interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        stdout.print(f"membership inference: loss-threshold AUC {mia['auc']:.3f}{interval} (0.5 = chance; class-matched "
+                     "training rows vs test rows)", highlight=False, markup=False)
 
 
 def _say(enabled: bool) -> Any:

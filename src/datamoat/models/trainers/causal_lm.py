@@ -167,8 +167,9 @@ class CausalLMTrainer(LMTrainer):
             planned = min(planned, int(self.max_steps))
         # validation by the clock under a time budget (about VALIDATIONS_PER_RUN of them however
         # fast the machine turns out to be), by steps otherwise or when eval_every is given
-        eval_every = self.eval_every or (10**9 if train_s is not None else max(10, planned // VALIDATIONS_PER_RUN))
-        eval_seconds = train_s / VALIDATIONS_PER_RUN if train_s is not None and not self.eval_every else None
+        by_clock = train_s is not None and not self.eval_every
+        eval_seconds = train_s / VALIDATIONS_PER_RUN if by_clock else None
+        eval_every = None if by_clock else self.eval_every or max(10, planned // VALIDATIONS_PER_RUN)
         settings = LoopSettings(
             learning_rate=lr, warmup_steps=max(1, min(100, planned // 20)),
             max_steps=int(self.max_steps) if self.max_steps is not None else 10**9, max_seconds=train_s,
@@ -188,7 +189,7 @@ class CausalLMTrainer(LMTrainer):
                      "reason": sizing["reason"], "candidates": sizing.get("candidates", [])},
             "flops_per_s": sizing["flops_per_s"],
             "training": {"learning_rate": lr, "batch_size": bs, "warmup_steps": settings.warmup_steps,
-                         "eval_every": eval_every if eval_seconds is None else None,
+                         "eval_every": eval_every,
                          "eval_every_s": None if eval_seconds is None else round(eval_seconds, 1), "steps": loop.steps, "tokens": loop.tokens,
                          "train_tokens": int(len(stream)), "seconds": round(loop.seconds, 2),
                          "tokens_per_s": round(loop.tokens / max(loop.seconds, 1e-9), 1),

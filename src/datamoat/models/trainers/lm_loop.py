@@ -37,8 +37,9 @@ class LoopSettings:
     warmup_steps: linear warm-up from 0; warmup_share: with ``max_seconds``, warm-up also ends
     once this share of it has passed; max_steps / max_seconds: the schedule's length (either
     can end training; ``max_seconds`` None: no time limit); batch_size, context: windows per step
-    and tokens per window; eval_every: steps between validations; eval_seconds: also validate
-    once this many seconds have passed since the last validation (None: by steps only);
+    and tokens per window; eval_every: steps between validations (None: by the clock only);
+    eval_seconds: also validate once this many seconds have passed since the last validation
+    (None: by steps only);
     eval_blocks: validation blocks
     scored each time (a fixed random sample); patience: validations without a better loss before
     stopping (None: never); seed: the window order; reserve_final_eval: end training early enough
@@ -56,7 +57,7 @@ class LoopSettings:
     context: int = 128
     weight_decay: float = 0.1
     max_grad_norm: float = 1.0
-    eval_every: int = 100
+    eval_every: int | None = 100
     eval_seconds: float | None = None
     eval_blocks: int = 64
     patience: int | None = 5
@@ -262,7 +263,7 @@ def train_loop(
         out_of_time = s.max_seconds is not None and elapsed + reserve >= s.max_seconds
         done = step >= s.max_steps or out_of_time
         due = s.eval_seconds is not None and elapsed - last_eval >= s.eval_seconds
-        if step % s.eval_every == 0 or due or done:
+        if (s.eval_every and step % s.eval_every == 0) or due or done:
             last_eval = elapsed
             eval_started = clock()
             valid_loss = mean_loss(model, sample, device) if sample is not None else None

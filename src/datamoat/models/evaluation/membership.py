@@ -152,15 +152,16 @@ def attack_figures(losses: MatchedLosses) -> dict[str, Any]:
     fpr, tpr, _ = roc_curve(member, -np.r_[losses.member, losses.nonmember])
     out: dict[str, Any] = {
         "attack": "loss threshold (ROC AUC of -loss: training rows vs test rows, class-matched; 0.5 = chance)",
-        "auc": round(loss_threshold_auc(losses.member, losses.nonmember), 4),
+        "auc": round(loss_threshold_auc(losses.member, losses.nonmember), 4) if m < 2 else None,
         "auc_ci": None, "class_auc": None, "class_auc_ci": None,
         "advantage": round(float(np.max(tpr - fpr)), 4),
         "train_rows": m, "test_rows": m, "classes": int(len(np.unique(losses.classes))),
         "train_loss_mean": round(float(losses.member.mean()), 4),
         "test_loss_mean": round(float(losses.nonmember.mean()), 4),
     }
-    if m >= 2:
+    if m >= 2:  # DeLong's AUC is the same number as loss_threshold_auc's, with its variance
         aucs, cov, class_aucs, class_cov = _aucs([losses])
+        out["auc"] = round(float(aucs[0]), 4)
         out["auc_ci"] = [round(v, 4) for v in normal_interval(aucs[0], float(np.sqrt(cov[0, 0])), LEVEL)]
         if class_aucs is not None:
             out["class_auc"] = round(float(class_aucs[0]), 4)

@@ -305,7 +305,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
                     pieces.append((kind, kept[0], kept[1], score))
     out = list(pattern)
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
-    others = [(s, e, score) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
+    others = [(s, e) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
         if f.entity_type != "PERSON":
             continue
@@ -313,7 +313,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
         if hits:
             for p in hits:
                 p[0], p[1], p[2] = min(p[0], f.start), max(p[1], f.end), max(p[2], f.score)
-        elif not any(s < f.end and f.start < e for s, e, _ in others):
+        elif not any(s < f.end and f.start < e for s, e in others):
             out.append(f)
     out += [Finding("PERSON", s, e, score, TAGGER) for s, e, score in persons]
     addresses = sorted(

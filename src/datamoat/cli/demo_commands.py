@@ -168,7 +168,8 @@ def _print_run(result: RunResult, pii: str) -> None:
             if text_model else "")
     b = result.budget
     took, over = result.timings_s["total"], result.timings_s["total"] - b["budget_s"]
+    stages = sorted(((v, k) for k, v in result.timings_s.items() if k not in ("total", "train_total")), reverse=True)
     spent = (f"took {took:.1f} s of the {b['budget_s']:.0f} s budget." if over <= 0 else
-             f"took {took:.1f} s: {over:.1f} s over the {b['budget_s']:.0f} s budget (the stages before training and "
-             "one fit of the first candidate needed more than it; give a larger --budget).")
+             f"took {took:.1f} s: {over:.1f} s over the {b['budget_s']:.0f} s budget (a model needs at least one fit; "
+             f"longest stages: {', '.join(f'{k} {v:.0f} s' for v, k in stages[:3])}; give a larger --budget).")
     stdout.print(f"{spent}  next: datamoat models{hint}", highlight=False)

@@ -221,3 +221,14 @@ def test_a_tagger_address_needs_a_house_number_with_a_street_word_or_postcode() 
     assert merge_findings(codes, [], [("STREET_ADDRESS", 0, len(codes), 0.99)]) == []
     count = "it gave me 10 pounds"
     assert merge_findings(count, [], [("STREET_ADDRESS", 11, len(count), 0.99)]) == []
+
+
+def test_a_place_or_month_that_is_a_first_name_stays_in_a_tagger_name_next_to_a_surname() -> None:
+    text = "Requested by Georgia Harvey and June Carter; shipped to Georgia"
+    spans = [("PERSON", text.index(n), text.index(n) + len(n), 0.99) for n in ("Georgia Harvey", "June Carter")]
+    assert [f.value(text) for f in merge_findings(text, [], spans)] == ["Georgia Harvey", "June Carter"]
+    alone = text.rindex("Georgia")  # on its own a place: still split off
+    assert merge_findings(text, [], [("PERSON", alone, len(text), 0.99)]) == []
+    states = "We flew to North Carolina"  # a direction word stays a blocker
+    at = states.index("North")
+    assert [f.value(states) for f in merge_findings(states, [], [("PERSON", at, len(states), 0.9)])] == ["Carolina"]

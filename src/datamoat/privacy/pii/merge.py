@@ -23,7 +23,9 @@ The rule, in order:
    packages datamoat depends on. A *cue* is a title, greeting or naming phrase right before
    the span (``Dr``, ``dear``, ``my name is``, ``spoke with``: names.py's context cues).
    A tagger PERSON span is split at blocker words (pronouns, articles, months, greetings:
-   ``I made``, ``an ATM``; blockers are never part of a name) and at currency, continent and
+   ``I made``, ``an ATM``; blockers are never part of a name, except a capitalised one that is
+   also a listed name right next to another capitalised name word: ``Georgia Harvey``,
+   ``June Carter``, :func:`name_blockers`) and at currency, continent and
    nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
    (``Anna Berg works``). Then each piece
@@ -73,7 +75,7 @@ from functools import lru_cache
 
 from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.recognizers.address import street_words
-from datamoat.privacy.pii.recognizers.names import NAME_CONTEXT_BEFORE, TITLES, gazetteer
+from datamoat.privacy.pii.recognizers.names import GREETINGS, NAME_CONTEXT_BEFORE, TITLES, gazetteer
 from datamoat.privacy.pii.tagger import TaggedSpan
 from datamoat.privacy.pii.tagger_features import tokenize
 
@@ -90,6 +92,11 @@ OTHER_TYPE_SCORE = 0.85
 """Rule 2: the least score of a tagger span of another type (ORGANIZATION, LOCATION ...) that
 overrules a recognizer's name (a less sure one leaves the name: ``- Bertrand`` as a signature)."""
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
+_NAME_GAP = re.compile(r"[ \t]+|-")
+_NOT_NAME_BLOCKERS = frozenset({
+    "company", "council", "post", "royal", "north", "west", "saint", "santa", "santo", "christ", "jesus", "easter",
+    "ramadan", "hermes", "safari", "sep", "mar", "mars", "mac", "sunday", "freitag", "lundi"})
+"""Listed names among the blockers that stay blockers (``North Carolina``, ``Royal Mail``, ``Santa Maria``)."""
 _WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
 _NAME_CUE = re.compile(
@@ -180,8 +187,8 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
     words = [(m.start(), m.end(), _kind(text, m.start(), m.group(), g.kinds)) for m in _WORD.finditer(text, start, end)]
     runs: list[list[tuple[int, int, str | None]]] = [[]]
     places = not_names()
-    for w in words:
-        if w[2] == "blocker" or text[w[0]:w[1]].casefold() in places:
+    for i, w in enumerate(words):
+        if (w[2] == "blocker" and not _named_blocker(text, words, i)) or text[w[0]:w[1]].casefold() in places:
             runs.append([])
         else:
             runs[-1].append(w)
@@ -195,6 +202,36 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
         if run and _person_plausible(text, run[0][0], run[-1][1], score):
             out.append((run[0][0], run[-1][1]))
     return out
+
+
+@lru_cache(maxsize=1)
+def name_blockers() -> frozenset[str]:
+    """Casefolded blocker words that are also listed first or last names (``Georgia``, ``Jordan``,
+    ``June``, ``Church``), at least three letters long, not greetings, pronouns or street types
+    (rule 4: such a word stays in a tagger name next to another name word)."""
+    g = gazetteer()
+    streets = street_words()
+    return frozenset(w for w in g.blockers if len(w) > 2 and (w in g.first or w in g.last)
+                     and g.kinds.get(w) == "blocker" and w not in GREETINGS and w not in streets
+                     and w not in _NOT_NAME_BLOCKERS)
+
+
+def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: int) -> bool:
+    """Whether blocker word ``words[i]`` of a tagger PERSON span is a name there (rule 4): a
+    capitalised listed name (:func:`name_blockers`) with a capitalised name word of the span
+    (a first or last name, also one that is a common word, or a word in no list) right next to it, only spaces or a hyphen
+    between (``Georgia Harvey``, ``Olive Church``; not ``Georgia`` alone, not ``Jordan Street``)."""
+    s, e, _ = words[i]
+    word = text[s:e]
+    if not word[0].isupper() or word.casefold() not in name_blockers():
+        return False
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(words):
+            a, b, kind = words[j]
+            gap = text[e:a] if j > i else text[b:s]
+            if kind in ("first", "last", "weak", None) and text[a].isupper() and _NAME_GAP.fullmatch(gap):
+                return True
+    return False
 
 
 def _kind(text: str, at: int, word: str, kinds: dict[str, str]) -> str | None:

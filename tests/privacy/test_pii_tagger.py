@@ -232,3 +232,13 @@ def test_a_place_or_month_that_is_a_first_name_stays_in_a_tagger_name_next_to_a_
     states = "We flew to North Carolina"  # a direction word stays a blocker
     at = states.index("North")
     assert [f.value(states) for f in merge_findings(states, [], [("PERSON", at, len(states), 0.9)])] == ["Carolina"]
+
+
+def test_a_lower_case_first_name_with_a_surname_in_no_list_needs_a_fairly_sure_tagger() -> None:
+    text = "please thank ingrid zorvankel for the help"
+    at = text.index("ingrid")
+    name = ("PERSON", at, at + len("ingrid zorvankel"))
+    assert [f.value(text) for f in merge_findings(text, [], [(*name, 0.75)])] == ["ingrid zorvankel"]
+    assert merge_findings(text, [], [(*name, 0.6)]) == []
+    one = text.index("zorvankel")  # the surname alone: no listed first name, the higher bar holds
+    assert merge_findings(text, [], [("PERSON", one, one + 9, 0.75)]) == []

@@ -42,7 +42,8 @@ The rule, in order:
      (``i met daniel``); otherwise it is a name after a strong cue (``my name is aigerim
      nurlanovna``), or it is kept when each word is a first or last name (``kevin barnes``), or
      when one is, none is a common word, and the tagger is sure of it (score at least
-     :data:`LOWER_CASE_SCORE`: ``maciej sobuś``);
+     :data:`LOWER_CASE_SCORE`: ``maciej sobuś``; :data:`LOWER_CASE_FIRST_SCORE` when it has
+     several words and one is a listed first name: ``ingrid thiry``);
    * of one word in capitals, at most five letters long, in a text not itself in capitals and
      without a strong cue (``from SWIFT``), is an acronym or a code (``ATM``, ``EUR``), dropped;
    * otherwise mixing cases, with a lower-case word inside that is neither a particle nor a first
@@ -88,6 +89,9 @@ LOWER_CASE_SCORE = 0.9
 """Rule 4: the least score of a lower-case tagger name with a word that is not in the name lists
 (chosen on the development set of tagger_dev.py, PERSON F2 0.932 / 0.929 / 0.928 / 0.908 at
 0.8 / 0.9 / 0.95 / never; 0.9 because 0.8 let ``made glorious`` through in plain English)."""
+LOWER_CASE_FIRST_SCORE = 0.7
+"""Rule 4: the least score of a lower-case tagger name of several words, one a listed first name,
+none a common word, with a word in no list (``ingrid thiry``)."""
 OTHER_TYPE_SCORE = 0.85
 """Rule 2: the least score of a tagger span of another type (ORGANIZATION, LOCATION ...) that
 overrules a recognizer's name (a less sure one leaves the name: ``- Bertrand`` as a signature)."""
@@ -270,7 +274,8 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
             return cue or (score >= LOWER_CASE_SCORE and bool(_PERSON_VERB.search(window)))
         if naming or all(k in ("first", "last", "weak") for k in kinds):
             return True
-        return (score >= LOWER_CASE_SCORE and any(k in ("first", "last") for k in kinds)
+        least = LOWER_CASE_FIRST_SCORE if len(words) > 1 and "first" in kinds else LOWER_CASE_SCORE
+        return (score >= least and any(k in ("first", "last") for k in kinds)
                 and not any(k in ("common", "weak") for k in kinds))
     if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5 and not strong and not _mostly_upper(text):
         return False  # a short word in capitals in ordinary text: an acronym or a code (ATM, EUR)

@@ -242,3 +242,11 @@ def test_a_lower_case_first_name_with_a_surname_in_no_list_needs_a_fairly_sure_t
     assert merge_findings(text, [], [(*name, 0.6)]) == []
     one = text.index("zorvankel")  # the surname alone: no listed first name, the higher bar holds
     assert merge_findings(text, [], [("PERSON", one, one + 9, 0.75)]) == []
+
+
+def test_a_name_right_after_a_place_name_head_is_part_of_the_place() -> None:
+    text = "flights to New York and back, said Anna York"
+    at = text.index("New")
+    tagged = [("PERSON", at, at + len("New York"), 0.8), ("PERSON", text.index("Anna"), len(text), 0.9)]
+    recognized = Finding("PERSON", at + 4, at + 8, 0.6, "name_gazetteer")
+    assert [f.value(text) for f in merge_findings(text, [recognized], tagged)] == ["Anna York"]

@@ -11,7 +11,9 @@ The rule, in order:
 2. **Names.** The tagger's PERSON spans are kept. A recognizer PERSON finding that overlaps a
    tagger PERSON span is merged into it (the union of both); one that overlaps a tagger span of
    another type the tagger is sure of (score at least :data:`OTHER_TYPE_SCORE`: it read
-   ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped; one the tagger did not touch at all is kept (the recognizers' cues stay).
+   ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped, and so is one right
+   after a capitalised place-name head (``New``, ``North``, ``San``, ``Port``, ``Great`` ...:
+   ``New York``; the same holds for tagger names in rule 4); one the tagger did not touch at all is kept (the recognizers' cues stay).
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled, and spans
    that overlap or are separated only by spaces, line breaks, commas or semicolons are merged
    into one (a street line, a postcode line and a city line become one address).
@@ -26,7 +28,8 @@ The rule, in order:
    ``I made``, ``an ATM``; blockers are never part of a name, except a capitalised one that is
    also a listed name right next to another capitalised name word: ``Georgia Harvey``,
    ``June Carter``, :func:`name_blockers`) and at currency, continent and
-   nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece not all in lower case
+   nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece right after a
+   capitalised place-name head (``New York``, ``San Diego``) is dropped; a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
    (``Anna Berg works``). Then each piece
 
@@ -97,6 +100,10 @@ OTHER_TYPE_SCORE = 0.85
 overrules a recognizer's name (a less sure one leaves the name: ``- Bertrand`` as a signature)."""
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
 _NAME_GAP = re.compile(r"[ \t]+|-")
+_PLACE_PREFIX = re.compile(r"\b(?:New|North|South|East|West|San|Santa|Santo|São|Saint|St\.?|Port|Fort|Mount|Mt\.?"
+                           r"|Lake|Los|Las|Cape|Great|Upper|Lower)[ \t]+\Z")
+"""A capitalised place-name head right before a piece of a tagger name: the piece is part of a
+place (``New York``, ``North Carolina``, ``San Diego``, ``Great Barrier Reef``; rule 4)."""
 _NOT_NAME_BLOCKERS = frozenset({
     "company", "council", "post", "royal", "north", "west", "saint", "santa", "santo", "christ", "jesus", "easter",
     "ramadan", "hermes", "safari", "sep", "mar", "mars", "mac", "sunday", "freitag", "lundi"})
@@ -203,7 +210,7 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
                 run = run[1:]
             while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
                 run = run[:-1]
-        if run and _person_plausible(text, run[0][0], run[-1][1], score):
+        if run and not _PLACE_PREFIX.search(text, 0, run[0][0]) and _person_plausible(text, run[0][0], run[-1][1], score):
             out.append((run[0][0], run[-1][1]))
     return out
 
@@ -349,8 +356,8 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
     others = [(s, e) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
-        if f.entity_type != "PERSON":
-            continue
+        if f.entity_type != "PERSON" or _PLACE_PREFIX.search(text, 0, f.start):
+            continue  # (a name right after a place-name head is part of the place: ``New York``)
         hits = [p for p in persons if p[0] < f.end and f.start < p[1]]
         if hits:
             for p in hits:

@@ -210,7 +210,7 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
                 run = run[1:]
             while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
                 run = run[:-1]
-        if run and not _PLACE_PREFIX.search(text, 0, run[0][0]) and _person_plausible(text, run[0][0], run[-1][1], score):
+        if run and not _PLACE_PREFIX.search(text, max(0, run[0][0] - 8), run[0][0]) and _person_plausible(text, run[0][0], run[-1][1], score):
             out.append((run[0][0], run[-1][1]))
     return out
 
@@ -356,7 +356,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
     others = [(s, e) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
-        if f.entity_type != "PERSON" or _PLACE_PREFIX.search(text, 0, f.start):
+        if f.entity_type != "PERSON" or _PLACE_PREFIX.search(text, max(0, f.start - 8), f.start):
             continue  # (a name right after a place-name head is part of the place: ``New York``)
         hits = [p for p in persons if p[0] < f.end and f.start < p[1]]
         if hits:

@@ -250,3 +250,13 @@ def test_a_name_right_after_a_place_name_head_is_part_of_the_place() -> None:
     tagged = [("PERSON", at, at + len("New York"), 0.8), ("PERSON", text.index("Anna"), len(text), 0.9)]
     recognized = Finding("PERSON", at + 4, at + 8, 0.6, "name_gazetteer")
     assert [f.value(text) for f in merge_findings(text, [recognized], tagged)] == ["Anna York"]
+
+
+def test_a_recognizer_address_that_starts_inside_a_tagger_name_starts_at_the_tagger_address() -> None:
+    text = "Ship to Andrew Morgan at Moritz-Gstrein-Gasse 9, 5373 Eisenerz."
+    name, street = text.index("Andrew"), text.index("Moritz")
+    recognized = Finding("STREET_ADDRESS", text.index("Morgan"), len(text) - 1, 0.8, "address_pattern")
+    tagged = [("PERSON", name, name + len("Andrew Morgan"), 0.99), ("STREET_ADDRESS", street, len(text) - 1, 0.95)]
+    out = sorted(merge_findings(text, [recognized], tagged), key=lambda f: f.start)
+    assert [(f.entity_type, f.value(text)) for f in out] == [
+        ("PERSON", "Andrew Morgan"), ("STREET_ADDRESS", "Moritz-Gstrein-Gasse 9, 5373 Eisenerz")]

@@ -14,7 +14,9 @@ The rule, in order:
    ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped, and so is one right
    after a capitalised place-name head (``New``, ``North``, ``San``, ``Port``, ``Great`` ...:
    ``New York``; the same holds for tagger names in rule 4); one the tagger did not touch at all is kept (the recognizers' cues stay).
-3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled, and spans
+3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled (a
+   recognizer address that begins inside a tagger name starts where the tagger's address in it
+   starts: the name stays a name), and spans
    that overlap or are separated only by spaces, line breaks, commas or semicolons are merged
    into one (a street line, a postcode line and a city line become one address).
 4. **Plausibility** (the tagger also fires on ordinary words; these rules come from what a
@@ -336,6 +338,20 @@ def _name_word(tokens: list[str], i: int, before: bool, capital: bool = False) -
     return t[0].isupper() or (before and not capital)
 
 
+def _address_head(f: Finding, pieces: Sequence[tuple[str, int, int, float]],
+                  tagged_addresses: Sequence[tuple[int, int, float, str]]) -> tuple[int, int, float, str]:
+    """A recognizer address as ``(start, end, score, recognizer)``, starting where the tagger's
+    address starts when it begins inside a tagger name and the tagger read an address in it
+    (``Ship to Andrew Morgan at Moritz-Gstrein-Gasse 9``: not ``Morgan at ...``; rule 3)."""
+    start = f.start
+    for kind, s, e, _score in pieces:
+        if kind == "PERSON" and s <= start < e:
+            heads = [a for a, b, _, _ in tagged_addresses if e <= a < f.end]
+            if heads:
+                start = min(heads)
+    return start, f.end, f.score, f.recognizer
+
+
 def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedSpan]) -> list[Finding]:
     """The recognizers' ``found`` and the tagger's ``tagged`` spans of ``text`` joined by the
     rule in the module docstring (may still overlap; unsorted)."""
@@ -365,9 +381,10 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
         elif not any(s < f.end and f.start < e for s, e in others):
             out.append(f)
     out += [Finding("PERSON", s, e, score, TAGGER) for s, e, score in persons]
+    tagged_addresses = [(s, e, score, TAGGER) for kind, s, e, score in pieces if kind == "STREET_ADDRESS"]
     addresses = sorted(
-        [(f.start, f.end, f.score, f.recognizer) for f in found if f.entity_type == "STREET_ADDRESS"]
-        + [(s, e, score, TAGGER) for kind, s, e, score in pieces if kind == "STREET_ADDRESS"]
+        [_address_head(f, pieces, tagged_addresses) for f in found if f.entity_type == "STREET_ADDRESS"]
+        + tagged_addresses
     )
     merged: list[list] = []
     for s, e, score, by in addresses:

@@ -260,3 +260,11 @@ def test_a_recognizer_address_that_starts_inside_a_tagger_name_starts_at_the_tag
     out = sorted(merge_findings(text, [recognized], tagged), key=lambda f: f.start)
     assert [(f.entity_type, f.value(text)) for f in out] == [
         ("PERSON", "Andrew Morgan"), ("STREET_ADDRESS", "Moritz-Gstrein-Gasse 9, 5373 Eisenerz")]
+
+
+def test_a_listed_name_that_is_also_a_place_is_a_name_right_after_a_title() -> None:
+    text = "Appointment with Mrs. Jordan at 9:15, then a flight to Jordan"
+    at = text.index("Jordan")
+    assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 6, 0.99)])] == ["Jordan"]
+    place = text.rindex("Jordan")
+    assert merge_findings(text, [], [("PERSON", place, place + 6, 0.99)]) == []

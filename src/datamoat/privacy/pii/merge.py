@@ -102,6 +102,7 @@ OTHER_TYPE_SCORE = 0.85
 overrules a recognizer's name (a less sure one leaves the name: ``- Bertrand`` as a signature)."""
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
 _NAME_GAP = re.compile(r"[ \t]+|-")
+_TITLE_BEFORE = re.compile(r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?[ \t]+\Z", re.IGNORECASE)
 _PLACE_PREFIX = re.compile(r"\b(?:New|North|South|East|West|San|Santa|Santo|São|Saint|St\.?|Port|Fort|Mount|Mt\.?"
                            r"|Lake|Los|Las|Cape|Great|Upper|Lower)[ \t]+\Z")
 """A capitalised place-name head right before a piece of a tagger name: the piece is part of a
@@ -233,11 +234,14 @@ def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: i
     """Whether blocker word ``words[i]`` of a tagger PERSON span is a name there (rule 4): a
     capitalised listed name (:func:`name_blockers`) with a capitalised name word of the span
     (a first or last name, also one that is a common word, or a word in no list) right next to it, only spaces or a hyphen
-    between (``Georgia Harvey``, ``Olive Church``; not ``Georgia`` alone, not ``Jordan Street``)."""
+    between (``Georgia Harvey``, ``Olive Church``; not ``Georgia`` alone, not ``Jordan Street``),
+    or right after a title (``Mrs. Jordan``)."""
     s, e, _ = words[i]
     word = text[s:e]
     if not word[0].isupper() or word.casefold() not in name_blockers():
         return False
+    if _TITLE_BEFORE.search(text, max(0, s - 8), s):
+        return True  # right after a title (``Mrs. Jordan``, ``Capt. Mayo``)
     for j in (i - 1, i + 1):
         if 0 <= j < len(words):
             a, b, kind = words[j]

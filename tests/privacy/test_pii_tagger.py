@@ -268,3 +268,14 @@ def test_a_listed_name_that_is_also_a_place_is_a_name_right_after_a_title() -> N
     assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 6, 0.99)])] == ["Jordan"]
     place = text.rindex("Jordan")
     assert merge_findings(text, [], [("PERSON", place, place + 6, 0.99)]) == []
+
+
+def test_a_lower_case_name_in_no_list_is_kept_after_a_verb_people_are_the_object_of() -> None:
+    text = "we thank tiupil vacen for the help"
+    at = text.index("tiupil")
+    name = ("PERSON", at, at + len("tiupil vacen"))
+    assert [f.value(text) for f in merge_findings(text, [], [(*name, 0.95)])] == ["tiupil vacen"]
+    assert merge_findings(text, [], [(*name, 0.8)]) == []  # the tagger not sure enough
+    plain = "blocked from making transfers"  # a weak cue is not enough
+    at = plain.index("making")
+    assert merge_findings(plain, [], [("PERSON", at, len(plain), 0.95)]) == []

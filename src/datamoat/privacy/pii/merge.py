@@ -48,7 +48,9 @@ The rule, in order:
      nurlanovna``), or it is kept when each word is a first or last name (``kevin barnes``), or
      when one is, none is a common word, and the tagger is sure of it (score at least
      :data:`LOWER_CASE_SCORE`: ``maciej sobuś``; :data:`LOWER_CASE_FIRST_SCORE` when it has
-     several words and one is a listed first name: ``ingrid thiry``);
+     several words and one is a listed first name: ``ingrid thiry``), or when it has several
+     words, none in any list, after a naming cue or a verb people are the object of, and the
+     tagger is sure of it (:data:`LOWER_CASE_SCORE`: ``thank tiupil vacen``);
    * of one word in capitals, at most five letters long, in a text not itself in capitals and
      without a strong cue (``from SWIFT``), is an acronym or a code (``ATM``, ``EUR``), dropped;
    * otherwise mixing cases, with a lower-case word inside that is neither a particle nor a first
@@ -288,6 +290,9 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
         if naming or all(k in ("first", "last", "weak") for k in kinds):
             return True
         least = LOWER_CASE_FIRST_SCORE if len(words) > 1 and "first" in kinds else LOWER_CASE_SCORE
+        if (len(words) > 1 and all(k is None for k in kinds) and score >= LOWER_CASE_SCORE
+                and (naming or _PERSON_VERB.search(window))):
+            return True  # every word in no list, after a naming cue or a verb people are the object of (``thank tiupil vacen``)
         return (score >= least and any(k in ("first", "last") for k in kinds)
                 and not any(k in ("common", "weak") for k in kinds))
     if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5 and not strong and not _mostly_upper(text):

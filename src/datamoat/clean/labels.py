@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.errors import StepError
+from datamoat.pipeline.fit_hooks import TaskMap, local_tasks
 from datamoat.pipeline.registry import register
 from datamoat.pipeline.step import (
     add_reasons,
@@ -145,7 +146,13 @@ class LabelIssuesStep(TextColumnStep):
         require_row_ids(self.name, schema, "to match the judged rows")
 
     def fit(self, batches: Iterable[pa.RecordBatch]) -> None:
-        """Train the out-of-fold model on all judged rows and find the label issues."""
+        """Train the out-of-fold model on all judged rows and find the label issues
+        (the independent work in ``n_jobs`` joblib processes, or in this one for 1)."""
+        self.fit_tasks(batches, local_tasks(self.n_jobs))
+
+    def fit_tasks(self, batches: Iterable[pa.RecordBatch], tasks: TaskMap) -> None:
+        """:meth:`fit` with ``tasks`` running the feature counting and the fold models
+        (:class:`~datamoat.pipeline.fit_hooks.TaskFit`; the same result whichever map runs them)."""
         ids: list[str] = []
         texts: list[str] = []
         labels: list[str] = []
@@ -175,7 +182,7 @@ class LabelIssuesStep(TextColumnStep):
                 folds=self.folds,
                 seed=self.seed,
                 c=self.c,
-                n_jobs=self.n_jobs,
+                tasks=tasks,
             )
             self._flagged = found.is_issue
             self._quality = found.quality

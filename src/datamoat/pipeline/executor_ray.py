@@ -22,8 +22,10 @@ How a run goes (the plan is :mod:`datamoat.pipeline.plan`'s, as for
     block in parallel, hash-partitioned by key so each bucket lands in one partition,
     candidate pairs per partition in parallel, the shingles of the rows in a pair fetched,
     the pairs verified in parallel in chunks, connected components on the driver;
-  - :class:`~datamoat.pipeline.fit_hooks.JoblibFit` steps (label issues: its cross-validation
-    folds): ``fit`` on the driver with joblib's Ray backend, so the folds run as Ray tasks;
+  - :class:`~datamoat.pipeline.fit_hooks.TaskFit` steps (label issues: n-gram counting per
+    chunk of texts, one model per fold and class): ``fit_tasks`` on the driver with a
+    :class:`RayTasks` map, so that work runs as Ray tasks (its shared data put into Ray's
+    object store once) and the driver keeps only the merges;
   - any other global step (k-anonymity, split): ``fit`` on the driver over the blocks,
     streamed from the object store in input order.
 
@@ -59,7 +61,7 @@ import pyarrow.compute as pc
 from datamoat.data.roles import ColumnRoles
 from datamoat.errors import DatamoatError, UnavailableError
 from datamoat.pipeline.exclusions import EXCLUSION_SCHEMA
-from datamoat.pipeline.fit_hooks import ClusterFit, JoblibFit, PartialFit
+from datamoat.pipeline.fit_hooks import ClusterFit, PartialFit, TaskFit
 from datamoat.pipeline.plan import (
     LabelledStep,
     Segment,
@@ -338,25 +340,11 @@ class RayExecutor:
                 states = ray.get([partial.remote(shipped, b, schema) for b in blocks])
                 if step.fit_merge([s for s in states if s is not None]):
                     return "partial"
-        if isinstance(step, JoblibFit) and isinstance(step.n_jobs, int):
-            return self._fit_joblib(step, blocks, schema, workers)
+        if isinstance(step, TaskFit):
+            step.fit_tasks(_DriverBatches(blocks, schema), RayTasks(workers, self.max_retries))
+            return "driver, tasks on ray"
         step.fit(_DriverBatches(blocks, schema))
         return "driver"
-
-    def _fit_joblib(self, step: JoblibFit, blocks: list[Any], schema: pa.Schema, workers: int) -> str:
-        """``fit`` on the driver with its joblib work (e.g. cross-validation folds) as Ray tasks."""
-        import joblib
-        from ray.util.joblib import register_ray
-
-        register_ray()
-        given = step.n_jobs
-        step.n_jobs = max(given, workers)
-        try:
-            with joblib.parallel_backend("ray"):
-                step.fit(_DriverBatches(blocks, schema))
-        finally:
-            step.n_jobs = given
-        return "driver, joblib on ray"
 
     def _fit_cluster(self, step: ClusterFit, blocks: list[Any], schema: pa.Schema, rows: int, workers: int) -> None:
         """Near-dedup style fit: entries -> hash partitions -> pairs -> payload -> verify -> clusters."""
@@ -391,7 +379,31 @@ class RayExecutor:
         step.cluster_set(ids, li[ok], lj[ok])
 
 
+class RayTasks:
+    """A :class:`~datamoat.pipeline.fit_hooks.TaskMap` on Ray: ``shared`` is put into the object
+    store once (workers on this node map its arrays without copying), each item is one Ray task
+    (one CPU, retried ``max_retries`` times when its worker dies), results in item order."""
+
+    def __init__(self, workers: int, max_retries: int = DEFAULT_MAX_RETRIES) -> None:
+        self.workers = workers
+        self.max_retries = max_retries
+
+    def __call__(self, fn: Callable[[Any, Any], Any], shared: Any, items: Any) -> list[Any]:
+        import ray
+
+        if not items:
+            return []
+        shared_ref = ray.put(shared)
+        task = _remote(_run_task, self.max_retries)
+        return ray.get([task.remote(fn, shared_ref, item) for item in items])
+
+
 # --- worker side --------------------------------------------------------------------------------
+
+
+def _run_task(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+    """Task: one item of a :class:`RayTasks` map."""
+    return fn(shared, item)
 
 _MAPPERS: dict[str, _SegmentMapper] = {}
 MAPPERS_KEPT = 4

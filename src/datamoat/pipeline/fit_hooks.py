@@ -25,16 +25,19 @@ reduction on the driver. Whatever route is taken, the fitted step must be the sa
     ``cluster_verify`` checks a chunk of pairs (in parallel), and ``cluster_set`` takes the
     verified pairs and does the connected components on the driver.
 
-:class:`JoblibFit` (a fit that parallelises through joblib)
-    A step with an ``n_jobs`` parameter whose ``fit`` spreads independent work (e.g. the folds
-    of a cross-validated model) over joblib workers, with a result that does not depend on
-    ``n_jobs``. A distributed executor fits it on the driver under joblib's backend for its
-    cluster with ``n_jobs`` raised to the cluster's workers for the fit only (the parameter,
-    as recorded in the recipe, is put back).
+:class:`TaskFit` (a fit whose independent work goes through a task map)
+    A step whose ``fit`` splits into independent tasks ``fn(shared, item)`` (e.g. label issues:
+    counting the n-grams of chunks of texts, then one linear model per fold and class) gives
+    them to the :class:`TaskMap` it is handed: ``fit_tasks(batches, tasks)``. Locally that is
+    :class:`SerialTasks` (in order, in this process) or :class:`JoblibTasks` (joblib processes);
+    a distributed executor passes its own (Ray tasks, ``shared`` put into the object store
+    once). The result must not depend on which map ran the tasks, nor on ``tasks.workers``
+    (a step may use it to cut the work finer, never to change it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -89,12 +92,49 @@ class ClusterFit(Protocol):
         ...
 
 
+class TaskMap(Protocol):
+    """Runs independent tasks: ``tasks(fn, shared, items)`` is ``[fn(shared, item) for item in
+    items]``, in that order, possibly in parallel. ``fn`` must be a module-level function (it is
+    pickled by reference); ``shared`` is sent once per worker where the map can (one object for
+    all tasks), each item with its task. ``workers``: how many tasks may run at once."""
+
+    workers: int
+
+    def __call__(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list[Any]: ...
+
+
+class SerialTasks:
+    """A :class:`TaskMap` that runs every task in this process, in order."""
+
+    workers = 1
+
+    def __call__(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list[Any]:
+        return [fn(shared, item) for item in items]
+
+
+class JoblibTasks:
+    """A :class:`TaskMap` over ``workers`` joblib processes (loky: large arrays of ``shared`` are
+    memory-mapped, not copied per task)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def __call__(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list[Any]:
+        from joblib import Parallel, delayed
+
+        return list(Parallel(n_jobs=self.workers)(delayed(fn)(shared, item) for item in items))
+
+
+def local_tasks(n_jobs: int) -> TaskMap:
+    """The local task map for ``n_jobs`` workers: serial for 1, joblib processes otherwise."""
+    return SerialTasks() if n_jobs <= 1 else JoblibTasks(n_jobs)
+
+
 @runtime_checkable
-class JoblibFit(Protocol):
-    """A global step whose fit parallelises through joblib with ``n_jobs`` (see the module docstring)."""
+class TaskFit(Protocol):
+    """A global step whose fit runs its independent work through a :class:`TaskMap` (see the module docstring)."""
 
-    n_jobs: int
-
-    def fit(self, batches: Any) -> None:
-        """Fit on the whole input; the result must not depend on ``n_jobs``."""
+    def fit_tasks(self, batches: Any, tasks: TaskMap) -> None:
+        """Fit on the whole input with ``tasks`` running the independent work; the result must
+        not depend on the map."""
         ...

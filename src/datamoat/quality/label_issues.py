@@ -45,7 +45,9 @@ import pyarrow.compute as pc
 from datamoat.data.roles import ROW_ID_COLUMN, ColumnRoles
 from datamoat.data.text_limits import MAX_TEXT_CHARS, truncate_texts
 from datamoat.errors import DatamoatError
+from datamoat.pipeline.fit_hooks import SerialTasks, TaskMap, local_tasks
 from datamoat.quality.check import Check, CheckResult, issue_table, register_check, require_role
+from datamoat.quality.tfidf_chunks import ChunkCounts, NgramSpec, count_chunk, plan_columns, weigh_chunk
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -64,60 +66,98 @@ FILTER_METHODS: tuple[str, ...] = (
 # --- features and out-of-fold probabilities ----------------------------------------------------
 
 
-def text_features(texts: Sequence[str], *, max_features: int | None = 200_000) -> sp.csr_matrix:
-    """TF-IDF of word 1-2 grams and char 2-5 grams (``char_wb``), stacked; float32 CSR.
+FEATURE_SPECS: tuple[NgramSpec, ...] = (
+    NgramSpec("word", (1, 2)),
+    NgramSpec("char_wb", (2, 5), max_features=200_000),
+)
+"""The finder's features: word 1-2 grams and char 2-5 grams within word boundaries (capped)."""
+CHUNK_ROWS = 8_192
+"""Texts per counting task (:func:`~datamoat.quality.tfidf_chunks.count_chunk`)."""
+
+
+def text_features(
+    texts: Sequence[str], *, max_features: int | None = 200_000, tasks: TaskMap | None = None
+) -> sp.csr_matrix:
+    """TF-IDF of word 1-2 grams and char 2-5 grams (``char_wb``), stacked; float64 CSR.
 
     Each text is read up to its first :data:`~datamoat.data.text_limits.MAX_TEXT_CHARS`
     characters (n-grams grow with the text; the number cut is logged at debug level). Terms
     seen in fewer than 2 texts are dropped (they cannot help another row), unless there are
     fewer than 50 texts. ``max_features`` caps the character vocabulary (the largest).
+    tasks: runs the counting of chunks of :data:`CHUNK_ROWS` texts (default: in this process);
+    the matrix is the same whatever runs them (:mod:`datamoat.quality.tfidf_chunks`).
     """
     import scipy.sparse as sp
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts, cut = truncate_texts([str(t) for t in texts])
     if cut:
         log.debug("label-issue features: %d text(s) longer than %d characters were cut to that length",
                   cut, MAX_TEXT_CHARS)
+    tasks = tasks or SerialTasks()
     min_df = 2 if len(texts) >= 50 else 1
-    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, dtype=np.float32)
-    char = TfidfVectorizer(
-        analyzer="char_wb",
-        ngram_range=(2, 5),
-        sublinear_tf=True,
-        min_df=min_df,
-        max_features=max_features,
-        dtype=np.float32,
-    )
-    parts = []
-    for vectorizer in (word, char):
-        try:
-            parts.append(vectorizer.fit_transform(texts))
-        except ValueError:  # empty vocabulary (e.g. only punctuation)
-            continue
-    if not parts:
-        return sp.csr_matrix((len(texts), 1), dtype=np.float32)
-    return sp.hstack(parts).tocsr()
+    specs = [NgramSpec(s.analyzer, s.ngram_range, max_features if s.max_features else None) for s in FEATURE_SPECS]
+    chunks = [texts[i : i + CHUNK_ROWS] for i in range(0, len(texts), CHUNK_ROWS)] or [[]]
+    counted = tasks(_count_task, None, [(spec, chunk) for spec in specs for chunk in chunks])
+    plans = [plan_columns(counted[i * len(chunks) : (i + 1) * len(chunks)], min_df=min_df,
+                          max_features=spec.max_features) for i, spec in enumerate(specs)]
+    kept = [i for i, plan in enumerate(plans) if plan is not None]
+    if not kept:
+        return sp.csr_matrix((len(texts), 1), dtype=np.float64)
+    items = [[(counted[i * len(chunks) + j], plans[i].columns[j]) for i in kept] for j in range(len(chunks))]  # type: ignore[union-attr]
+    shared = [(plans[i].idf, plans[i].sublinear) for i in kept]  # type: ignore[union-attr]
+    return sp.vstack(tasks(_weigh_task, shared, items), format="csr")
 
 
-def _fold_scores(
-    x: sp.csr_matrix, y: np.ndarray, train: np.ndarray, test: np.ndarray, k: int, c: float, seed: int
-):
-    """Decision scores (len(test) x k) of a LinearSVC trained on ``train``; absent classes get NaN."""
+def _count_task(_shared: None, item: tuple[NgramSpec, list[str]]) -> ChunkCounts:
+    """Task: one chunk's n-gram counts for one spec."""
+    return count_chunk(*item)
+
+
+def _weigh_task(
+    shared: list[tuple[np.ndarray, np.ndarray]], item: list[tuple[ChunkCounts, np.ndarray]]
+) -> sp.csr_matrix:
+    """Task: one chunk's feature rows: its TF-IDF rows per kept spec (``shared``: each spec's idf
+    and sublinear table), side by side."""
+    import scipy.sparse as sp
+
+    parts = [weigh_chunk(counts, columns, idf, sublinear) for (counts, columns), (idf, sublinear)
+             in zip(item, shared, strict=True)]
+    return parts[0] if len(parts) == 1 else sp.hstack(parts, format="csr")
+
+
+def _fold_class_scores(
+    shared: tuple[sp.csr_matrix, np.ndarray, list[tuple[np.ndarray, np.ndarray]], float, int, bool],
+    item: tuple[int, list[int]],
+) -> np.ndarray:
+    """Task: decision scores (len(test) x len(classes)) of fold ``item[0]`` for ``item[1]``'s classes.
+
+    One binary LinearSVC per class (the class against the rest: the one-vs-rest scheme a
+    multi-class LinearSVC uses), each with the same seed, so a class's scores do not depend on
+    which classes share its task. A class absent from the fold's training rows gets NaN; when
+    only one class is present, it gets 1.0. With two classes in all (``shared[5]``), the item
+    holds both and one model for the second gives both columns (-s, s).
+    """
     from sklearn.svm import LinearSVC
 
-    out = np.full((len(test), k), np.nan)
+    x, y, splits, c, seed, pair = shared
+    fold, classes = item
+    train, test = splits[fold]
+    out = np.full((len(test), len(classes)), np.nan)
     present = np.unique(y[train])
-    if len(present) == 1:  # nothing to separate: the one class seen wins
-        out[:, present[0]] = 1.0
-        return test, out
-    model = LinearSVC(C=c, random_state=seed)
-    model.fit(x[train], y[train])
-    scores = model.decision_function(x[test])
-    if scores.ndim == 1:  # binary: one margin for classes_[1]
-        scores = np.column_stack([-scores, scores])
-    out[:, model.classes_] = scores
-    return test, out
+    x_train, x_test, y_train = x[train], x[test], y[train]
+    if pair and len(present) == 2:
+        margin = LinearSVC(C=c, random_state=seed).fit(x_train, y_train == 1).decision_function(x_test)
+        return np.column_stack([-margin, margin])
+    for col, cls in enumerate(classes):
+        if len(present) == 1:
+            out[:, col] = 1.0 if cls == present[0] else np.nan
+            continue
+        if cls not in present:
+            continue
+        model = LinearSVC(C=c, random_state=seed)
+        model.fit(x_train, y_train == cls)
+        out[:, col] = model.decision_function(x_test)
+    return out
 
 
 def out_of_fold_probabilities(
@@ -129,6 +169,7 @@ def out_of_fold_probabilities(
     c: float = 0.5,
     max_features: int | None = 200_000,
     n_jobs: int = 1,
+    tasks: TaskMap | None = None,
 ) -> tuple[np.ndarray, list[Any]]:
     """Out-of-fold class probabilities of a TF-IDF + linear SVM model.
 
@@ -137,7 +178,9 @@ def out_of_fold_probabilities(
         a class with fewer rows than folds is still split as well as possible).
     seed: fold assignment and model seed (the same inputs give the same output).
     c: the SVM's regularisation (smaller = smoother).
-    n_jobs: folds trained in parallel (joblib processes); 1 keeps it in this process.
+    n_jobs: without ``tasks``: tasks run in this many joblib processes (1: in this process).
+    tasks: what runs the independent work (feature counting per chunk of texts, one model per
+        fold and class); the result is the same whichever map runs it.
     Returns ``(probs, classes)``: ``probs[i, j]`` is the probability that row i has label
     ``classes[j]``; ``classes`` are the distinct labels, sorted.
     Raises ValueError when the lengths differ, there are fewer than 2 rows, or no class has 2 rows.
@@ -154,26 +197,26 @@ def out_of_fold_probabilities(
     k = len(classes)
     if k == 1:
         return np.ones((len(texts), 1)), classes
-    x = text_features(texts, max_features=max_features)
     if int(np.bincount(y).max()) < 2:
         raise ValueError("out-of-fold probabilities need at least 2 rows in some class")
+    tasks = tasks or local_tasks(n_jobs)
+    x = text_features(texts, max_features=max_features, tasks=tasks)
     n_splits = max(2, min(folds, int(np.bincount(y).max())))
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "least populated class has only n members"
         splits = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
-    if n_jobs == 1:
-        results = [_fold_scores(x, y, tr, te, k, c, seed) for tr, te in splits]
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(_fold_scores)(x, y, tr, te, k, c, seed) for tr, te in splits
-        )
+    # the tasks: per fold, the classes cut into enough groups to keep every worker busy (a
+    # fold alone leaves workers idle when the folds do not divide among them)
+    groups = max(1, min(k, -(-4 * tasks.workers // n_splits))) if tasks.workers > 1 and k > 2 else 1
+    items = [(f, [int(i) for i in g]) for f in range(n_splits) for g in np.array_split(np.arange(k), groups)]
+    results = tasks(_fold_class_scores, (x, y, splits, c, seed, k == 2), items)
     scores = np.full((len(y), k), np.nan)
-    for test, part in results:
-        scores[test] = part
+    for (fold, group), part in zip(items, results, strict=True):
+        test = splits[fold][1]
+        for col, cls in enumerate(group):
+            scores[test, cls] = part[:, col]
     floor = np.nanmin(scores) - 10.0 if np.isfinite(scores).any() else -10.0
     scores = np.where(np.isnan(scores), floor, scores)
     temperature = _fit_temperature(scores, y)
@@ -236,6 +279,7 @@ def find_label_issues(
     seed: int = 0,
     c: float = 0.5,
     n_jobs: int = 1,
+    tasks: TaskMap | None = None,
 ) -> LabelFindings:
     """Flag likely label errors among ``labels`` (no missing values).
 
@@ -262,7 +306,7 @@ def find_label_issues(
             return LabelFindings(classes=found, given=given, is_issue=np.zeros(len(given), dtype=bool),
                                  quality=nan, suggested=given, confidence=nan, estimated_errors=0)
         probs, found_classes = out_of_fold_probabilities(
-            texts, labels, folds=folds, seed=seed, c=c, n_jobs=n_jobs
+            texts, labels, folds=folds, seed=seed, c=c, n_jobs=n_jobs, tasks=tasks
         )
     else:
         probs = np.asarray(pred_probs, dtype=float)

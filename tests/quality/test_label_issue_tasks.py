@@ -1,0 +1,47 @@
+"""The label-issue finder gives the same probabilities whichever task map runs its work.
+
+Its work is cut into tasks (n-gram counting per chunk of texts, one linear model per fold and
+class, classes grouped by the map's ``workers``); the cut may change with the map, the result
+must not: RayExecutor relies on it for the same version as LocalExecutor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textgen import flipped_topics
+
+import datamoat.quality.label_issues as label_issues
+from datamoat.pipeline.fit_hooks import JoblibTasks, SerialTasks
+from datamoat.quality.label_issues import out_of_fold_probabilities
+
+
+class RecordingTasks(SerialTasks):
+    """Serial, but claims ``workers`` (so the finder groups the classes finer) and records each call's items."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.calls: list[int] = []
+
+    def __call__(self, fn, shared, items):
+        self.calls.append(len(items))
+        return super().__call__(fn, shared, items)
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_same_probabilities_whatever_the_map_and_the_cut(monkeypatch: pytest.MonkeyPatch, classes: int) -> None:
+    texts, labels, _ = flipped_topics(n_per_class=30)
+    keep = [i for i, lab in enumerate(labels) if lab in "abcde"[:classes]]
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    if classes == 5:  # flipped_topics has three topics: make two more from them
+        labels = [lab if i % 4 else {"a": "d", "b": "e"}.get(lab, lab) for i, lab in enumerate(labels)]
+    base, names = out_of_fold_probabilities(texts, labels, folds=3, tasks=SerialTasks())
+    assert len(names) == len(set(labels))
+    monkeypatch.setattr(label_issues, "CHUNK_ROWS", 7)  # many counting chunks
+    fine = RecordingTasks(workers=4)
+    cut, _ = out_of_fold_probabilities(texts, labels, folds=3, tasks=fine)
+    chunks = -(-len(texts) // 7)
+    assert fine.calls[:2] == [2 * chunks, chunks]  # word and char counting per chunk, then weighing per chunk
+    assert fine.calls[2] == (3 if len(names) == 2 else 3 * min(len(names), 6))  # folds x class groups
+    assert np.array_equal(base, cut)
+    parallel, _ = out_of_fold_probabilities(texts, labels, folds=3, tasks=JoblibTasks(2))
+    assert np.array_equal(base, parallel)

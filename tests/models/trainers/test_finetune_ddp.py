@@ -127,3 +127,21 @@ def test_workers_with_dp_is_one_sentence() -> None:
         t.fit(train)
     with pytest.raises(DatamoatError, match="workers=0 must be a positive integer"):
         create_trainer("finetune", text_column="body", label_column="intent", workers=0).fit(train)
+
+
+def test_ray_train_workers_end_where_the_local_workers_end(ray_session, tiny_bert: Path, tmp_path: Path) -> None:
+    """Ray Train's TorchTrainer (2 workers on the session's local Ray) runs the same per-worker
+    loop as 2 spawned processes: same head, same loss history, worker 0's folder comes back."""
+    from datamoat.models.trainers.finetune_ddp import DDPJob, fit_multiprocess, fit_on_ray
+
+    job = DDPJob(encoder=str(tiny_bert), texts=TEXTS, labels=LABELS, valid_texts=TEXTS[:4], valid_labels=LABELS[:4],
+                 n_classes=2, class_weights=CLASS_WEIGHTS, max_length=16, epochs=2, learning_rate=1e-3,
+                 batch_size=4, warmup_ratio=0.0, weight_decay=0.01, max_grad_norm=1.0, patience=None, dropout=0.0,
+                 random_state=0, device="cpu", max_seconds=None)
+    on_ray = fit_on_ray(job, 2, tmp_path / "ray")
+    local = fit_multiprocess(job, 2, tmp_path / "local")
+    assert [h["steps"] for h in on_ray.history] == [2, 2]  # 8 rows, steps of 4 (2 per worker)
+    assert np.allclose(on_ray.head["W"], local.head["W"], rtol=1e-4, atol=1e-6)
+    assert np.allclose([h["train_loss"] for h in on_ray.history], [h["train_loss"] for h in local.history], rtol=1e-5)
+    assert on_ray.history[-1]["valid_accuracy"] == local.history[-1]["valid_accuracy"]
+    assert (tmp_path / "ray" / "model.safetensors").is_file()

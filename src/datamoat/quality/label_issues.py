@@ -209,7 +209,7 @@ def out_of_fold_probabilities(
         splits = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     # the tasks: per fold, the classes cut into enough groups to keep every worker busy (a
     # fold alone leaves workers idle when the folds do not divide among them)
-    groups = max(1, min(k, -(-4 * tasks.workers // n_splits))) if tasks.workers > 1 and k > 2 else 1
+    groups = max(1, min(k, -(-8 * tasks.workers // n_splits))) if tasks.workers > 1 and k > 2 else 1
     items = [(f, [int(i) for i in g]) for f in range(n_splits) for g in np.array_split(np.arange(k), groups)]
     results = tasks(_fold_class_scores, (x, y, splits, c, seed, k == 2), items)
     scores = np.full((len(y), k), np.nan)

@@ -9,9 +9,10 @@ Two modes (:data:`PII_MODES`):
   in merge.py (pattern types win on overlap; adjacent address fragments merge; plausibility
   rules keep ordinary words from being reported). In both modes a name found once is then
   also a name at its other mentions in the same text (propagate.py). About 3-5x slower than
-  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 3,887 texts/s against 13,441 at a load
-  average of ~1.7; 839 against 3,140 under a load of ~15). On PII-free real text (BANKING77's
-  10,003 training queries) it reports something in 0.15% of the texts, ``fast`` in 0.05%.
+  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 2,941 texts/s against 11,058 and 3,229
+  against 8,278 in two runs at a load average of ~1; 839 against 3,140 under a load of ~15). On
+  PII-free real text (BANKING77's 10,003 training queries) it reports something in 0.14% of the
+  texts, ``fast`` in 0.05%.
 
 ``PiiEngine(entities=None, mode="accurate", min_score=0.4)`` is cheap to create (regexes are compiled at import,
 the name gazetteer on first use) and safe to share between threads. Speed comes from:

@@ -268,6 +268,9 @@ def test_a_listed_name_that_is_also_a_place_is_a_name_right_after_a_title() -> N
     assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 6, 0.99)])] == ["Jordan"]
     place = text.rindex("Jordan")
     assert merge_findings(text, [], [("PERSON", place, place + 6, 0.99)]) == []
+    long_title = "Sent by Mevrouw  Jordan today"  # the longest titles (7 letters) count too, also before two spaces
+    at = long_title.index("Jordan")
+    assert [f.value(long_title) for f in merge_findings(long_title, [], [("PERSON", at, at + 6, 0.99)])] == ["Jordan"]
 
 
 def test_a_lower_case_name_in_no_list_is_kept_after_a_verb_people_are_the_object_of() -> None:

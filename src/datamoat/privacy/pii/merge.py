@@ -215,7 +215,7 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
                 run = run[1:]
             while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
                 run = run[:-1]
-        if run and not _PLACE_PREFIX.search(text, max(0, run[0][0] - 8), run[0][0]) and _person_plausible(text, run[0][0], run[-1][1], score):
+        if run and not _after(_PLACE_PREFIX, text, run[0][0]) and _person_plausible(text, run[0][0], run[-1][1], score):
             out.append((run[0][0], run[-1][1]))
     return out
 
@@ -242,7 +242,7 @@ def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: i
     word = text[s:e]
     if not word[0].isupper() or word.casefold() not in name_blockers():
         return False
-    if _TITLE_BEFORE.search(text, max(0, s - 8), s):
+    if _after(_TITLE_BEFORE, text, s):
         return True  # right after a title (``Mrs. Jordan``, ``Capt. Mayo``)
     for j in (i - 1, i + 1):
         if 0 <= j < len(words):
@@ -251,6 +251,16 @@ def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: i
             if kind in ("first", "last", "weak", None) and text[a].isupper() and _NAME_GAP.fullmatch(gap):
                 return True
     return False
+
+
+_BEFORE_WINDOW = max(len(t) for t in TITLES) + 6
+"""Characters looked at before a word for a title or place-name head (the longest title, its
+dot and some spaces)."""
+
+
+def _after(pattern: re.Pattern[str], text: str, at: int) -> bool:
+    """Whether ``pattern`` (anchored with ``\\Z``) matches right before position ``at``."""
+    return pattern.search(text, max(0, at - _BEFORE_WINDOW), at) is not None
 
 
 def _kind(text: str, at: int, word: str, kinds: dict[str, str]) -> str | None:
@@ -381,7 +391,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
     others = [(s, e) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
-        if f.entity_type != "PERSON" or _PLACE_PREFIX.search(text, max(0, f.start - 8), f.start):
+        if f.entity_type != "PERSON" or _after(_PLACE_PREFIX, text, f.start):
             continue  # (a name right after a place-name head is part of the place: ``New York``)
         hits = [p for p in persons if p[0] < f.end and f.start < p[1]]
         if hits:

@@ -98,13 +98,13 @@ def text_features(
     specs = [NgramSpec(s.analyzer, s.ngram_range, max_features if s.max_features else None) for s in FEATURE_SPECS]
     chunks = [texts[i : i + CHUNK_ROWS] for i in range(0, len(texts), CHUNK_ROWS)] or [[]]
     counted = tasks(_count_task, None, [(spec, chunk) for spec in specs for chunk in chunks])
-    plans = [plan_columns(counted[i * len(chunks) : (i + 1) * len(chunks)], min_df=min_df,
-                          max_features=spec.max_features) for i, spec in enumerate(specs)]
-    kept = [i for i, plan in enumerate(plans) if plan is not None]
-    if not kept:
+    by_spec = [counted[i : i + len(chunks)] for i in range(0, len(counted), len(chunks))]
+    planned = [(counts, plan) for spec, counts in zip(specs, by_spec, strict=True)
+               if (plan := plan_columns(counts, min_df=min_df, max_features=spec.max_features)) is not None]
+    if not planned:
         return sp.csr_matrix((len(texts), 1), dtype=np.float64)
-    items = [[(counted[i * len(chunks) + j], plans[i].columns[j]) for i in kept] for j in range(len(chunks))]  # type: ignore[union-attr]
-    shared = [(plans[i].idf, plans[i].sublinear) for i in kept]  # type: ignore[union-attr]
+    items = [[(counts[j], plan.columns[j]) for counts, plan in planned] for j in range(len(chunks))]
+    shared = [(plan.idf, plan.sublinear) for _, plan in planned]
     return sp.vstack(tasks(_weigh_task, shared, items), format="csr")
 
 
@@ -214,9 +214,7 @@ def out_of_fold_probabilities(
     results = tasks(_fold_class_scores, (x, y, splits, c, seed, k == 2), items)
     scores = np.full((len(y), k), np.nan)
     for (fold, group), part in zip(items, results, strict=True):
-        test = splits[fold][1]
-        for col, cls in enumerate(group):
-            scores[test, cls] = part[:, col]
+        scores[np.ix_(splits[fold][1], group)] = part
     floor = np.nanmin(scores) - 10.0 if np.isfinite(scores).any() else -10.0
     scores = np.where(np.isnan(scores), floor, scores)
     temperature = _fit_temperature(scores, y)

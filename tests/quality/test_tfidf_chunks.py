@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from datamoat.quality.tfidf_chunks import NgramSpec, count_chunk, merge_counts
+from datamoat.quality.tfidf_chunks import ChunkCounts, NgramSpec, count_chunk, plan_columns, weigh_chunk
+
+
+def merge_counts(chunks: list[ChunkCounts], *, min_df: int, max_features: int | None) -> sp.csr_matrix | None:
+    """The chunks' TF-IDF rows stacked, as label_issues.text_features builds them (plan, weigh per chunk)."""
+    plan = plan_columns(chunks, min_df=min_df, max_features=max_features)
+    if plan is None:
+        return None
+    return sp.vstack([weigh_chunk(c, cols, plan.idf, plan.sublinear) for c, cols in zip(chunks, plan.columns, strict=True)],
+                     format="csr")
 
 
 def _texts(n: int, seed: int) -> list[str]:

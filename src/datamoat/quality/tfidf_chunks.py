@@ -12,8 +12,7 @@ short texts: ~25 s on one core). Here the analysis is split in two parts:
   ``max_features`` select terms exactly as scikit-learn does (most frequent by total count,
   its ``argsort`` on the same float32 array for ties).
 * :func:`weigh_chunk` (per chunk, any process again): sublinear tf, smoothed idf and L2 row
-  normalisation of the chunk's rows in the global columns. :func:`merge_counts` does the
-  last two in one process.
+  normalisation of the chunk's rows in the global columns.
 
 The result is the same matrix (to float rounding: float64 here) as
 ``TfidfVectorizer(analyzer=..., ngram_range=..., sublinear_tf=True, min_df=..., max_features=...)``
@@ -124,17 +123,6 @@ def plan_columns(chunks: Sequence[ChunkCounts], *, min_df: int, max_features: in
         idf=np.log((rows + 1) / (df[keep] + 1.0)) + 1.0,
         sublinear=np.log(np.arange(1, most + 1, dtype=np.float64)) + 1.0,
     )
-
-
-def merge_counts(chunks: Sequence[ChunkCounts], *, min_df: int, max_features: int | None) -> sp.csr_matrix | None:
-    """The TF-IDF matrix (float64 CSR, rows in chunk order, columns = kept terms sorted) of the
-    chunks' counts, all in this process; None when no term is left (see :func:`plan_columns`)."""
-    plan = plan_columns(chunks, min_df=min_df, max_features=max_features)
-    if plan is None:
-        return None
-    parts = [weigh_chunk(chunk, columns, plan.idf, plan.sublinear) for chunk, columns in
-             zip(chunks, plan.columns, strict=True)]
-    return sp.vstack(parts, format="csr")
 
 
 def _sorted_codes(terms: pa.ChunkedArray) -> tuple[np.ndarray, int]:

@@ -23,8 +23,12 @@ hash), the Ray start times and each Ray run's stages (``ray_*_stages``: upload, 
 materialization, each fit with where it ran, the last map + output stream). Stages named
 ``(driver)`` run in the driver process whatever the number of workers: they bound the scaling.
 
-Usage: python benchmarks/scale.py [--rows 1000000] [--seed 0]
-Prints one JSON object.
+Each configuration's ``*_peak_gb`` is how far the machine's memory in use (total minus
+available, sampled every 0.5 s; it counts every Ray worker and Ray's shared-memory object store)
+rose above where it was before the configuration started.
+
+Usage: python benchmarks/scale.py [--rows 1000000] [--seed 0] [--configs local,ray_1,ray_2]
+Prints one JSON object; the ratios need the configurations they divide.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -103,16 +108,77 @@ def child(config: str, workspace: Path) -> dict:
     return out
 
 
+def run_child(config: str, workspace: Path) -> dict:
+    """Run one configuration in its own process; its result with ``peak_gb`` added."""
+    import psutil
+
+    def in_use() -> int:
+        memory = psutil.virtual_memory()
+        return memory.total - memory.available
+
+    base = in_use()
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], in_use())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        finished = subprocess.run(
+            [sys.executable, __file__, "--child", config, "--workspace", str(workspace)],
+            capture_output=True, text=True, check=False,
+        )
+    finally:
+        done.set()
+        sampler.join()
+    if finished.returncode != 0:
+        sys.exit(f"{config} failed:\n{finished.stderr[-3000:]}")
+    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    result["peak_gb"] = round((peak[0] - base) / 2**30, 2)
+    return result
+
+
+def summary(rows: int, runs: dict[str, dict]) -> dict:
+    """The printed JSON: each run's seconds and peak memory, and the ratios its runs allow."""
+    out: dict = {"rows": rows}
+    for config, run in runs.items():
+        out[f"{config}_s"] = run["seconds"]
+    if "local" in runs and "ray_1" in runs:
+        out["ray_overhead_share"] = round(runs["ray_1"]["seconds"] / runs["local"]["seconds"] - 1, 3)
+    if "ray_1" in runs and "ray_2" in runs:
+        out["scaling_1_to_2"] = round(runs["ray_1"]["seconds"] / runs["ray_2"]["seconds"], 3)
+    out["same_hash"] = len({r["hash"] for r in runs.values()}) == 1
+    first = next(iter(runs.values()))
+    out["rows_out"] = first["rows_out"]
+    out["dropped"] = first["dropped"]
+    for config, run in runs.items():
+        out[f"{config}_rows_per_s"] = round(rows / run["seconds"])
+        out[f"{config}_peak_gb"] = run["peak_gb"]
+        if config != "local":
+            out[f"{config}_start_s"] = run["ray_start_s"]
+            out[f"{config}_stages"] = run["stages"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help="comma-separated subset of local,ray_1,ray_2 (default: all three)")
     parser.add_argument("--child", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.workspace)))
         return
+
+    configs = [c for c in args.configs.split(",") if c]
+    if not configs or set(configs) - set(CONFIGS):
+        parser.error(f"--configs takes a comma-separated subset of {','.join(CONFIGS)}")
 
     import pyarrow.parquet as pq
 
@@ -125,32 +191,10 @@ def main() -> None:
         with Workspace.init(root / "ws") as ws:
             ws.ingest(root / "bench.parquet", name="bench", text="text", label="label")
         prepare_s = time.perf_counter() - start
-        runs = {}
-        for config in CONFIGS:
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", config, "--workspace", str(root / "ws")],
-                capture_output=True, text=True, check=False,
-            )
-            if done.returncode != 0:
-                sys.exit(f"{config} failed:\n{done.stderr[-3000:]}")
-            runs[config] = json.loads(done.stdout.strip().splitlines()[-1])
-    local, ray_1, ray_2 = (runs[c] for c in CONFIGS)
-    print(json.dumps({
-        "rows": args.rows,
-        "local_s": local["seconds"],
-        "ray_1_s": ray_1["seconds"],
-        "ray_2_s": ray_2["seconds"],
-        "ray_overhead_share": round(ray_1["seconds"] / local["seconds"] - 1, 3),
-        "scaling_1_to_2": round(ray_1["seconds"] / ray_2["seconds"], 3),
-        "same_hash": len({r["hash"] for r in runs.values()}) == 1,
-        "rows_out": local["rows_out"],
-        "dropped": local["dropped"],
-        "ray_1_start_s": ray_1["ray_start_s"],
-        "ray_2_start_s": ray_2["ray_start_s"],
-        "ray_1_stages": ray_1["stages"],
-        "ray_2_stages": ray_2["stages"],
-        "prepare_s": round(prepare_s, 1),
-    }, indent=1))
+        runs = {config: run_child(config, root / "ws") for config in configs}
+    out = summary(args.rows, runs)
+    out["prepare_s"] = round(prepare_s, 1)
+    print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -382,7 +383,8 @@ class RayExecutor:
 class RayTasks:
     """A :class:`~datamoat.pipeline.fit_hooks.TaskMap` on Ray: ``shared`` is put into the object
     store once (workers on this node map its arrays without copying), each item is one Ray task
-    (one CPU, retried ``max_retries`` times when its worker dies), results in item order."""
+    (one CPU, retried ``max_retries`` times when its worker dies), results in item order.
+    :meth:`share` puts an object there ahead of the calls, so the driver can drop its copy."""
 
     def __init__(self, workers: int, max_retries: int = DEFAULT_MAX_RETRIES) -> None:
         self.workers = workers
@@ -393,9 +395,22 @@ class RayTasks:
 
         if not items:
             return []
-        shared_ref = ray.put(shared)
+        shared_ref = shared.ref if isinstance(shared, _SharedRef) else ray.put(shared)
         task = _remote(_run_task, self.max_retries)
         return ray.get([task.remote(fn, shared_ref, item) for item in items])
+
+    def share(self, obj: Any) -> _SharedRef:
+        """``obj`` put into the object store; pass the result as ``shared``."""
+        import ray
+
+        return _SharedRef(ray.put(obj))
+
+
+@dataclass(frozen=True)
+class _SharedRef:
+    """An object already in Ray's object store (what :meth:`RayTasks.share` returns)."""
+
+    ref: Any
 
 
 # --- worker side --------------------------------------------------------------------------------

@@ -111,6 +111,10 @@ class SerialTasks:
     def __call__(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list[Any]:
         return [fn(shared, item) for item in items]
 
+    def share(self, obj: Any) -> Any:
+        """``obj`` itself: the tasks run in this process."""
+        return obj
+
 
 class JoblibTasks:
     """A :class:`TaskMap` over ``workers`` joblib processes (loky: large arrays of ``shared`` are
@@ -123,6 +127,10 @@ class JoblibTasks:
         from joblib import Parallel, delayed
 
         return list(Parallel(n_jobs=self.workers)(delayed(fn)(shared, item) for item in items))
+
+    def share(self, obj: Any) -> Any:
+        """``obj`` itself (joblib memory-maps its large arrays per call)."""
+        return obj
 
 
 def local_tasks(n_jobs: int) -> TaskMap:

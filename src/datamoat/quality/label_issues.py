@@ -142,20 +142,27 @@ def _fold_class_scores(
     x, y, splits, c, seed, pair = shared
     fold, classes = item
     train, test = splits[fold]
-    out = np.full((len(test), len(classes)), np.nan)
     present = np.unique(y[train])
-    x_train, x_test, y_train = x[train], x[test], y[train]
+    # the models first, then the test rows: the training copy of the rows (and liblinear's own
+    # copy, 16 bytes per stored value) is gone before the test rows are copied out
+    x_train, y_train = x[train], y[train]
     if pair and len(present) == 2:
-        margin = LinearSVC(C=c, random_state=seed).fit(x_train, y_train == 1).decision_function(x_test)
+        model = LinearSVC(C=c, random_state=seed).fit(x_train, y_train == 1)
+        del x_train
+        margin = model.decision_function(x[test])
         return np.column_stack([-margin, margin])
-    for col, cls in enumerate(classes):
-        if len(present) == 1:
-            out[:, col] = 1.0 if cls == present[0] else np.nan
-            continue
-        if cls not in present:
-            continue
-        model = LinearSVC(C=c, random_state=seed)
-        model.fit(x_train, y_train == cls)
+    models: dict[int, LinearSVC] = {}
+    if len(present) > 1:
+        for col, cls in enumerate(classes):
+            if cls in present:
+                models[col] = LinearSVC(C=c, random_state=seed).fit(x_train, y_train == cls)
+    del x_train
+    out = np.full((len(test), len(classes)), np.nan)
+    if len(present) == 1:
+        out[:, [col for col, cls in enumerate(classes) if cls == present[0]]] = 1.0
+        return out
+    x_test = x[test]
+    for col, model in models.items():
         out[:, col] = model.decision_function(x_test)
     return out
 
@@ -211,7 +218,9 @@ def out_of_fold_probabilities(
     # fold alone leaves workers idle when the folds do not divide among them)
     groups = max(1, min(k, -(-8 * tasks.workers // n_splits))) if tasks.workers > 1 and k > 2 else 1
     items = [(f, [int(i) for i in g]) for f in range(n_splits) for g in np.array_split(np.arange(k), groups)]
-    results = tasks(_fold_class_scores, (x, y, splits, c, seed, k == 2), items)
+    shared = tasks.share((x, y, splits, c, seed, k == 2))
+    del x  # on Ray the object store now holds the only copy of the matrix
+    results = tasks(_fold_class_scores, shared, items)
     scores = np.full((len(y), k), np.nan)
     for (fold, group), part in zip(items, results, strict=True):
         scores[np.ix_(splits[fold][1], group)] = part

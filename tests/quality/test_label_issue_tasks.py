@@ -45,3 +45,30 @@ def test_same_probabilities_whatever_the_map_and_the_cut(monkeypatch: pytest.Mon
     assert np.array_equal(base, cut)
     parallel, _ = out_of_fold_probabilities(texts, labels, folds=3, tasks=JoblibTasks(2))
     assert np.array_equal(base, parallel)
+
+
+def test_ray_tasks_hold_the_matrix_in_the_object_store(ray_session) -> None:
+    """On Ray the finder shares its TF-IDF matrix through the object store (the driver keeps no
+    copy of its own) and still gives the serial map's probabilities, bit for bit."""
+    from datamoat.pipeline.executor_ray import RayTasks
+
+    class SharingRayTasks(RayTasks):
+        """RayTasks that records what ``share`` handed back."""
+
+        def __init__(self, workers: int) -> None:
+            super().__init__(workers)
+            self.handles: list = []
+
+        def share(self, obj):
+            handle = super().share(obj)
+            self.handles.append(handle)
+            return handle
+
+    texts, labels, _ = flipped_topics(n_per_class=30)
+    base, _ = out_of_fold_probabilities(texts, labels, folds=3, tasks=SerialTasks())
+    tasks = SharingRayTasks(workers=2)
+    on_ray, _ = out_of_fold_probabilities(texts, labels, folds=3, tasks=tasks)
+    assert np.array_equal(base, on_ray)
+    assert len(tasks.handles) == 1
+    matrix = ray_session.get(tasks.handles[0].ref)[0]
+    assert matrix.shape[0] == len(texts) and not hasattr(tasks.handles[0], "shape")

@@ -288,3 +288,19 @@ def test_a_worker_that_keeps_dying_fails_with_one_sentence_and_no_version(ray_se
     assert "\n" not in message and "no version was written" in message
     assert workspace.catalog.find_dataset("ray") is None
     assert [v.ordinal for v in workspace.versions("t")] == [1]
+
+
+def test_a_run_out_of_memory_says_so_in_one_sentence(ray_session):
+    """Ray's memory monitor kills tasks when the node is nearly full; after the retries the
+    error names memory and what to change, in one sentence."""
+    import ray.exceptions
+
+    def stream():
+        yield from ()
+        raise ray.exceptions.OutOfMemoryError("Task was killed due to the node running low on memory.\nMemory on the node ...")
+
+    with pytest.raises(UnavailableError) as err:
+        list(RayExecutor(workers=2, max_retries=3)._guarded(stream()))
+    message = str(err.value)
+    assert "\n" not in message and "ran out of memory" in message and "3 retries" in message
+    assert message.endswith("no version was written.")

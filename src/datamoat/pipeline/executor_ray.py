@@ -221,6 +221,12 @@ class RayExecutor:
             cause = _datamoat_cause(err)
             if cause is not None:
                 raise cause from err
+            if isinstance(err, ray.exceptions.OutOfMemoryError):
+                raise UnavailableError(
+                    "the Ray run ran out of memory: Ray's memory monitor killed a task on every "
+                    f"try ({self.max_retries} retries); give each node fewer CPUs (ray start "
+                    "--num-cpus N: fewer tasks at once) or more memory; no version was written."
+                ) from err
             raise UnavailableError(
                 f"the Ray run failed after {self.max_retries} retries ({type(err).__name__}: "
                 f"{_first_line(err)}); no version was written."

@@ -72,3 +72,27 @@ def test_ray_tasks_hold_the_matrix_in_the_object_store(ray_session) -> None:
     assert len(tasks.handles) == 1
     matrix = ray_session.get(tasks.handles[0].ref)[0]
     assert matrix.shape[0] == len(texts) and not hasattr(tasks.handles[0], "shape")
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_a_fold_task_gives_the_models_of_its_training_rows_alone(classes: int) -> None:
+    """The fold task trains on the shared matrix with weight 0 on the held-out rows (no copy of
+    the training rows); its scores equal those of models fitted on a copy of the training rows."""
+    from sklearn.svm import LinearSVC
+
+    texts, labels, _ = flipped_topics(n_per_class=30)
+    keep = [i for i, lab in enumerate(labels) if lab in "abc"[:classes]]
+    texts = [texts[i] for i in keep]
+    y = np.unique([labels[i] for i in keep], return_inverse=True)[1]
+    x = label_issues.text_features(texts)
+    rng = np.random.default_rng(0)
+    test = np.sort(rng.choice(len(y), size=len(y) // 4, replace=False))
+    train = np.setdiff1d(np.arange(len(y)), test)
+    got = label_issues._fold_class_scores((x, y, [(train, test)], 0.5, 0, classes == 2), (0, list(range(classes))))
+    if classes == 2:
+        margin = LinearSVC(C=0.5, random_state=0).fit(x[train], y[train] == 1).decision_function(x[test])
+        want = np.column_stack([-margin, margin])
+    else:
+        want = np.column_stack([LinearSVC(C=0.5, random_state=0).fit(x[train], y[train] == k).decision_function(x[test])
+                                for k in range(classes)])
+    assert np.array_equal(got, want)

@@ -143,27 +143,25 @@ def _fold_class_scores(
     fold, classes = item
     train, test = splits[fold]
     present = np.unique(y[train])
-    # the models first, then the test rows: the training copy of the rows (and liblinear's own
-    # copy, 16 bytes per stored value) is gone before the test rows are copied out
-    x_train, y_train = x[train], y[train]
+    # the models see the whole shared matrix with weight 0 on the fold's held-out rows instead
+    # of a copy of its training rows: scikit-learn's liblinear drops zero-weight rows when it
+    # builds its problem, keeping the others in order, so each model is the one a copy of the
+    # training rows gives (bit for bit) without that copy (3.2 GB per task at 1M short texts)
+    weights = np.zeros(len(y))
+    weights[train] = 1.0
     if pair and len(present) == 2:
-        model = LinearSVC(C=c, random_state=seed).fit(x_train, y_train == 1)
-        del x_train
+        model = LinearSVC(C=c, random_state=seed).fit(x, y == 1, sample_weight=weights)
         margin = model.decision_function(x[test])
         return np.column_stack([-margin, margin])
-    models: dict[int, LinearSVC] = {}
-    if len(present) > 1:
-        for col, cls in enumerate(classes):
-            if cls in present:
-                models[col] = LinearSVC(C=c, random_state=seed).fit(x_train, y_train == cls)
-    del x_train
     out = np.full((len(test), len(classes)), np.nan)
     if len(present) == 1:
         out[:, [col for col, cls in enumerate(classes) if cls == present[0]]] = 1.0
         return out
     x_test = x[test]
-    for col, model in models.items():
-        out[:, col] = model.decision_function(x_test)
+    for col, cls in enumerate(classes):
+        if cls in present:
+            model = LinearSVC(C=c, random_state=seed).fit(x, y == cls, sample_weight=weights)
+            out[:, col] = model.decision_function(x_test)
     return out
 
 

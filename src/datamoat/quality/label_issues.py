@@ -157,11 +157,11 @@ def _fold_class_scores(
     if len(present) == 1:
         out[:, [col for col, cls in enumerate(classes) if cls == present[0]]] = 1.0
         return out
-    x_test = x[test]
-    for col, cls in enumerate(classes):
-        if cls in present:
-            model = LinearSVC(C=c, random_state=seed).fit(x, y == cls, sample_weight=weights)
-            out[:, col] = model.decision_function(x_test)
+    models = {col: LinearSVC(C=c, random_state=seed).fit(x, y == cls, sample_weight=weights)
+              for col, cls in enumerate(classes) if cls in present}
+    x_test = x[test]  # copied out after the fits: not held next to liblinear's copy of the rows
+    for col, model in models.items():
+        out[:, col] = model.decision_function(x_test)
     return out
 
 

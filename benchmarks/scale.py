@@ -17,7 +17,7 @@ the new version):
   timed apart, as ``ray_start_s``).
 
 Printed: ``{"rows", "local_s", "ray_1_s", "ray_2_s", "ray_overhead_share", "scaling_1_to_2",
-"same_hash", ...}`` with ``ray_overhead_share = ray_1_s / local_s - 1`` (equal cores),
+"same_hash", "hashes", ...}`` with ``ray_overhead_share = ray_1_s / local_s - 1`` (equal cores),
 ``scaling_1_to_2 = ray_1_s / ray_2_s``, ``same_hash`` (all three versions have one content
 hash), the Ray start times and each Ray run's stages (``ray_*_stages``: upload, each
 materialization, each fit with where it ran, the last map + output stream). Stages named
@@ -151,6 +151,7 @@ def summary(rows: int, runs: dict[str, dict]) -> dict:
     if "ray_1" in runs and "ray_2" in runs:
         out["scaling_1_to_2"] = round(runs["ray_1"]["seconds"] / runs["ray_2"]["seconds"], 3)
     out["same_hash"] = len({r["hash"] for r in runs.values()}) == 1
+    out["hashes"] = {config: run["hash"][:12] for config, run in runs.items()}
     first = next(iter(runs.values()))
     out["rows_out"] = first["rows_out"]
     out["dropped"] = first["dropped"]

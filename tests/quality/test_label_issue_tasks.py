@@ -96,3 +96,22 @@ def test_a_fold_task_gives_the_models_of_its_training_rows_alone(classes: int) -
         want = np.column_stack([LinearSVC(C=0.5, random_state=0).fit(x[train], y[train] == k).decision_function(x[test])
                                 for k in range(classes)])
     assert np.array_equal(got, want)
+
+
+def test_a_fold_task_picks_the_solver_its_training_rows_would() -> None:
+    """With more features than training rows but fewer than all rows, LinearSVC's dual="auto"
+    picks the dual solver for the training rows alone; the fold task (which passes all rows,
+    weighting the held-out ones 0) must pick it too, or its scores differ."""
+    import scipy.sparse as sp
+    from sklearn.svm import LinearSVC
+
+    rng = np.random.default_rng(1)
+    y = np.arange(120) % 3
+    x = sp.random(120, 100, density=0.2, random_state=2, format="csr") + sp.csr_matrix(np.eye(3)[y] @ rng.random((3, 100)))
+    test = np.arange(0, 120, 4)
+    train = np.setdiff1d(np.arange(120), test)
+    assert len(train) < x.shape[1] < len(y)
+    got = label_issues._fold_class_scores((x, y, [(train, test)], 0.5, 0, False), (0, [0, 1, 2]))
+    want = np.column_stack([LinearSVC(C=0.5, random_state=0).fit(x[train], y[train] == k).decision_function(x[test])
+                            for k in range(3)])
+    assert np.array_equal(got, want)

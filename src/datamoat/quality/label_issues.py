@@ -147,17 +147,19 @@ def _fold_class_scores(
     # of a copy of its training rows: scikit-learn's liblinear drops zero-weight rows when it
     # builds its problem, keeping the others in order, so each model is the one a copy of the
     # training rows gives (bit for bit) without that copy (3.2 GB per task at 1M short texts)
+    # training rows (not all rows) choose the solver, as LinearSVC's dual="auto" would on them
     weights = np.zeros(len(y))
     weights[train] = 1.0
+    dual = len(train) < x.shape[1]
     if pair and len(present) == 2:
-        model = LinearSVC(C=c, random_state=seed).fit(x, y == 1, sample_weight=weights)
+        model = LinearSVC(C=c, dual=dual, random_state=seed).fit(x, y == 1, sample_weight=weights)
         margin = model.decision_function(x[test])
         return np.column_stack([-margin, margin])
     out = np.full((len(test), len(classes)), np.nan)
     if len(present) == 1:
         out[:, [col for col, cls in enumerate(classes) if cls == present[0]]] = 1.0
         return out
-    models = {col: LinearSVC(C=c, random_state=seed).fit(x, y == cls, sample_weight=weights)
+    models = {col: LinearSVC(C=c, dual=dual, random_state=seed).fit(x, y == cls, sample_weight=weights)
               for col, cls in enumerate(classes) if cls in present}
     x_test = x[test]  # copied out after the fits: not held next to liblinear's copy of the rows
     for col, model in models.items():

@@ -282,3 +282,33 @@ def test_a_lower_case_name_in_no_list_is_kept_after_a_verb_people_are_the_object
     plain = "blocked from making transfers"  # a weak cue is not enough
     at = plain.index("making")
     assert merge_findings(plain, [], [("PERSON", at, len(plain), 0.95)]) == []
+
+
+def test_a_capital_initial_with_a_dot_is_part_of_a_name_not_the_article() -> None:
+    text = "Kind regards,\nOkle A. Zorvankel"
+    at = text.index("Okle")
+    assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, len(text), 0.9)])] == ["Okle A. Zorvankel"]
+    article = "We got A refund"  # the article without a dot still splits a span
+    at = article.index("A ")
+    assert merge_findings(article, [], [("PERSON", at, len(article), 0.9)]) == []
+
+
+def test_a_lower_case_name_in_no_list_is_kept_after_a_person_word_or_a_to_header() -> None:
+    for text in ("i write for my mother, mespe tiisuti, who cannot", "to: umdritam shoti\nsubject: renewal"):
+        name = "mespe tiisuti" if "mespe" in text else "umdritam shoti"
+        at = text.index(name)
+        assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + len(name), 0.95)])] == [name]
+        assert merge_findings(text, [], [("PERSON", at, at + len(name), 0.8)]) == []  # not sure enough
+    plain = "sent from making transfers"  # a bare preposition is no person word
+    at = plain.index("making")
+    assert merge_findings(plain, [], [("PERSON", at, len(plain), 0.95)]) == []
+
+
+def test_an_unknown_word_joined_by_and_to_a_name_is_a_name() -> None:
+    text = "Tamle and Margaret from the office joined the call."
+    at = text.index("Tamle")
+    assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 5, 0.9)])] == ["Tamle"]
+    alone = "Tamle from the office joined the call."  # at the start of a sentence, no cue: capitals say nothing
+    assert merge_findings(alone, [], [("PERSON", 0, 5, 0.9)]) == []
+    brands = "Looking and Saving are both tabs in the app"  # the other word is in no list
+    assert merge_findings(brands, [], [("PERSON", 0, 7, 0.9)]) == []

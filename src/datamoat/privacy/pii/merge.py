@@ -29,7 +29,8 @@ The rule, in order:
    A tagger PERSON span is split at blocker words (pronouns, articles, months, greetings:
    ``I made``, ``an ATM``; blockers are never part of a name, except a capitalised one that is
    also a listed name right next to another capitalised name word: ``Georgia Harvey``,
-   ``June Carter``, :func:`name_blockers`) and at currency, continent and
+   ``June Carter``, :func:`name_blockers`, and a capital letter with a dot next to one, an
+   initial: ``Okle A. Lunfakel``) and at currency, continent and
    nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece right after a
    capitalised place-name head (``New York``, ``San Diego``) is dropped; a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
@@ -49,15 +50,18 @@ The rule, in order:
      when one is, none is a common word, and the tagger is sure of it (score at least
      :data:`LOWER_CASE_SCORE`: ``maciej sobuś``; :data:`LOWER_CASE_FIRST_SCORE` when it has
      several words and one is a listed first name: ``ingrid thiry``), or when it has several
-     words, none in any list, after a naming cue or a verb people are the object of, and the
-     tagger is sure of it (:data:`LOWER_CASE_SCORE`: ``thank tiupil vacen``);
+     words, none in any list, after a naming cue, a verb people are the object of, a person
+     word or a signing phrase (``my mother,``, ``signed by``, a ``to:`` header line; not a bare
+     ``from`` or ``by``), and the tagger is sure of it (:data:`LOWER_CASE_SCORE`: ``thank
+     tiupil vacen``);
    * of one word in capitals, at most five letters long, in a text not itself in capitals and
      without a strong cue (``from SWIFT``), is an acronym or a code (``ATM``, ``EUR``), dropped;
    * otherwise mixing cases, with a lower-case word inside that is neither a particle nor a first
      or last name (``Cash withdrawal Fees``), is dropped;
    * of one word that is not a plain first or last name (an unknown word) needs a score of at
      least :data:`UNKNOWN_WORD_SCORE` and, without a cue, must not start a sentence (capitals
-     say nothing there: ``Looking``).
+     say nothing there: ``Looking``), unless ``and`` / ``or`` joins it to a capitalised listed
+     first or last name (``Tamle and Anna from the office``).
 
    A STREET_ADDRESS made only of tagger spans (after rule 3's merging, so a street line, a
    postcode line and a city line are judged together) needs a number token (a house number or
@@ -123,6 +127,14 @@ _PERSON_VERB = re.compile(
     r"(?i)\b(?:met|meet|meeting|told|tell|asked|ask|saw|see|seen|thank|thanked|invite|invited|visit|visited|"
     r"married|texted|emailed|called|and)\s+$")
 """A verb whose object is usually a person, right before a lone lower-case first name (rule 4)."""
+_LOWER_UNLISTED_CUE = re.compile(
+    r"(?i)(?:\b(?:signed|sent|written)\s+by|\bcare\s+of|\battn\.?|\bcontact|(?:^|\n)[ \t]*(?:from|to|cc|bcc)[ \t]*:|"
+    r"\b(?:husband|wife|son|daughter|mother|mom|mum|father|dad|brother|sister|partner|friend|colleague|boss|"
+    r"manager|neighbou?r|uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?|customer|client|"
+    r"patient|employee|agent|representative|technician|driver|landlord|tenant|guest|student))\s*[,:]?\s*$")
+"""A person word or signing phrase right before a lower-case name of several words in no list
+(``my mother, mespe tiisuti``, ``signed by okum arpe``, a ``to:`` header line; rule 4). Not the bare prepositions of
+:data:`NAME_CONTEXT_BEFORE` (``from``, ``by``, ``with``): ``from making transfers``."""
 _BEING = re.compile(r"(?i)(?:\bi\s+am|\bi['’]m|\bthis\s+is)\s*$")
 """The strong cues that are also plain English before an adjective (``i'm stuck``): not
 enough on their own for a lower-case word that is no listed first name (rule 4)."""
@@ -240,14 +252,15 @@ def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: i
     or right after a title (``Mrs. Jordan``)."""
     s, e, _ = words[i]
     word = text[s:e]
-    if not word[0].isupper() or word.casefold() not in name_blockers():
+    initial = len(word) == 1 and word.isupper() and text[e:e + 1] == "."  # ``A.`` in ``Okle A. Lunfakel``
+    if not word[0].isupper() or (not initial and word.casefold() not in name_blockers()):
         return False
     if _after(_TITLE_BEFORE, text, s):
         return True  # right after a title (``Mrs. Jordan``, ``Capt. Mayo``)
     for j in (i - 1, i + 1):
         if 0 <= j < len(words):
             a, b, kind = words[j]
-            gap = text[e:a] if j > i else text[b:s]
+            gap = text[e + initial:a] if j > i else text[b:s]
             if kind in ("first", "last", "weak", None) and text[a].isupper() and _NAME_GAP.fullmatch(gap):
                 return True
     return False
@@ -301,8 +314,8 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
             return True
         least = LOWER_CASE_FIRST_SCORE if len(words) > 1 and "first" in kinds else LOWER_CASE_SCORE
         if (len(words) > 1 and all(k is None for k in kinds) and score >= LOWER_CASE_SCORE
-                and (naming or _PERSON_VERB.search(window))):
-            return True  # every word in no list, after a naming cue or a verb people are the object of (``thank tiupil vacen``)
+                and (naming or _PERSON_VERB.search(window) or _LOWER_UNLISTED_CUE.search(window))):
+            return True  # every word in no list, after a naming cue, a person word or a verb people are the object of (``thank tiupil vacen``)
         return (score >= least and any(k in ("first", "last") for k in kinds)
                 and not any(k in ("common", "weak") for k in kinds))
     if len(words) == 1 and words[0].isupper() and len(words[0]) <= 5 and not strong and not _mostly_upper(text):
@@ -311,8 +324,31 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
         return False
     if len(kinds) == 1 and kinds[0] not in ("first", "last"):
         # capitals say nothing at the start of a sentence (Looking, Transfers)
-        return score >= UNKNOWN_WORD_SCORE and (cue or not _SENTENCE_START.search(text, 0, start))
+        if score >= UNKNOWN_WORD_SCORE and (cue or not _SENTENCE_START.search(text, 0, start)):
+            return True
+        return _coordinated_with_name(text, start, end)
     return True
+
+
+_AND_AFTER = re.compile(r"[ \t]+(?:and|or|&)[ \t]+([^\W\d_]+)")
+_AND_BEFORE = re.compile(r"([^\W\d_]+)[ \t]+(?:and|or|&)[ \t]+\Z")
+
+
+def _coordinated_with_name(text: str, start: int, end: int) -> bool:
+    """Whether the word ``text[start:end]`` is joined by ``and`` / ``or`` / ``&`` to a capitalised
+    listed first or last name that is no common word (``Tamle and Anna from the office``, ``Was it
+    Maria or Kelmes``; rule 4): two people named together. A partner in no list is not enough
+    (``Looking and Saving``, ``Terms and Conditions``)."""
+    g = gazetteer()
+    after = _AND_AFTER.match(text, end)
+    before = _AND_BEFORE.search(text, max(0, start - 40), start)
+    for m in (after, before):
+        if m is None:
+            continue
+        word = m.group(1)
+        if word[0].isupper() and not word.isupper() and g.kinds.get(word.casefold()) in ("first", "last"):
+            return True
+    return False
 
 
 def _mostly_upper(text: str) -> bool:

@@ -312,3 +312,14 @@ def test_an_unknown_word_joined_by_and_to_a_name_is_a_name() -> None:
     assert merge_findings(alone, [], [("PERSON", 0, 5, 0.9)]) == []
     brands = "Looking and Saving are both tabs in the app"  # the other word is in no list
     assert merge_findings(brands, [], [("PERSON", 0, 7, 0.9)]) == []
+
+
+def test_a_recognizer_name_after_a_title_or_greeting_stands_against_another_tagger_type() -> None:
+    for text in ("Good morning Bertrand, thanks for the reply", "Mr and Mrs Hill arrive on Monday"):
+        name = "Bertrand" if "Bertrand" in text else "Hill"
+        at = text.index(name)
+        recognized = Finding("PERSON", at, at + len(name), 0.6, "name_gazetteer")
+        tagged = [("ORGANIZATION", at, at + len(name), 0.95)]
+        assert [f.value(text) for f in merge_findings(text, [recognized], tagged)] == [name]
+    plain = "Bertrand, thanks for the reply"  # no title or greeting: the sure organisation wins
+    assert merge_findings(plain, [Finding("PERSON", 0, 8, 0.6, "name_gazetteer")], [("ORGANIZATION", 0, 8, 0.95)]) == []

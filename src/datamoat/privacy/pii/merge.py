@@ -11,7 +11,8 @@ The rule, in order:
 2. **Names.** The tagger's PERSON spans are kept. A recognizer PERSON finding that overlaps a
    tagger PERSON span is merged into it (the union of both); one that overlaps a tagger span of
    another type the tagger is sure of (score at least :data:`OTHER_TYPE_SCORE`: it read
-   ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped, and so is one right
+   ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped unless a title or a
+   greeting stands right before it (``Mrs Hill``, ``Good morning Bertrand``), and so is one right
    after a capitalised place-name head (``New``, ``North``, ``San``, ``Port``, ``Great`` ...:
    ``New York``; the same holds for tagger names in rule 4); one the tagger did not touch at all is kept (the recognizers' cues stay).
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled (a
@@ -135,6 +136,11 @@ _LOWER_UNLISTED_CUE = re.compile(
 """A person word or signing phrase right before a lower-case name of several words in no list
 (``my mother, mespe tiisuti``, ``signed by okum arpe``, a ``to:`` header line; rule 4). Not the bare prepositions of
 :data:`NAME_CONTEXT_BEFORE` (``from``, ``by``, ``with``): ``from making transfers``."""
+_ADDRESSED = re.compile(
+    r"(?i)(?:\b(?:" + "|".join(sorted(TITLES)) + r")\.?|\b(?:dear|hi|hello|hey)\s*,?|"
+    r"\bgood\s+(?:morning|afternoon|evening|day))[ \t]+$")
+"""A title or a greeting right before a recognizer's name (``Mrs Hill``, ``Good morning
+Bertrand``): the name stands, whatever other type the tagger read there (rule 2)."""
 _BEING = re.compile(r"(?i)(?:\bi\s+am|\bi['’]m|\bthis\s+is)\s*$")
 """The strong cues that are also plain English before an adjective (``i'm stuck``): not
 enough on their own for a lower-case word that is no listed first name (rule 4)."""
@@ -433,7 +439,8 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
         if hits:
             for p in hits:
                 p[0], p[1], p[2] = min(p[0], f.start), max(p[1], f.end), max(p[2], f.score)
-        elif not any(s < f.end and f.start < e for s, e in others):
+        elif (not any(s < f.end and f.start < e for s, e in others)
+              or _ADDRESSED.search(text, max(0, f.start - _BEFORE_WINDOW - 8), f.start)):
             out.append(f)
     out += [Finding("PERSON", s, e, score, TAGGER) for s, e, score in persons]
     tagged_addresses = [(s, e, score, TAGGER) for kind, s, e, score in pieces if kind == "STREET_ADDRESS"]

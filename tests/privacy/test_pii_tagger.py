@@ -323,3 +323,11 @@ def test_a_recognizer_name_after_a_title_or_greeting_stands_against_another_tagg
         assert [f.value(text) for f in merge_findings(text, [recognized], tagged)] == [name]
     plain = "Bertrand, thanks for the reply"  # no title or greeting: the sure organisation wins
     assert merge_findings(plain, [Finding("PERSON", 0, 8, 0.6, "name_gazetteer")], [("ORGANIZATION", 0, 8, 0.95)]) == []
+
+
+def test_a_name_before_a_company_suffix_is_part_of_a_company() -> None:
+    text = "Kind regards,\nOmotoun Ilori\nJones PLC\nsent for Hoffmann GmbH by Anna Berg"
+    tagged = [("PERSON", text.index(n), text.index(n) + len(n), 0.9) for n in ("Omotoun Ilori", "Jones", "Anna Berg")]
+    recognized = [Finding("PERSON", text.index("Hoffmann"), text.index("Hoffmann") + 8, 0.7, "name_gazetteer")]
+    out = sorted(merge_findings(text, recognized, tagged), key=lambda f: f.start)
+    assert [f.value(text) for f in out] == ["Omotoun Ilori", "Anna Berg"]

@@ -14,7 +14,9 @@ The rule, in order:
    ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped unless a title or a
    greeting stands right before it (``Mrs Hill``, ``Good morning Bertrand``), and so is one right
    after a capitalised place-name head (``New``, ``North``, ``San``, ``Port``, ``Great`` ...:
-   ``New York``; the same holds for tagger names in rule 4); one the tagger did not touch at all is kept (the recognizers' cues stay).
+   ``New York``) or right before a company suffix (``Jones PLC``, ``Hoffmann GmbH``, ``Rossi e
+   figli``: Faker's company suffixes of every locale, matched with their case; the same holds
+   for tagger names in rule 4); one the tagger did not touch at all is kept (the recognizers' cues stay).
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled (a
    recognizer address that begins inside a tagger name starts where the tagger's address in it
    starts: the name stays a name), and spans
@@ -33,7 +35,8 @@ The rule, in order:
    ``June Carter``, :func:`name_blockers`, and a capital letter with a dot next to one, an
    initial: ``Okle A. Lunfakel``) and at currency, continent and
    nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece right after a
-   capitalised place-name head (``New York``, ``San Diego``) is dropped; a piece not all in lower case
+   capitalised place-name head (``New York``, ``San Diego``) or right before a company suffix
+   (``Jones PLC``) is dropped; a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
    (``Anna Berg works``). Then each piece
 
@@ -82,6 +85,8 @@ address goes).
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -210,6 +215,33 @@ def not_names() -> frozenset[str]:
     return frozenset(words | set(_CONTINENTS)) - gazetteer().first
 
 
+@lru_cache(maxsize=1)
+def _company_after() -> re.Pattern[str]:
+    """A legal-form or company suffix right after a name (``Jones PLC``, ``Hoffmann GmbH``,
+    ``Larsen & Co.``, ``Rossi e figli``): Faker's company suffixes of every locale, matched with
+    their case, so the name is part of a company's name (rule 4 and rule 2)."""
+    import faker.providers.company as company
+
+    suffixes: set[str] = set()
+    for info in pkgutil.iter_modules(company.__path__):
+        try:
+            prov = importlib.import_module(f"faker.providers.company.{info.name}").Provider
+        except (ImportError, AttributeError):  # pragma: no cover
+            continue
+        for cls in prov.__mro__:
+            value = cls.__dict__.get("company_suffixes")
+            if value:
+                suffixes.update(value if not isinstance(value, dict) else value.keys())
+                break
+    words = sorted((x.strip() for x in suffixes if len(x.strip()) > 1), key=len, reverse=True)
+    return re.compile(r",?[ \t]+(?:" + "|".join(re.escape(w) for w in words) + r")(?![^\W_])")
+
+
+def _names_a_company(text: str, end: int) -> bool:
+    """Whether a company suffix follows the name that ends at ``end``."""
+    return _company_after().match(text, end) is not None
+
+
 def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[int, int]]:
     """Rule 4 for a tagger PERSON span ``text[start:end]``: the parts of it that may be names.
 
@@ -233,7 +265,8 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
                 run = run[1:]
             while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
                 run = run[:-1]
-        if run and not _after(_PLACE_PREFIX, text, run[0][0]) and _person_plausible(text, run[0][0], run[-1][1], score):
+        if (run and not _after(_PLACE_PREFIX, text, run[0][0]) and not _names_a_company(text, run[-1][1])
+                and _person_plausible(text, run[0][0], run[-1][1], score)):
             out.append((run[0][0], run[-1][1]))
     return out
 
@@ -433,8 +466,8 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
     others = [(s, e) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
-        if f.entity_type != "PERSON" or _after(_PLACE_PREFIX, text, f.start):
-            continue  # (a name right after a place-name head is part of the place: ``New York``)
+        if f.entity_type != "PERSON" or _after(_PLACE_PREFIX, text, f.start) or _names_a_company(text, f.end):
+            continue  # part of a place (``New York``) or of a company (``Jones PLC``)
         hits = [p for p in persons if p[0] < f.end and f.start < p[1]]
         if hits:
             for p in hits:

@@ -331,3 +331,30 @@ def test_a_name_before_a_company_suffix_is_part_of_a_company() -> None:
     recognized = [Finding("PERSON", text.index("Hoffmann"), text.index("Hoffmann") + 8, 0.7, "name_gazetteer")]
     out = sorted(merge_findings(text, recognized, tagged), key=lambda f: f.start)
     assert [f.value(text) for f in out] == ["Omotoun Ilori", "Anna Berg"]
+
+
+def test_a_lower_case_initial_is_a_name_word_not_a_common_word() -> None:
+    for name in ("j. ahola", "keith c. freeman"):
+        text = f"signed, {name}, on monday"
+        at = text.index(name)
+        assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + len(name), 0.6)])] == [name]
+    plain = "plan b. then lunch"  # a letter with a dot before a common word is no name
+    assert merge_findings(plain, [], [("PERSON", 0, len(plain), 0.99)]) == []
+
+
+def test_a_form_label_or_good_morning_is_a_cue_for_a_lower_case_name() -> None:
+    for text in ("Surname: ahola\nCountry: Finland", "good morning lara, thanks for the reply"):
+        name = "ahola" if "ahola" in text else "lara"
+        at = text.index(name)
+        assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + len(name), 0.6)])] == [name]
+    plain = "the username ahola is taken"  # no label: a lone lower-case word needs a cue
+    at = plain.index("ahola")
+    assert merge_findings(plain, [], [("PERSON", at, at + 5, 0.99)]) == []
+
+
+def test_a_lower_case_first_name_joined_by_or_to_a_listed_name_is_a_name() -> None:
+    text = "was it lara or constance who called?"
+    at = text.index("lara")
+    assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 4, 0.6)])] == ["lara"]
+    plain = "was it lara who called?"  # alone, without a cue: not enough
+    assert merge_findings(plain, [], [("PERSON", at, at + 4, 0.6)]) == []

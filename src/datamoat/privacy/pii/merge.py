@@ -38,18 +38,22 @@ The rule, in order:
    capitalised place-name head (``New York``, ``San Diego``) or right before a company suffix
    (``Jones PLC``) is dropped; a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
-   (``Anna Berg works``). Then each piece
+   (``Anna Berg works``). A letter with a dot beside other words is an initial: it counts as
+   a name word of its own, never as a common word (``j. ahola``, ``abigail s. beltran``). Then each piece
 
    * with an English contraction in it (``haven't gotten``, ``we'll``) is no name;
    * all in lower case, when it is one word or holds a common English word (``link``,
      ``edit``, ``transaction made``, ``will smith``, ``from us``), is a name only after a
-     strong cue (a title, greeting or naming phrase: ``dear will``; not ``i am``, ``i'm``,
+     strong cue (a title, greeting, form label or naming phrase: ``dear will``, ``good morning
+     lara``, ``surname: ahola``; not ``i am``, ``i'm``,
      ``this is``, plain English before an adjective: ``i'm stuck``), or after any cue when
      every word is a listed name and one of them no common word (``ask for rosa delgado``),
      or when it is one listed
      first name that is no common word, after any cue (``talked to sophie``) or, if the tagger
      is sure of it (:data:`LOWER_CASE_SCORE`), right after a verb whose object is a person
-     (``i met daniel``); otherwise it is a name after a strong cue (``my name is aigerim
+     (``i met daniel``), or joined by ``and`` / ``or`` to a listed first or last name
+     (``was it lara or constance``); an initial with listed names is a name (``j. ahola``);
+     otherwise it is a name after a strong cue (``my name is aigerim
      nurlanovna``), or it is kept when each word is a first or last name (``kevin barnes``), or
      when one is, none is a common word, and the tagger is sure of it (score at least
      :data:`LOWER_CASE_SCORE`: ``maciej sobuś``; :data:`LOWER_CASE_FIRST_SCORE` when it has
@@ -127,8 +131,10 @@ _WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
 _NAME_CUE = re.compile(
     r"(?i)(?:\b(?:" + "|".join(sorted(TITLES)) + r")\.?|\b(?:dear|hi|hello|hey|thanks|regards|cheers|sincerely)"
-    r"\s*[,!]?|\bmy\s+name\s+is|\bname\s*:|\bcall\s+me|\bi\s+am|\bi'm|\bthis\s+is)\s*$")
-"""A title, greeting or naming cue right before a lower-case name (rule 4)."""
+    r"\s*[,!]?|\bgood\s+(?:morning|afternoon|evening)\s*,?|\bmy\s+name\s+is|"
+    r"\b(?:sur|first|last|given|family|full|middle|maiden)?[ \t]?name\s*[:=\-]|\bcall\s+me|\bi\s+am|\bi'm|\bthis\s+is)\s*$")
+"""A title, greeting or naming cue right before a lower-case name (rule 4): also ``good morning``
+and a form field's label (``name:``, ``surname:``, ``first name -``)."""
 _PERSON_VERB = re.compile(
     r"(?i)\b(?:met|meet|meeting|told|tell|asked|ask|saw|see|seen|thank|thanked|invite|invited|visit|visited|"
     r"married|texted|emailed|called|and)\s+$")
@@ -326,9 +332,16 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
     """Rule 4 for a piece of a tagger PERSON span without blocker words."""
     value = text[start:end]
     matches = list(_WORD.finditer(text, start, end))
+    initials = [m for m in matches if len(m.group()) == 1 and text[m.end():m.end() + 1] == "."]
+    if initials and len(initials) < len(matches):
+        # an initial (``j. ahola``, ``abigail s. beltran``) stands for a given name: it is judged
+        # as a name word of its own, not as the common word ``s`` or ``a``
+        matches = [m for m in matches if m not in initials]
+    has_initial = len(matches) < len(_WORD.findall(text, start, end))
     words = [m.group() for m in matches]
     g = gazetteer()
     kinds = [_kind(text, m.start(), m.group(), g.kinds) for m in matches]
+    n_words = len(words) + has_initial
     window = text[max(0, start - 40):start]
     strong = bool(_NAME_CUE.search(window))
     cue = strong or bool(NAME_CONTEXT_BEFORE.search(window))
@@ -336,23 +349,26 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
     if _CONTRACTION.search(value):
         return False  # an English verb form (``haven't gotten``) is no name
     if value.islower():
-        if len(words) == 1 or any(w.casefold() in common_english() for w in words):
+        if has_initial and all(k in ("first", "last", "weak") for k in kinds) and ("first" in kinds or "last" in kinds):
+            return True  # an initial and listed names (``j. ahola``, ``keith c. freeman``)
+        if n_words == 1 or any(w.casefold() in common_english() for w in words):
             # a lone lower-case word, or one with a common English word: a name only after a
             # strong cue (``dear will``), or a lone listed first name that is no common word
             # after a weaker cue (``talked to sophie``), or after a verb people are the object
             # of when the tagger is sure of it (``i met daniel``)
             if naming:
                 return True
-            if len(words) > 1 and cue and all(k in ("first", "last", "weak") for k in kinds) and (
+            if n_words > 1 and cue and all(k in ("first", "last", "weak") for k in kinds) and (
                     "first" in kinds or "last" in kinds):
                 return True  # every word a listed name, one not a common word (``ask for rosa delgado``)
-            if len(words) > 1 or kinds[0] != "first" or words[0].casefold() in common_english():
+            if n_words > 1 or kinds[0] != "first" or words[0].casefold() in common_english():
                 return False
-            return cue or (score >= LOWER_CASE_SCORE and bool(_PERSON_VERB.search(window)))
+            return (cue or (score >= LOWER_CASE_SCORE and bool(_PERSON_VERB.search(window)))
+                    or _coordinated_with_name(text, start, end, any_case=True))
         if naming or all(k in ("first", "last", "weak") for k in kinds):
             return True
-        least = LOWER_CASE_FIRST_SCORE if len(words) > 1 and "first" in kinds else LOWER_CASE_SCORE
-        if (len(words) > 1 and all(k is None for k in kinds) and score >= LOWER_CASE_SCORE
+        least = LOWER_CASE_FIRST_SCORE if n_words > 1 and "first" in kinds else LOWER_CASE_SCORE
+        if (n_words > 1 and all(k is None for k in kinds) and score >= LOWER_CASE_SCORE
                 and (naming or _PERSON_VERB.search(window) or _LOWER_UNLISTED_CUE.search(window))):
             return True  # every word in no list, after a naming cue, a person word or a verb people are the object of (``thank tiupil vacen``)
         return (score >= least and any(k in ("first", "last") for k in kinds)
@@ -361,7 +377,7 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
         return False  # a short word in capitals in ordinary text: an acronym or a code (ATM, EUR)
     if any(w.islower() and k not in _NAME_PARTS for w, k in zip(words, kinds, strict=True)):
         return False
-    if len(kinds) == 1 and kinds[0] not in ("first", "last"):
+    if n_words == 1 and kinds[0] not in ("first", "last"):
         # capitals say nothing at the start of a sentence (Looking, Transfers)
         if score >= UNKNOWN_WORD_SCORE and (cue or not _SENTENCE_START.search(text, 0, start)):
             return True
@@ -373,11 +389,12 @@ _AND_AFTER = re.compile(r"[ \t]+(?:and|or|&)[ \t]+([^\W\d_]+)")
 _AND_BEFORE = re.compile(r"([^\W\d_]+)[ \t]+(?:and|or|&)[ \t]+\Z")
 
 
-def _coordinated_with_name(text: str, start: int, end: int) -> bool:
+def _coordinated_with_name(text: str, start: int, end: int, any_case: bool = False) -> bool:
     """Whether the word ``text[start:end]`` is joined by ``and`` / ``or`` / ``&`` to a capitalised
     listed first or last name that is no common word (``Tamle and Anna from the office``, ``Was it
     Maria or Kelmes``; rule 4): two people named together. A partner in no list is not enough
-    (``Looking and Saving``, ``Terms and Conditions``)."""
+    (``Looking and Saving``, ``Terms and Conditions``). ``any_case``: the partner may be in lower
+    case too (for a lone lower-case listed first name: ``was it lara or constance``)."""
     g = gazetteer()
     after = _AND_AFTER.match(text, end)
     before = _AND_BEFORE.search(text, max(0, start - 40), start)
@@ -385,7 +402,7 @@ def _coordinated_with_name(text: str, start: int, end: int) -> bool:
         if m is None:
             continue
         word = m.group(1)
-        if word[0].isupper() and not word.isupper() and g.kinds.get(word.casefold()) in ("first", "last"):
+        if (any_case or (word[0].isupper() and not word.isupper())) and g.kinds.get(word.casefold()) in ("first", "last"):
             return True
     return False
 

@@ -82,3 +82,12 @@ def test_contractions_currencies_and_weak_cues_make_no_name() -> None:
     talked = "i talked to sophie about it"
     at = talked.index("sophie")
     assert [f.value(talked) for f in merge_findings(talked, [], [("PERSON", at, at + 6, 0.8)])] == ["sophie"]
+
+
+@pytest.mark.parametrize("mode", ["fast", "accurate"])
+def test_an_unknown_capitalised_word_after_good_morning_is_a_name(mode: str) -> None:
+    engine = PiiEngine(mode=mode, cache_size=0)
+    text = "Good morning Zorvan, thanks for the quick reply"
+    assert [f.value(text) for f in engine.analyze(text) if f.entity_type == "PERSON"] == ["Zorvan"]
+    plain = "Zorvan thanks you for the quick reply"  # no cue, at the start of a sentence
+    assert [f for f in PiiEngine(mode="fast", cache_size=0).analyze(plain) if f.entity_type == "PERSON"] == []

@@ -10,7 +10,7 @@ names, countries, greetings, company and street words are "blockers", never part
 A *chunk* is a run of capitalised tokens on one line separated by spaces (``Vanessa P.
 Hertzog``, ``Ludwig van Beethoven``, ``Molnár Péter``). A chunk is a PERSON when:
 
-* it follows a context cue (``my name is``, ``I'm``, ``this is``, ``Mr./Ms./Dr.``, ``Dear``,
+* it follows a context cue (``my name is``, ``I'm``, ``this is``, ``Mr./Ms./Dr.``, ``Dear``, ``Good morning``,
   ``Hi``, ``Thanks,``, ``Regards,``, ``my husband/wife/son/...``, ``contact``, ``Name:``,
   a sign-off line), in which case unknown capitalised words count (score 0.8); or
 * it has two or more tokens and at least one strong name token, the rest being names,
@@ -96,7 +96,7 @@ COMMON_EXTRA = set(
 NAME_CONTEXT_BEFORE = re.compile(
     r"(?i)(?:\bmy\s+name\s+is|\bname\s*(?:is|:)|\bi\s+am|\bi'm|\bi’m|\bthis\s+is|\bit'?s|\bcalled|\bnamed|"
     r"\bsigned|\bcontact|\bspeak\s+(?:to|with)|\bspoke\s+(?:to|with)|\btalk(?:ed)?\s+to|\bask\s+for|\battn\.?:?|"
-    r"\bc/o|\bcare\s+of|\bfrom|\bby|\bwith|\bdear|\bhi|\bhello|\bhey|"
+    r"\bc/o|\bcare\s+of|\bfrom|\bby|\bwith|\bdear|\bhi|\bhello|\bhey|\bgood\s+(?:morning|afternoon|evening)|"
     r"\b(?:husband|wife|son|daughter|mother|mom|mum|father|dad|brother|sister|partner|friend|colleague|"
     r"boss|manager|neighbou?r|uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?|"
     r"customer|client|patient|employee|agent|representative|rep|technician|driver|landlord|tenant)|"
@@ -109,7 +109,7 @@ _STRONG_CONTEXT = re.compile(
     r"uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?))\s*[,:]?\s*$"
 )
 _GREETING_CONTEXT = re.compile(
-    r"(?i)(?:\bdear|\bhi|\bhello|\bhey|\b(?:thanks|thank\s+you|regards|cheers|best|sincerely|yours|greetings)\s*[,!.]?\s*\n?|"
+    r"(?i)(?:\bdear|\bhi|\bhello|\bhey|\bgood\s+(?:morning|afternoon|evening)|\b(?:thanks|thank\s+you|regards|cheers|best|sincerely|yours|greetings)\s*[,!.]?\s*\n?|"
     r"(?:^|\n)\s*-)\s*[,:]?\s*$"
 )
 _NAME_END = re.compile(r"^(?:\s*(?:[,!.:;)\n]|$)|\s+(?:here|from|at|and|writing|speaking|-)\b)")

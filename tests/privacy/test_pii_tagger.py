@@ -358,3 +358,13 @@ def test_a_lower_case_first_name_joined_by_or_to_a_listed_name_is_a_name() -> No
     assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + 4, 0.6)])] == ["lara"]
     plain = "was it lara who called?"  # alone, without a cue: not enough
     assert merge_findings(plain, [], [("PERSON", at, at + 4, 0.6)]) == []
+
+
+def test_lower_case_names_with_particles_elisions_and_initials_are_names() -> None:
+    for name in ("constance van der boateng", "robert o'donnell", "a. lynch"):
+        text = f"the new guest is {name}, room 12"
+        at = text.index(name)
+        assert [f.value(text) for f in merge_findings(text, [], [("PERSON", at, at + len(name), 0.6)])] == [name]
+    plain = "i paid a. then left"  # the article with a dot next to common words stays a blocker
+    at = plain.index("a.")
+    assert merge_findings(plain, [], [("PERSON", at, len(plain), 0.99)]) == []

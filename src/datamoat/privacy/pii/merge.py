@@ -39,7 +39,9 @@ The rule, in order:
    (``Jones PLC``) is dropped; a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
    (``Anna Berg works``). A letter with a dot beside other words is an initial: it counts as
-   a name word of its own, never as a common word (``j. ahola``, ``abigail s. beltran``). Then each piece
+   a name word of its own, never as a common word (``j. ahola``, ``abigail s. beltran``, also
+   the blocker ``a`` in ``a. lynch``), and so does a particle (``van der``, an elided ``o'``:
+   ``constance van der boateng``, ``robert o'donnell``). Then each piece
 
    * with an English contraction in it (``haven't gotten``, ``we'll``) is no name;
    * all in lower case, when it is one word or holds a common English word (``link``,
@@ -157,6 +159,8 @@ _BEING = re.compile(r"(?i)(?:\bi\s+am|\bi['’]m|\bthis\s+is)\s*$")
 enough on their own for a lower-case word that is no listed first name (rule 4)."""
 _CONTRACTION = re.compile(r"(?i)n['’]t\b|['’](?:ve|ll|re|m|d)\b")
 _NAME_PARTS = ("particle", "first", "last")
+_LISTED = ("first", "last", "weak", "particle")
+"""Kinds of the words of a lower-case name made of listed names (``constance van der boateng``)."""
 _CONTINENTS = ("europe", "european", "europeans", "asia", "asian", "africa", "african", "america", "americas",
                "oceania", "antarctica", "eurozone", "scandinavia")
 _NUMBER_LEADS = (",", ".")
@@ -297,7 +301,10 @@ def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: i
     or right after a title (``Mrs. Jordan``)."""
     s, e, _ = words[i]
     word = text[s:e]
-    initial = len(word) == 1 and word.isupper() and text[e:e + 1] == "."  # ``A.`` in ``Okle A. Lunfakel``
+    initial = len(word) == 1 and text[e:e + 1] == "."  # ``A.`` in ``Okle A. Lunfakel``, ``a.`` in ``a. lynch``
+    if initial and word.islower():
+        return any(0 <= j < len(words) and words[j][2] in ("first", "last") and _NAME_GAP.fullmatch(
+            text[e + 1:words[j][0]] if j > i else text[words[j][1]:s]) is not None for j in (i - 1, i + 1))
     if not word[0].isupper() or (not initial and word.casefold() not in name_blockers()):
         return False
     if _after(_TITLE_BEFORE, text, s):
@@ -322,8 +329,11 @@ def _after(pattern: re.Pattern[str], text: str, at: int) -> bool:
 
 
 def _kind(text: str, at: int, word: str, kinds: dict[str, str]) -> str | None:
-    """A word's kind in the name lists; the Dutch article ``'t`` (``van 't Erve``) is a particle."""
+    """A word's kind in the name lists; the Dutch article ``'t`` (``van 't Erve``) and an elided
+    ``O'`` / ``D'`` / ``L'`` (``o'donnell``, ``D'Angelo``) are particles."""
     if word in ("t", "T") and at and text[at - 1] in "'’":
+        return "particle"
+    if word in ("o", "O", "d", "D", "l", "L") and text[at + 1:at + 2] in ("'", "’"):
         return "particle"
     return kinds.get(word.casefold())
 
@@ -349,23 +359,23 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
     if _CONTRACTION.search(value):
         return False  # an English verb form (``haven't gotten``) is no name
     if value.islower():
-        if has_initial and all(k in ("first", "last", "weak") for k in kinds) and ("first" in kinds or "last" in kinds):
+        if has_initial and all(k in _LISTED for k in kinds) and ("first" in kinds or "last" in kinds):
             return True  # an initial and listed names (``j. ahola``, ``keith c. freeman``)
-        if n_words == 1 or any(w.casefold() in common_english() for w in words):
+        if n_words == 1 or any(w.casefold() in common_english() for w, k in zip(words, kinds, strict=True) if k != "particle"):
             # a lone lower-case word, or one with a common English word: a name only after a
             # strong cue (``dear will``), or a lone listed first name that is no common word
             # after a weaker cue (``talked to sophie``), or after a verb people are the object
             # of when the tagger is sure of it (``i met daniel``)
             if naming:
                 return True
-            if n_words > 1 and cue and all(k in ("first", "last", "weak") for k in kinds) and (
+            if n_words > 1 and cue and all(k in _LISTED for k in kinds) and (
                     "first" in kinds or "last" in kinds):
                 return True  # every word a listed name, one not a common word (``ask for rosa delgado``)
             if n_words > 1 or kinds[0] != "first" or words[0].casefold() in common_english():
                 return False
             return (cue or (score >= LOWER_CASE_SCORE and bool(_PERSON_VERB.search(window)))
                     or _coordinated_with_name(text, start, end, any_case=True))
-        if naming or all(k in ("first", "last", "weak") for k in kinds):
+        if naming or (all(k in _LISTED for k in kinds) and ("first" in kinds or "last" in kinds or "weak" in kinds)):
             return True
         least = LOWER_CASE_FIRST_SCORE if n_words > 1 and "first" in kinds else LOWER_CASE_SCORE
         if (n_words > 1 and all(k is None for k in kinds) and score >= LOWER_CASE_SCORE

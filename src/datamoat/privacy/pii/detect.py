@@ -9,8 +9,8 @@ Two modes (:data:`PII_MODES`):
   in merge.py (pattern types win on overlap; adjacent address fragments merge; plausibility
   rules keep ordinary words from being reported). In both modes a name found once is then
   also a name at its other mentions in the same text (propagate.py). About 3-5x slower than
-  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 5,242 texts/s against 19,076 and 5,308
-  against 18,586 in two runs at a load average of ~1; 839 against 3,140 under a load of ~15). On
+  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 4,790 texts/s against 16,932 and 4,988
+  against 18,945 in two runs at a load average of ~1; 839 against 3,140 under a load of ~15). On
   PII-free real text (BANKING77's 10,003 training queries) it reports something in 0.14% of the
   texts, ``fast`` in 0.05%.
 

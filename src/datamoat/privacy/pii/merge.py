@@ -91,15 +91,21 @@ address goes).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.recognizers.address import street_words
-from datamoat.privacy.pii.recognizers.names import GREETINGS, NAME_CONTEXT_BEFORE, TITLES, gazetteer
+from datamoat.privacy.pii.recognizers.names import (
+    GREETINGS,
+    NAME_CONTEXT_BEFORE,
+    PERSON_WORDS,
+    TITLES,
+    gazetteer,
+    locale_providers,
+    provider_values,
+)
 from datamoat.privacy.pii.tagger import TaggedSpan
 from datamoat.privacy.pii.tagger_features import tokenize
 
@@ -120,7 +126,11 @@ OTHER_TYPE_SCORE = 0.85
 overrules a recognizer's name (a less sure one leaves the name: ``- Bertrand`` as a signature)."""
 _ADDRESS_GAP = re.compile(r"[\s,;]*")
 _NAME_GAP = re.compile(r"[ \t]+|-")
-_TITLE_BEFORE = re.compile(r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?[ \t]+\Z", re.IGNORECASE)
+_TITLE = r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?"
+"""Regex source: a title (``Mrs``, ``Dr.``)."""
+_HELLO = r"\b(?:dear|hi|hello|hey)|\bgood\s+(?:morning|afternoon|evening)"
+"""Regex source: a greeting that a name follows (``Dear``, ``Good morning``)."""
+_TITLE_BEFORE = re.compile(_TITLE + r"[ \t]+\Z", re.IGNORECASE)
 _PLACE_PREFIX = re.compile(r"\b(?:New|North|South|East|West|San|Santa|Santo|São|Saint|St\.?|Port|Fort|Mount|Mt\.?"
                            r"|Lake|Los|Las|Cape|Great|Upper|Lower)[ \t]+\Z")
 """A capitalised place-name head right before a piece of a tagger name: the piece is part of a
@@ -132,8 +142,7 @@ _NOT_NAME_BLOCKERS = frozenset({
 _WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
 _NAME_CUE = re.compile(
-    r"(?i)(?:\b(?:" + "|".join(sorted(TITLES)) + r")\.?|\b(?:dear|hi|hello|hey|thanks|regards|cheers|sincerely)"
-    r"\s*[,!]?|\bgood\s+(?:morning|afternoon|evening)\s*,?|\bmy\s+name\s+is|"
+    r"(?i)(?:" + _TITLE + "|(?:" + _HELLO + r"|\b(?:thanks|regards|cheers|sincerely))\s*[,!]?|\bmy\s+name\s+is|"
     r"\b(?:sur|first|last|given|family|full|middle|maiden)?[ \t]?name\s*[:=\-]|\bcall\s+me|\bi\s+am|\bi'm|\bthis\s+is)\s*$")
 """A title, greeting or naming cue right before a lower-case name (rule 4): also ``good morning``
 and a form field's label (``name:``, ``surname:``, ``first name -``)."""
@@ -143,15 +152,11 @@ _PERSON_VERB = re.compile(
 """A verb whose object is usually a person, right before a lone lower-case first name (rule 4)."""
 _LOWER_UNLISTED_CUE = re.compile(
     r"(?i)(?:\b(?:signed|sent|written)\s+by|\bcare\s+of|\battn\.?|\bcontact|(?:^|\n)[ \t]*(?:from|to|cc|bcc)[ \t]*:|"
-    r"\b(?:husband|wife|son|daughter|mother|mom|mum|father|dad|brother|sister|partner|friend|colleague|boss|"
-    r"manager|neighbou?r|uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?|customer|client|"
-    r"patient|employee|agent|representative|technician|driver|landlord|tenant|guest|student))\s*[,:]?\s*$")
+    r"\b(?:" + PERSON_WORDS + r"|guest|student))\s*[,:]?\s*$")
 """A person word or signing phrase right before a lower-case name of several words in no list
 (``my mother, mespe tiisuti``, ``signed by okum arpe``, a ``to:`` header line; rule 4). Not the bare prepositions of
 :data:`NAME_CONTEXT_BEFORE` (``from``, ``by``, ``with``): ``from making transfers``."""
-_ADDRESSED = re.compile(
-    r"(?i)(?:\b(?:" + "|".join(sorted(TITLES)) + r")\.?|\b(?:dear|hi|hello|hey)\s*,?|"
-    r"\bgood\s+(?:morning|afternoon|evening|day))[ \t]+$")
+_ADDRESSED = re.compile(r"(?i)(?:" + _TITLE + "|(?:" + _HELLO + r")\s*,?)[ \t]+\Z")
 """A title or a greeting right before a recognizer's name (``Mrs Hill``, ``Good morning
 Bertrand``): the name stands, whatever other type the tagger read there (rule 2)."""
 _BEING = re.compile(r"(?i)(?:\bi\s+am|\bi['’]m|\bthis\s+is)\s*$")
@@ -230,20 +235,8 @@ def _company_after() -> re.Pattern[str]:
     """A legal-form or company suffix right after a name (``Jones PLC``, ``Hoffmann GmbH``,
     ``Larsen & Co.``, ``Rossi e figli``): Faker's company suffixes of every locale, matched with
     their case, so the name is part of a company's name (rule 4 and rule 2)."""
-    import faker.providers.company as company
-
-    suffixes: set[str] = set()
-    for info in pkgutil.iter_modules(company.__path__):
-        try:
-            prov = importlib.import_module(f"faker.providers.company.{info.name}").Provider
-        except (ImportError, AttributeError):  # pragma: no cover
-            continue
-        for cls in prov.__mro__:
-            value = cls.__dict__.get("company_suffixes")
-            if value:
-                suffixes.update(value if not isinstance(value, dict) else value.keys())
-                break
-    words = sorted((x.strip() for x in suffixes if len(x.strip()) > 1), key=len, reverse=True)
+    suffixes = {v.strip() for prov in locale_providers("company") for v in provider_values("company_suffixes", prov)}
+    words = sorted((w for w in suffixes if len(w) > 1), key=len, reverse=True)
     return re.compile(r",?[ \t]+(?:" + "|".join(re.escape(w) for w in words) + r")(?![^\W_])")
 
 
@@ -301,26 +294,31 @@ def _named_blocker(text: str, words: Sequence[tuple[int, int, str | None]], i: i
     or right after a title (``Mrs. Jordan``)."""
     s, e, _ = words[i]
     word = text[s:e]
-    initial = len(word) == 1 and text[e:e + 1] == "."  # ``A.`` in ``Okle A. Lunfakel``, ``a.`` in ``a. lynch``
-    if initial and word.islower():
-        return any(0 <= j < len(words) and words[j][2] in ("first", "last") and _NAME_GAP.fullmatch(
-            text[e + 1:words[j][0]] if j > i else text[words[j][1]:s]) is not None for j in (i - 1, i + 1))
-    if not word[0].isupper() or (not initial and word.casefold() not in name_blockers()):
+    initial = _is_initial(text, s, e)  # ``A.`` in ``Okle A. Lunfakel``, ``a.`` in ``a. lynch``
+    lower = not word[0].isupper()
+    if (lower and not initial) or (not initial and word.casefold() not in name_blockers()):
         return False
     if _after(_TITLE_BEFORE, text, s):
         return True  # right after a title (``Mrs. Jordan``, ``Capt. Mayo``)
+    # beside it: a capitalised name word, or for a lower-case initial a listed name
+    neighbours = ("first", "last") if lower else ("first", "last", "weak", None)
     for j in (i - 1, i + 1):
         if 0 <= j < len(words):
             a, b, kind = words[j]
             gap = text[e + initial:a] if j > i else text[b:s]
-            if kind in ("first", "last", "weak", None) and text[a].isupper() and _NAME_GAP.fullmatch(gap):
+            if kind in neighbours and (lower or text[a].isupper()) and _NAME_GAP.fullmatch(gap):
                 return True
     return False
 
 
-_BEFORE_WINDOW = max(len(t) for t in TITLES) + 6
-"""Characters looked at before a word for a title or place-name head (the longest title, its
-dot and some spaces)."""
+def _is_initial(text: str, start: int, end: int) -> bool:
+    """Whether the word ``text[start:end]`` is one letter followed by a dot (``A.``, ``j.``)."""
+    return end - start == 1 and text[end:end + 1] == "."
+
+
+_BEFORE_WINDOW = max(*(len(t) for t in TITLES), len("good afternoon")) + 6
+"""Characters looked at before a word for a title, greeting or place-name head (the longest title
+or greeting, its dot or comma and some spaces)."""
 
 
 def _after(pattern: re.Pattern[str], text: str, at: int) -> bool:
@@ -342,12 +340,12 @@ def _person_plausible(text: str, start: int, end: int, score: float) -> bool:
     """Rule 4 for a piece of a tagger PERSON span without blocker words."""
     value = text[start:end]
     matches = list(_WORD.finditer(text, start, end))
-    initials = [m for m in matches if len(m.group()) == 1 and text[m.end():m.end() + 1] == "."]
-    if initials and len(initials) < len(matches):
+    named = [m for m in matches if not _is_initial(text, m.start(), m.end())]
+    has_initial = 0 < len(named) < len(matches)
+    if has_initial:
         # an initial (``j. ahola``, ``abigail s. beltran``) stands for a given name: it is judged
         # as a name word of its own, not as the common word ``s`` or ``a``
-        matches = [m for m in matches if m not in initials]
-    has_initial = len(matches) < len(_WORD.findall(text, start, end))
+        matches = named
     words = [m.group() for m in matches]
     g = gazetteer()
     kinds = [_kind(text, m.start(), m.group(), g.kinds) for m in matches]
@@ -499,8 +497,7 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
         if hits:
             for p in hits:
                 p[0], p[1], p[2] = min(p[0], f.start), max(p[1], f.end), max(p[2], f.score)
-        elif (not any(s < f.end and f.start < e for s, e in others)
-              or _ADDRESSED.search(text, max(0, f.start - _BEFORE_WINDOW - 8), f.start)):
+        elif not any(s < f.end and f.start < e for s, e in others) or _after(_ADDRESSED, text, f.start):
             out.append(f)
     out += [Finding("PERSON", s, e, score, TAGGER) for s, e, score in persons]
     tagged_addresses = [(s, e, score, TAGGER) for kind, s, e, score in pieces if kind == "STREET_ADDRESS"]

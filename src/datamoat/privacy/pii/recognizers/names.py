@@ -93,13 +93,17 @@ COMMON_EXTRA = set(
     "between among through across along around behind beyond within without against toward towards "
     "is am are was were be been being not".split()
 )
+PERSON_WORDS = (
+    r"husband|wife|son|daughter|mother|mom|mum|father|dad|brother|sister|partner|friend|colleague|"
+    r"boss|manager|neighbou?r|uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?|"
+    r"customer|client|patient|employee|agent|representative|rep|technician|driver|landlord|tenant"
+)
+"""Regex source: words for a person that a name follows (``my mother, Anna``, ``employee Tom``)."""
 NAME_CONTEXT_BEFORE = re.compile(
     r"(?i)(?:\bmy\s+name\s+is|\bname\s*(?:is|:)|\bi\s+am|\bi'm|\bi’m|\bthis\s+is|\bit'?s|\bcalled|\bnamed|"
     r"\bsigned|\bcontact|\bspeak\s+(?:to|with)|\bspoke\s+(?:to|with)|\btalk(?:ed)?\s+to|\bask\s+for|\battn\.?:?|"
     r"\bc/o|\bcare\s+of|\bfrom|\bby|\bwith|\bdear|\bhi|\bhello|\bhey|\bgood\s+(?:morning|afternoon|evening)|"
-    r"\b(?:husband|wife|son|daughter|mother|mom|mum|father|dad|brother|sister|partner|friend|colleague|"
-    r"boss|manager|neighbou?r|uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?|"
-    r"customer|client|patient|employee|agent|representative|rep|technician|driver|landlord|tenant)|"
+    r"\b(?:" + PERSON_WORDS + r")|"
     r"\b(?:thanks|thank\s+you|regards|cheers|best|sincerely|yours|greetings|love)\s*[,!.]?|^\s*-)\s*[,:]?\s*$"
 )
 _STRONG_CONTEXT = re.compile(
@@ -152,7 +156,9 @@ def _kinds(first: frozenset[str], last: frozenset[str], common: frozenset[str], 
     return kinds
 
 
-def _provider_names(attr: str, prov: type) -> list[str]:
+def provider_values(attr: str, prov: type) -> list[str]:
+    """The strings of a Faker provider's list attribute ``attr`` (a dict gives its keys), looked
+    up as the class would (its own, else a base class's); [] when no class defines it."""
     for cls in prov.__mro__:
         value = cls.__dict__.get(attr)
         if isinstance(value, (list, tuple, dict, set, frozenset)):
@@ -160,21 +166,28 @@ def _provider_names(attr: str, prov: type) -> list[str]:
     return []
 
 
+def locale_providers(kind: str) -> list[type]:
+    """The ``Provider`` class of every locale module of Faker's provider package ``kind``
+    (``person``, ``company`` ...); a locale module that does not import is skipped."""
+    package = importlib.import_module(f"faker.providers.{kind}")
+    out: list[type] = []
+    for info in pkgutil.iter_modules(package.__path__):
+        try:
+            out.append(importlib.import_module(f"faker.providers.{kind}.{info.name}").Provider)
+        except (ImportError, AttributeError):
+            continue
+    return out
+
+
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     """Load the name lists from Faker's person providers (once per process)."""
-    import faker.providers.person as person
-
     first: set[str] = set()
     last: set[str] = set()
-    for info in pkgutil.iter_modules(person.__path__):
-        try:
-            prov = importlib.import_module(f"faker.providers.person.{info.name}").Provider
-        except (ImportError, AttributeError):
-            continue
+    for prov in locale_providers("person"):
         for attr in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
-            first.update(n.casefold() for n in _provider_names(attr, prov))
-        last.update(n.casefold() for n in _provider_names("last_names", prov))
+            first.update(n.casefold() for n in provider_values(attr, prov))
+        last.update(n.casefold() for n in provider_values("last_names", prov))
     common: set[str] = set(COMMON_EXTRA) | NATIONALITIES
     for locale in ("en_US", "de_DE", "fr_FR", "es_ES", "nl_NL", "it_IT"):
         try:

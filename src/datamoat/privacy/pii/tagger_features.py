@@ -13,9 +13,11 @@ Features (strings ``name=value`` or bare flags, as crfsuite takes them). For eac
   lists: first name, last name, a common word that is also a name, other common word, a
   blocker (month, street word, company word ...), a name particle, a title, a street type,
   or ``g0``: a word in none of the lists, with ``Tg0`` / ``Ug0`` when such a word is
-  capitalised / in capitals (a name from elsewhere);
-* the word, shape, case and gazetteer flags of the tokens just before and after it (``-1:``,
-  ``+1:``), and the word and gazetteer flags of those two away (``-2:``, ``+2:``);
+  capitalised / in capitals (a name from elsewhere); its word clusters ``k128=N`` /
+  ``k1024=N`` when it is in the bundled encoder's vocabulary (word_clusters.py: words of one
+  kind share them, so a context word training never used still means something);
+* the word, shape, case, gazetteer flags and clusters of the tokens just before and after it
+  (``-1:``, ``+1:``), and the word, gazetteer flags and clusters of those two away (``-2:``, ``+2:``);
 * layout: a line break before / after it, first token of a sentence, start / end of the text,
   and ``Tmid``: capitalised inside a sentence, after a space.
 
@@ -32,13 +34,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from datamoat.privacy.pii import word_clusters
+
 TOKEN = re.compile(r"[^\W_]+(?:['’\-](?![sS]\b)[^\W_]+)*|['’][sS]\b|\S")
 _UK_OUTWARD = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?")
 _UK_INWARD = re.compile(r"\d[A-Z]{2}")
 _CA_PART = re.compile(r"[A-Z]\d[A-Z]|\d[A-Z]\d")
 _SENTENCE_END = frozenset(".!?:;")
-_NEAR_KEYS = ("w=", "sh=", "T", "U", "L", "g", "P=")
-_FAR_KEYS = ("w=", "g", "P=")
+_NEAR_KEYS = ("w=", "sh=", "T", "U", "L", "g", "P=", "k")
+_FAR_KEYS = ("w=", "g", "P=", "k")
 _CACHE_LIMIT = 200_000
 _OFFSETS = (-2, -1, 1, 2)
 
@@ -120,6 +124,8 @@ def word_features(word: str, gazetteer: bool = True) -> list[str]:
                 # capitalised and in no list: a CRF weighs features one by one, so the pair is a
                 # feature of its own (a name from elsewhere, read from shape and context)
                 feats.append("Tg0" if word.istitle() else "Ug0")
+    if word[0].isalpha():
+        feats.extend(word_clusters.features().get(word_clusters.fold(word), ()))
     return feats
 
 

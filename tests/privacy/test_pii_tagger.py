@@ -12,7 +12,7 @@ import pytest
 from datamoat.errors import DatamoatError, StepError
 from datamoat.privacy.pii import PiiEngine
 from datamoat.privacy.pii.finding import Finding
-from datamoat.privacy.pii.merge import merge_findings
+from datamoat.privacy.pii.merge import listed_places, merge_findings
 from datamoat.privacy.pii.tagger import MODEL_PATH, PiiTagger
 from datamoat.privacy.pii.train_tagger import train
 
@@ -328,6 +328,35 @@ def test_a_name_before_a_company_suffix_is_part_of_a_company() -> None:
     recognized = [Finding("PERSON", text.index("Hoffmann"), text.index("Hoffmann") + 8, 0.7, "name_gazetteer")]
     out = sorted(merge_findings(text, recognized, tagged), key=lambda f: f.start)
     assert [f.value(text) for f in out] == ["Omotoun Ilori", "Anna Berg"]
+
+
+def test_a_company_suffix_or_place_word_inside_a_tagger_name_makes_it_a_company_or_a_place() -> None:
+    assert _kept("Bank: Cossy SA\nIBAN follows", "Cossy SA", 0.9) == []
+    assert _kept("Bank: Dijoux S.A.\nIBAN follows", "Dijoux S", 0.9) == []  # the tagger stopped inside the suffix
+    assert _kept("The flight from Emilie Ville to Lyon", "Emilie Ville", 0.9) == []
+    assert _kept("The flight from Lake Jessica to Lyon", "Lake Jessica", 0.9) == []
+    # the words after a suffix are judged on their own; a surname that is a place word stays a name
+    assert _kept("Cossy SA Anna Berg signed it", "Cossy SA Anna Berg", 0.9) == ["Anna Berg"]
+    assert _kept("Thanks, Anna Hill", "Anna Hill", 0.9) == ["Anna Hill"]
+    assert _kept("Thanks, Anna Lake", "Anna Lake", 0.9) == ["Anna Lake"]  # a place head inside a name is no head
+
+
+def test_a_recognizer_name_or_a_name_s_other_mention_inside_a_place_or_company_is_dropped() -> None:
+    text = "The flight from Kurt Ville was late. Kurt Ville, not Kurt Weber!"
+    at = text.index("Kurt Ville")
+    recognized = [Finding("PERSON", at, at + 10, 0.7, "name_gazetteer")]
+    assert merge_findings(text, recognized, []) == []
+    engine = PiiEngine(mode="accurate")
+    text = "Regards, Jonas Weber. Weber GmbH pays; Weber will call."
+    names = sorted((f.start, f.value(text)) for f in engine.analyze(text) if f.entity_type == "PERSON")
+    # the company's Weber is not carried over from the name; the later mention is
+    assert names == [(text.index("Jonas"), "Jonas Weber"), (text.index("Weber will"), "Weber")]
+
+
+def test_a_tagger_name_that_is_a_listed_place_and_no_listed_name_is_dropped() -> None:
+    assert "utsjoki" in listed_places() and "jordan" not in listed_places()  # Jordan is also a first name
+    assert _kept("Wedding of Anna and Piet in February, Utsjoki", "Utsjoki", 0.95) == []
+    assert _kept("Greetings from Jordan Smith", "Jordan Smith", 0.95) == ["Jordan Smith"]
 
 
 def test_a_lower_case_initial_is_a_name_word_not_a_common_word() -> None:

@@ -14,9 +14,11 @@ The rule, in order:
    ``Morgan Stanley`` as an organisation, ``Paris`` as a place) is dropped unless a title or a
    greeting stands right before it (``Mrs Hill``, ``Good morning Bertrand``), and so is one right
    after a capitalised place-name head (``New``, ``North``, ``San``, ``Port``, ``Great`` ...:
-   ``New York``) or right before a company suffix (``Jones PLC``, ``Hoffmann GmbH``, ``Rossi e
-   figli``: Faker's company suffixes of every locale, matched with their case; the same holds
-   for tagger names in rule 4); one the tagger did not touch at all is kept (the recognizers' cues stay).
+   ``New York``) or with a company suffix or a place-name ending right after one of its words
+   (``Jones PLC``, ``Hoffmann GmbH``, ``Rossi e figli``: Faker's company suffixes of every locale,
+   matched with their case; ``Kurt Ville``, ``Cedar Falls``; the same holds for tagger names in
+   rule 4 and for a name's other mentions, propagate.py); one the tagger did not touch at all is
+   kept (the recognizers' cues stay).
 3. **Addresses.** The recognizers' and the tagger's STREET_ADDRESS spans are pooled (a
    recognizer address that begins inside a tagger name starts where the tagger's address in it
    starts: the name stays a name), and spans
@@ -34,9 +36,12 @@ The rule, in order:
    also a listed name right next to another capitalised name word: ``Georgia Harvey``,
    ``June Carter``, :func:`name_blockers`, and a capital letter with a dot next to one, an
    initial: ``Okle A. Lunfakel``) and at currency, continent and
-   nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``); a piece right after a
-   capitalised place-name head (``New York``, ``San Diego``) or right before a company suffix
-   (``Jones PLC``) is dropped; a piece not all in lower case
+   nationality words (:func:`not_names`: ``Euro``, ``AUD``, ``Americans``), and after a company
+   suffix or a place-name ending inside the span (``Cossy SA Anna Berg``: the suffix is no name
+   word); a piece right after a capitalised place-name head, also one that opens the span
+   (``New York``, ``San Diego``, ``Lake Jessica``), right before a company suffix or place-name
+   ending (``Jones PLC``, ``Emilie Ville``), or that is exactly a place in Faker's place lists and
+   holds no listed name (:func:`listed_places`: ``Utsjoki``, not ``Jordan``) is dropped; a piece not all in lower case
    loses the lower-case words at its ends that are neither particles nor first or last names
    (``Anna Berg works``). A letter with a dot beside other words is an initial: it counts as
    a name word of its own, never as a common word (``j. ahola``, ``abigail s. beltran``, also
@@ -131,10 +136,17 @@ _TITLE = r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?"
 _HELLO = r"\b(?:dear|hi|hello|hey)|\bgood\s+(?:morning|afternoon|evening)"
 """Regex source: a greeting that a name follows (``Dear``, ``Good morning``)."""
 _TITLE_BEFORE = re.compile(_TITLE + r"[ \t]+\Z", re.IGNORECASE)
-_PLACE_PREFIX = re.compile(r"\b(?:New|North|South|East|West|San|Santa|Santo|São|Saint|St\.?|Port|Fort|Mount|Mt\.?"
-                           r"|Lake|Los|Las|Cape|Great|Upper|Lower)[ \t]+\Z")
+_PLACE_HEADS = (r"New|North|South|East|West|San|Santa|Santo|São|Saint|St\.?|Port|Fort|Mount|Mt\.?"
+                r"|Lake|Los|Las|Cape|Great|Upper|Lower")
+_PLACE_PREFIX = re.compile(r"\b(?:" + _PLACE_HEADS + r")[ \t]+\Z")
 """A capitalised place-name head right before a piece of a tagger name: the piece is part of a
 place (``New York``, ``North Carolina``, ``San Diego``, ``Great Barrier Reef``; rule 4)."""
+_PLACE_HEAD_WORD = re.compile(r"(?:" + _PLACE_HEADS + r")\Z")
+"""A place-name head as the first word of a tagger name (``Lake Jessica``): the rest is a place."""
+_PLACE_AFTER = re.compile(r"[ \t]+(?:Ville|City|Town|Township|Village|Heights|Springs|Falls|Valley|Creek|Harbou?r)"
+                          r"(?![^\W_])")
+"""A capitalised place-name ending right after a name (``Emilie Ville``, ``Kurt Town``, ``Cedar
+Falls``): the name is part of a place (rules 2 and 4). Not ``Hill`` or ``Park``: surnames."""
 _NOT_NAME_BLOCKERS = frozenset({
     "company", "council", "post", "royal", "north", "west", "saint", "santa", "santo", "christ", "jesus", "easter",
     "ramadan", "hermes", "safari", "sep", "mar", "mars", "mac", "sunday", "freitag", "lundi"})
@@ -230,6 +242,24 @@ def not_names() -> frozenset[str]:
     return frozenset(words | set(_CONTINENTS)) - gazetteer().first
 
 
+_PLACE_LISTS = ("countries", "cities", "city_names", "states", "provinces", "regions", "counties", "districts",
+                "villages", "settlements", "localities", "communes")
+"""Faker's address-provider lists of place names (every locale)."""
+
+
+@lru_cache(maxsize=1)
+def listed_places() -> frozenset[str]:
+    """Casefolded place names from Faker's address providers of every locale (:data:`_PLACE_LISTS`:
+    countries, cities, states, provinces ...), without the ones that are a listed first or last
+    name (``Jordan``, ``Florence``, ``Lincoln``): rule 4 drops a tagger name that is exactly one
+    of these (``Kenia``, ``El Salvador``, ``Utsjoki``)."""
+    g = gazetteer()
+    names = g.first | g.last
+    places = {v.strip().casefold() for prov in locale_providers("address") for attr in _PLACE_LISTS
+              for v in provider_values(attr, prov)}
+    return frozenset(p for p in places if p and not any(w in names for w in _WORD.findall(p)))
+
+
 @lru_cache(maxsize=1)
 def _company_after() -> re.Pattern[str]:
     """A legal-form or company suffix right after a name (``Jones PLC``, ``Hoffmann GmbH``,
@@ -240,9 +270,20 @@ def _company_after() -> re.Pattern[str]:
     return re.compile(r",?[ \t]+(?:" + "|".join(re.escape(w) for w in words) + r")(?![^\W_])")
 
 
-def _names_a_company(text: str, end: int) -> bool:
-    """Whether a company suffix follows the name that ends at ``end``."""
-    return _company_after().match(text, end) is not None
+def _suffix_end(text: str, end: int) -> int | None:
+    """Where a company suffix or place-name ending right after position ``end`` ends (``Cossy
+    SA``, ``Dijoux S.A.``, ``Deborah Ville``); None when there is none."""
+    m = _company_after().match(text, end) or _PLACE_AFTER.match(text, end)
+    return None if m is None else m.end()
+
+
+def part_of_place_or_company(text: str, start: int, end: int) -> bool:
+    """Whether the name ``text[start:end]`` is part of a place's or a company's name: a place-name
+    head right before it (``New York``) or a company suffix or place-name ending right after one
+    of its words (``Jones PLC``, ``Kurt Ville``; rule 2, and propagate.py for a name's other mentions)."""
+    if _after(_PLACE_PREFIX, text, start):
+        return True
+    return any(_suffix_end(text, m.end()) is not None for m in _WORD.finditer(text, start, end))
 
 
 def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[int, int]]:
@@ -256,11 +297,20 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
     words = [(m.start(), m.end(), _kind(text, m.start(), m.group(), g.kinds)) for m in _WORD.finditer(text, start, end)]
     runs: list[list[tuple[int, int, str | None]]] = [[]]
     places = not_names()
+    skip_to = start  # words inside a company suffix or a place-name ending belong to no name
     for i, w in enumerate(words):
+        if w[0] < skip_to:
+            continue
         if (w[2] == "blocker" and not _named_blocker(text, words, i)) or text[w[0]:w[1]].casefold() in places:
             runs.append([])
-        else:
-            runs[-1].append(w)
+            continue
+        if not runs[-1] and i + 1 < len(words) and _PLACE_HEAD_WORD.match(text, w[0], w[1]):
+            continue  # ``Lake Jessica``: the head starts a place, and the rest is judged after it
+        runs[-1].append(w)
+        suffix = _suffix_end(text, w[1])
+        if suffix is not None:
+            runs.append([])  # ``Cossy SA`` inside the span: the run before the suffix is a company's
+            skip_to = suffix
     out = []
     for run in runs:
         if run and not text[run[0][0]:run[-1][1]].islower():
@@ -268,7 +318,8 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
                 run = run[1:]
             while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
                 run = run[:-1]
-        if (run and not _after(_PLACE_PREFIX, text, run[0][0]) and not _names_a_company(text, run[-1][1])
+        if (run and not _after(_PLACE_PREFIX, text, run[0][0]) and _suffix_end(text, run[-1][1]) is None
+                and text[run[0][0]:run[-1][1]].casefold() not in listed_places()
                 and _person_plausible(text, run[0][0], run[-1][1], score)):
             out.append((run[0][0], run[-1][1]))
     return out
@@ -491,8 +542,8 @@ def merge_findings(text: str, found: Sequence[Finding], tagged: Sequence[TaggedS
     persons = [[s, e, score] for kind, s, e, score in pieces if kind == "PERSON"]
     others = [(s, e) for kind, s, e, score in pieces if kind not in CONTEXT_TYPES and score >= OTHER_TYPE_SCORE]
     for f in found:
-        if f.entity_type != "PERSON" or _after(_PLACE_PREFIX, text, f.start) or _names_a_company(text, f.end):
-            continue  # part of a place (``New York``) or of a company (``Jones PLC``)
+        if f.entity_type != "PERSON" or part_of_place_or_company(text, f.start, f.end):
+            continue  # part of a place (``New York``, ``Kurt Ville``) or of a company (``Jones PLC``)
         hits = [p for p in persons if p[0] < f.end and f.start < p[1]]
         if hits:
             for p in hits:

@@ -4,7 +4,8 @@ A text that names someone usually names them again, often where the context alon
 (``Tomasz fixed it``, ``Ask Berg.``, ``juan's car``). So after the detectors ran, each word of
 every PERSON finding (``Anna Berg`` -> ``Anna``, ``Berg``) is looked up at its other places in
 the same text: where it stands as a whole word, spelled exactly the same (case included, so
-``Will`` in ``Will Smith`` does not make ``will`` a name) and not inside another finding, it
+``Will`` in ``Will Smith`` does not make ``will`` a name), not inside another finding and not part
+of a place's or company's name (``Weber`` in ``Weber GmbH``: merge.part_of_place_or_company), it
 becomes a PERSON finding with the score of the finding it came from; neighbouring words found
 this way with only spaces between them are one finding (``Anna Berg`` again).
 
@@ -20,6 +21,7 @@ import re
 from collections.abc import Sequence
 
 from datamoat.privacy.pii.finding import Finding
+from datamoat.privacy.pii.merge import part_of_place_or_company
 from datamoat.privacy.pii.recognizers.names import TITLES, gazetteer
 
 PROPAGATED = "name_propagation"
@@ -67,8 +69,8 @@ def propagate_names(text: str, findings: Sequence[Finding], common: frozenset[st
     hits: list[list] = []
     for m in pattern.finditer(text):
         s, e = m.span()
-        if any(a < e and s < b for a, b in taken):
-            continue
+        if any(a < e and s < b for a, b in taken) or part_of_place_or_company(text, s, e):
+            continue  # inside another finding, or part of a place or company (``Weber GmbH``)
         if hits and _GAP.fullmatch(text, hits[-1][1], s):
             hits[-1][1], hits[-1][2] = e, max(hits[-1][2], scores[m.group()])
         else:

@@ -91,3 +91,15 @@ def test_an_unknown_capitalised_word_after_good_morning_is_a_name(mode: str) -> 
     assert [f.value(text) for f in engine.analyze(text) if f.entity_type == "PERSON"] == ["Zorvan"]
     plain = "Zorvan thanks you for the quick reply"  # no cue, at the start of a sentence
     assert [f for f in PiiEngine(mode="fast", cache_size=0).analyze(plain) if f.entity_type == "PERSON"] == []
+
+
+def test_first_names_in_another_language_s_lorem_list_stay_first_names() -> None:
+    from datamoat.privacy.pii.recognizers.names import gazetteer
+
+    kinds = gazetteer().kinds
+    # Faker's Spanish and French lorem lists name people; their own first-name lists say so
+    assert [kinds.get(w) for w in ("juan", "jorge", "maría", "claire")] == ["first"] * 4
+    assert kinds.get("will") == "weak" and kinds.get("julio") == "blocker"  # English words and months stay what they were
+    engine = PiiEngine(mode="fast")
+    text = "Juan and Jorge wrote to Will."
+    assert [f.value(text) for f in sorted(engine.analyze(text), key=lambda f: f.start)] == ["Juan", "Jorge"]

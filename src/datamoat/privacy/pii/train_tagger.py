@@ -67,7 +67,19 @@ outside the vocabulary 0.945 / 0.945 / 0.800 / 0.779 / 0.24% (it read ``ATMs`` a
 0.945 / 0.947 / 0.782 / 0.769 / 0.13%; 64 + 256 + 2,048 clusters 0.947 / 0.949 / 0.786 /
 0.782 / 0.11%; 128 + 1,024 (shipped) 0.951 / 0.953 / 0.786 / 0.777 / 0.12%. The gain is
 larger than the training seed's noise; the choice among cluster counts is within it.
-Takes a few minutes on one core; prints the size of the data and of the model.
+Sixth round: the gazetteer stopped counting Spanish, French and Italian first names as common
+words (``juan``, ``jorge``, ``maría``, ``claire`` were in Faker's lorem lists of those languages;
+names.py), and with merge.py's place and company rules of then the 100-iteration model went, seed
+16 / 17, dev 0.953 / 0.942 -> 0.951 / 0.946 and seed 5016 0.955 / 0.945 -> 0.955 / 0.948 (the
+same model with only the new gazetteer: 0.955 / 0.957). L-BFGS iterations, seed 16 / 17, dev |
+5016 | names in no list (1017, 5017) | BANKING77: 200 it. 0.949 / 0.942 | 0.951 / 0.944 |
+0.759, 0.748 / 0.735, 0.728 | 0.17% / 0.15%; 100 it. 0.951 / 0.946 | 0.955 / 0.948 | 0.780, 0.774
+/ 0.760, 0.771 | 0.13% / 0.18%; 60 it. 0.954 / 0.948 | 0.955 / 0.951 | 0.791, 0.789 / 0.764, 0.757
+| 0.15% / 0.17%; 40 it. (shipped) 0.953 / 0.952 | 0.953 / 0.953 | 0.786, 0.786 / 0.764, 0.760 |
+0.10% / 0.12%. Stopping early regularises: it does as well on the held-out templates, the two
+seeds agree within 0.001 instead of 0.005, and it flags less real text; the model is larger
+(2.9 MB: L1 has not yet zeroed as many weights) and tags about 15% slower.
+Takes about half a minute on one core; prints the size of the data and of the model.
 """
 
 from __future__ import annotations
@@ -85,7 +97,7 @@ from datamoat.privacy.pii.tagger_synth import generate
 
 SEED = 16
 TEXTS = 16_000
-ITERATIONS = 100
+ITERATIONS = 40
 C1 = 0.05
 C2 = 0.005
 GAZETTEER_DROPOUT = 0.0

@@ -179,6 +179,22 @@ def locale_providers(kind: str) -> list[type]:
     return out
 
 
+def _first_names(language: str) -> set[str]:
+    """Casefolded first names of Faker's person providers for ``language`` (``es`` -> es_ES,
+    es_MX, es_AR ...)."""
+    package = importlib.import_module("faker.providers.person")
+    out: set[str] = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name == language or info.name.startswith(language + "_"):
+            try:
+                prov = importlib.import_module(f"faker.providers.person.{info.name}").Provider
+            except (ImportError, AttributeError):  # pragma: no cover
+                continue
+            for attr in ("first_names", "first_names_male", "first_names_female"):
+                out.update(n.casefold() for n in provider_values(attr, prov))
+    return out
+
+
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     """Load the name lists from Faker's person providers (once per process)."""
@@ -197,7 +213,13 @@ def gazetteer() -> Gazetteer:
         words = list(getattr(lorem, "word_list", ()))
         for group in getattr(lorem, "parts_of_speech", {}).values():
             words.extend(group)
-        common.update(w.casefold() for w in words if isinstance(w, str))
+        words_f = {w.casefold() for w in words if isinstance(w, str)}
+        if not locale.startswith("en"):
+            # the other languages' lorem lists come from texts that name people: Spanish holds
+            # juan, josé, maría, carlos, jorge. A word that is a first name in that language's own
+            # name lists stays a name (English text rarely uses ``domingo`` but for a name).
+            words_f -= _first_names(locale.split("_")[0])
+        common.update(words_f)
     blockers: set[str] = set(MONTHS_DAYS) | BLOCKERS_EXTRA | GREETINGS
     try:
         from faker.providers.address.en_US import Provider as Address

@@ -9,10 +9,10 @@ Two modes (:data:`PII_MODES`):
   in merge.py (pattern types win on overlap; adjacent address fragments merge; plausibility
   rules keep ordinary words from being reported). In both modes a name found once is then
   also a name at its other mentions in the same text (propagate.py). About 3-5x slower than
-  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 4,790 texts/s against 16,932 and 4,988
-  against 18,945 in two runs at a load average of ~1; 839 against 3,140 under a load of ~15). On
-  PII-free real text (BANKING77's 10,003 training queries) it reports something in 0.14% of the
-  texts, ``fast`` in 0.05%.
+  ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 4,068 texts/s against 18,043, medians
+  of five runs at a load average of ~1; 839 against 3,140 under a load of ~15). On PII-free real
+  text (BANKING77's 10,003 training queries) it reports something in 0.10% of the texts,
+  ``fast`` in 0.05%.
 
 ``PiiEngine(entities=None, mode="accurate", min_score=0.4)`` is cheap to create (regexes are compiled at import,
 the name gazetteer on first use) and safe to share between threads. Speed comes from:

@@ -103,3 +103,11 @@ def test_first_names_in_another_language_s_lorem_list_stay_first_names() -> None
     engine = PiiEngine(mode="fast")
     text = "Juan and Jorge wrote to Will."
     assert [f.value(text) for f in sorted(engine.analyze(text), key=lambda f: f.start)] == ["Juan", "Jorge"]
+
+
+def test_a_placeholder_in_faker_s_name_lists_is_no_name() -> None:
+    from datamoat.privacy.pii.recognizers.names import gazetteer
+
+    assert gazetteer().kinds.get("unknown") is None  # Faker's en first names hold "Unknown"
+    for mode in ("fast", "accurate"):
+        assert PiiEngine(mode=mode).analyze("Unknown direct deposit") == []

@@ -11,7 +11,7 @@ Two modes (:data:`PII_MODES`):
   also a name at its other mentions in the same text (propagate.py). About 3-5x slower than
   ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 4,068 texts/s against 18,043, medians
   of five runs at a load average of ~1; 839 against 3,140 under a load of ~15). On PII-free real
-  text (BANKING77's 10,003 training queries) it reports something in 0.10% of the texts,
+  text (BANKING77's 10,003 training queries) it reports something in 0.09% of the texts,
   ``fast`` in 0.05%.
 
 ``PiiEngine(entities=None, mode="accurate", min_score=0.4)`` is cheap to create (regexes are compiled at import,

@@ -179,6 +179,11 @@ def locale_providers(kind: str) -> list[type]:
     return out
 
 
+PLACEHOLDER_NAMES = frozenset({"unknown"})
+"""Entries of Faker's name lists that are placeholders, not names (its ``en`` first names hold
+``Unknown``, from census data): never a name (``Unknown direct deposit``)."""
+
+
 def _first_names(language: str) -> set[str]:
     """Casefolded first names of Faker's person providers for ``language`` (``es`` -> es_ES,
     es_MX, es_AR ...)."""
@@ -227,6 +232,7 @@ def gazetteer() -> Gazetteer:
         blockers.update(c.casefold() for c in Address.countries if " " not in c)
     except (ImportError, AttributeError):  # pragma: no cover
         pass
+    first -= PLACEHOLDER_NAMES
     split = {w for n in first | last for w in n.split()}
     first = {n for n in first if " " not in n} | {w for w in split if w in first}
     first_f, last_f, common_f, blockers_f = frozenset(first), frozenset(last), frozenset(common - TITLES), frozenset(blockers)

@@ -111,3 +111,9 @@ def test_a_placeholder_in_faker_s_name_lists_is_no_name() -> None:
     assert gazetteer().kinds.get("unknown") is None  # Faker's en first names hold "Unknown"
     for mode in ("fast", "accurate"):
         assert PiiEngine(mode=mode).analyze("Unknown direct deposit") == []
+
+
+def test_a_possessive_s_is_not_part_of_a_recognized_name() -> None:
+    text = "Mohammed Ali's account is locked."
+    for mode in ("fast", "accurate"):
+        assert [f.value(text) for f in PiiEngine(mode=mode).analyze(text)] == ["Mohammed Ali"]

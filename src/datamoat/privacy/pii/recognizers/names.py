@@ -123,7 +123,7 @@ _LOWER_CONTEXT = re.compile(r"(?i)(?:\bmy\s+name\s+is|\bname\s*:|\bcall\s+me|\bi
 _LOWER_ANY_SOURCE = r"name|call\s+me|i\s+am|i'm"
 _LOWER_ANY = re.compile("(?i)" + _LOWER_ANY_SOURCE)
 _LOWER_ANY_FOLDED = re.compile(_LOWER_ANY_SOURCE)  # the same, on folded text
-TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*\.?")
+TOKEN_RE = re.compile(r"[^\W\d_]+(?:['’\-](?![sS]\b)[^\W\d_]+)*\.?")
 # the same tests as ``pattern.search(before)``, in one match attempt on the reversed window
 _STRONG_TAIL = TailPattern(_STRONG_CONTEXT)
 _GREETING_TAIL = TailPattern(_GREETING_CONTEXT)
@@ -269,7 +269,7 @@ def _lower_class() -> str:
 # and goes on like TOKEN_RE. _is_cap has the last word; this lets the scan skip the lower-case
 # tokens in C.
 _CAP_TOKEN = re.compile(
-    rf"[^\W\d_{_lower_class()}](?<![^\W\d_].)(?<![^\W\d_]['’\-].)[^\W\d_]*(?:['’\-][^\W\d_]+)*\.?"
+    rf"[^\W\d_{_lower_class()}](?<![^\W\d_].)(?<![^\W\d_]['’\-].)[^\W\d_]*(?:['’\-](?![sS]\b)[^\W\d_]+)*\.?"
 )
 
 Token = tuple[int, int, str]  # start, end, text

@@ -19,7 +19,7 @@ EMBEDDING_KEY = "embeddings.word_embeddings.weight"
 """Suffix of the word-piece embedding tensor's name in a BERT-style ``model.safetensors``."""
 
 
-def bundled_encoder_path(needed_by: str = "this") -> Path:
+def bundled_encoder_path(needed_by: str = "this command") -> Path:
     """Folder of the bundled all-MiniLM-L6-v2 checkpoint.
 
     needed_by: what asks for it, for the error (e.g. ``"synonym replacement"``).

@@ -104,6 +104,7 @@ from datamoat.privacy.pii.finding import Finding
 from datamoat.privacy.pii.recognizers.address import street_words
 from datamoat.privacy.pii.recognizers.names import (
     GREETINGS,
+    HELLO,
     NAME_CONTEXT_BEFORE,
     PERSON_WORDS,
     TITLES,
@@ -133,8 +134,6 @@ _ADDRESS_GAP = re.compile(r"[\s,;]*")
 _NAME_GAP = re.compile(r"[ \t]+|-")
 _TITLE = r"\b(?:" + "|".join(sorted(TITLES)) + r")\.?"
 """Regex source: a title (``Mrs``, ``Dr.``)."""
-_HELLO = r"\b(?:dear|hi|hello|hey)|\bgood\s+(?:morning|afternoon|evening)"
-"""Regex source: a greeting that a name follows (``Dear``, ``Good morning``)."""
 _TITLE_BEFORE = re.compile(_TITLE + r"[ \t]+\Z", re.IGNORECASE)
 _PLACE_HEADS = (r"New|North|South|East|West|San|Santa|Santo|São|Saint|St\.?|Port|Fort|Mount|Mt\.?"
                 r"|Lake|Los|Las|Cape|Great|Upper|Lower")
@@ -154,7 +153,7 @@ _NOT_NAME_BLOCKERS = frozenset({
 _WORD = re.compile(r"[^\W\d_]+")
 _TRIM = " \t\r\n,;:.()[]{}<>\"'|/-"
 _NAME_CUE = re.compile(
-    r"(?i)(?:" + _TITLE + "|(?:" + _HELLO + r"|\b(?:thanks|regards|cheers|sincerely))\s*[,!]?|\bmy\s+name\s+is|"
+    r"(?i)(?:" + _TITLE + "|(?:" + HELLO + r"|\b(?:thanks|regards|cheers|sincerely))\s*[,!]?|\bmy\s+name\s+is|"
     r"\b(?:sur|first|last|given|family|full|middle|maiden)?[ \t]?name\s*[:=\-]|\bcall\s+me|\bi\s+am|\bi'm|\bthis\s+is)\s*$")
 """A title, greeting or naming cue right before a lower-case name (rule 4): also ``good morning``
 and a form field's label (``name:``, ``surname:``, ``first name -``)."""
@@ -168,7 +167,7 @@ _LOWER_UNLISTED_CUE = re.compile(
 """A person word or signing phrase right before a lower-case name of several words in no list
 (``my mother, mespe tiisuti``, ``signed by okum arpe``, a ``to:`` header line; rule 4). Not the bare prepositions of
 :data:`NAME_CONTEXT_BEFORE` (``from``, ``by``, ``with``): ``from making transfers``."""
-_ADDRESSED = re.compile(r"(?i)(?:" + _TITLE + "|(?:" + _HELLO + r")\s*,?)[ \t]+\Z")
+_ADDRESSED = re.compile(r"(?i)(?:" + _TITLE + "|(?:" + HELLO + r")\s*,?)[ \t]+\Z")
 """A title or a greeting right before a recognizer's name (``Mrs Hill``, ``Good morning
 Bertrand``): the name stands, whatever other type the tagger read there (rule 2)."""
 _BEING = re.compile(r"(?i)(?:\bi\s+am|\bi['’]m|\bthis\s+is)\s*$")
@@ -309,7 +308,7 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
         runs[-1].append(w)
         suffix = _suffix_end(text, w[1])
         if suffix is not None:
-            runs.append([])  # ``Cossy SA`` inside the span: the run before the suffix is a company's
+            runs[-1] = []  # ``Cossy SA``, ``Jones PLC``: the run before the suffix is a company's or place's
             skip_to = suffix
     out = []
     for run in runs:
@@ -318,7 +317,7 @@ def person_pieces(text: str, start: int, end: int, score: float) -> list[tuple[i
                 run = run[1:]
             while run and text[run[-1][0]:run[-1][1]].islower() and run[-1][2] not in _NAME_PARTS:
                 run = run[:-1]
-        if (run and not _after(_PLACE_PREFIX, text, run[0][0]) and _suffix_end(text, run[-1][1]) is None
+        if (run and not _after(_PLACE_PREFIX, text, run[0][0])
                 and text[run[0][0]:run[-1][1]].casefold() not in listed_places()
                 and _person_plausible(text, run[0][0], run[-1][1], score)):
             out.append((run[0][0], run[-1][1]))

@@ -99,11 +99,12 @@ PERSON_WORDS = (
     r"customer|client|patient|employee|agent|representative|rep|technician|driver|landlord|tenant"
 )
 """Regex source: words for a person that a name follows (``my mother, Anna``, ``employee Tom``)."""
+HELLO = r"\b(?:dear|hi|hello|hey)|\bgood\s+(?:morning|afternoon|evening)"
+"""Regex source: a greeting that a name follows (``Dear``, ``Good morning``)."""
 NAME_CONTEXT_BEFORE = re.compile(
     r"(?i)(?:\bmy\s+name\s+is|\bname\s*(?:is|:)|\bi\s+am|\bi'm|\bi’m|\bthis\s+is|\bit'?s|\bcalled|\bnamed|"
     r"\bsigned|\bcontact|\bspeak\s+(?:to|with)|\bspoke\s+(?:to|with)|\btalk(?:ed)?\s+to|\bask\s+for|\battn\.?:?|"
-    r"\bc/o|\bcare\s+of|\bfrom|\bby|\bwith|\bdear|\bhi|\bhello|\bhey|\bgood\s+(?:morning|afternoon|evening)|"
-    r"\b(?:" + PERSON_WORDS + r")|"
+    r"\bc/o|\bcare\s+of|\bfrom|\bby|\bwith|" + HELLO + r"|\b(?:" + PERSON_WORDS + r")|"
     r"\b(?:thanks|thank\s+you|regards|cheers|best|sincerely|yours|greetings|love)\s*[,!.]?|^\s*-)\s*[,:]?\s*$"
 )
 _STRONG_CONTEXT = re.compile(
@@ -113,7 +114,7 @@ _STRONG_CONTEXT = re.compile(
     r"uncle|aunt|cousin|grandmother|grandfather|nephew|niece|fiancée?))\s*[,:]?\s*$"
 )
 _GREETING_CONTEXT = re.compile(
-    r"(?i)(?:\bdear|\bhi|\bhello|\bhey|\bgood\s+(?:morning|afternoon|evening)|\b(?:thanks|thank\s+you|regards|cheers|best|sincerely|yours|greetings)\s*[,!.]?\s*\n?|"
+    r"(?i)(?:" + HELLO + r"|\b(?:thanks|thank\s+you|regards|cheers|best|sincerely|yours|greetings)\s*[,!.]?\s*\n?|"
     r"(?:^|\n)\s*-)\s*[,:]?\s*$"
 )
 _NAME_END = re.compile(r"^(?:\s*(?:[,!.:;)\n]|$)|\s+(?:here|from|at|and|writing|speaking|-)\b)")
@@ -184,30 +185,18 @@ PLACEHOLDER_NAMES = frozenset({"unknown"})
 ``Unknown``, from census data): never a name (``Unknown direct deposit``)."""
 
 
-def _first_names(language: str) -> set[str]:
-    """Casefolded first names of Faker's person providers for ``language`` (``es`` -> es_ES,
-    es_MX, es_AR ...)."""
-    package = importlib.import_module("faker.providers.person")
-    out: set[str] = set()
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name == language or info.name.startswith(language + "_"):
-            try:
-                prov = importlib.import_module(f"faker.providers.person.{info.name}").Provider
-            except (ImportError, AttributeError):  # pragma: no cover
-                continue
-            for attr in ("first_names", "first_names_male", "first_names_female"):
-                out.update(n.casefold() for n in provider_values(attr, prov))
-    return out
-
-
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
     """Load the name lists from Faker's person providers (once per process)."""
     first: set[str] = set()
     last: set[str] = set()
+    first_by_language: dict[str, set[str]] = {}  # ``es`` -> the first names of es_ES, es_MX ...
     for prov in locale_providers("person"):
+        language = prov.__module__.rsplit(".", 1)[-1].split("_")[0]
         for attr in ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"):
-            first.update(n.casefold() for n in provider_values(attr, prov))
+            names = {n.casefold() for n in provider_values(attr, prov)}
+            first |= names
+            first_by_language.setdefault(language, set()).update(names)
         last.update(n.casefold() for n in provider_values("last_names", prov))
     common: set[str] = set(COMMON_EXTRA) | NATIONALITIES
     for locale in ("en_US", "de_DE", "fr_FR", "es_ES", "nl_NL", "it_IT"):
@@ -223,7 +212,7 @@ def gazetteer() -> Gazetteer:
             # the other languages' lorem lists come from texts that name people: Spanish holds
             # juan, josé, maría, carlos, jorge. A word that is a first name in that language's own
             # name lists stays a name (English text rarely uses ``domingo`` but for a name).
-            words_f -= _first_names(locale.split("_")[0])
+            words_f -= first_by_language.get(locale.split("_")[0], set())
         common.update(words_f)
     blockers: set[str] = set(MONTHS_DAYS) | BLOCKERS_EXTRA | GREETINGS
     try:

@@ -250,8 +250,9 @@ _PLACE_LISTS = ("countries", "cities", "city_names", "states", "provinces", "reg
 def listed_places() -> frozenset[str]:
     """Casefolded place names from Faker's address providers of every locale (:data:`_PLACE_LISTS`:
     countries, cities, states, provinces ...), without the ones that are a listed first or last
-    name (``Jordan``, ``Florence``, ``Lincoln``): rule 4 drops a tagger name that is exactly one
-    of these (``Kenia``, ``El Salvador``, ``Utsjoki``)."""
+    name (``Jordan``, ``Florence``, ``Lincoln``; also ``Kenia`` and ``El Salvador``, whose words are
+    first names): rule 4 drops a tagger name that is exactly one of these (``Utsjoki``, ``Asiago``,
+    ``Viseu``)."""
     g = gazetteer()
     names = g.first | g.last
     places = {v.strip().casefold() for prov in locale_providers("address") for attr in _PLACE_LISTS

@@ -10,8 +10,8 @@ Two modes (:data:`PII_MODES`):
   rules keep ordinary words from being reported). In both modes a name found once is then
   also a name at its other mentions in the same text (propagate.py). About 4-7x slower than
   ``fast`` (benchmarks/pii.py, on a shared 2-core machine: 3,180 texts/s on text it has not seen
-  against 21,360, medians of three runs at a load average of ~1; 839 against 3,140 under a load
-  of ~15). On PII-free real text (BANKING77's 10,003 training queries) it reports something in
+  against 21,360, medians of three runs at a load average of ~1; an earlier version measured 839
+  against 3,140 under a load of ~15). On PII-free real text (BANKING77's 10,003 training queries) it reports something in
   0.09% of the texts, ``fast`` in 0.05%.
 
 ``PiiEngine(entities=None, mode="accurate", min_score=0.4)`` is cheap to create (regexes are compiled at import,
